@@ -1,0 +1,17 @@
+//! jetbase: database schema migrations, a drop-in reimplementation of Python Jetbase 0.18.1.
+//!
+//! The library owns everything; the `jetbase` binary is a thin wrapper over [`cli::run`].
+//! Data flows one way: `cli` -> `config` -> `backend::connect` -> `ops` -> `report` -> `cli`.
+
+pub mod backend;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod history;
+pub mod lock;
+pub mod migration;
+pub mod ops;
+pub mod report;
+pub mod url;
+
+pub use error::Error;
