@@ -1,4 +1,35 @@
-//! The crate's error type: every failure a command can end with, its hint and exit code.
+//! The crate's error type: every way a command can fail, with its hint and exit code.
+//! Messages never carry a password: URLs are shown through `DatabaseUrl`'s masked Display
+//! and driver messages are scrubbed before they get here.
+
+use std::path::PathBuf;
+
+use crate::backend::{ConnectError, DbError};
+
+/// Documented exit codes (README "Exit codes").
+pub mod exit {
+    pub const OK: i32 = 0;
+    /// A failure: SQL error, missing file, bad configuration...
+    pub const ERROR: i32 = 1;
+    /// Bad command line usage.
+    pub const USAGE: i32 = 2;
+    /// Drift: an audit or a validation found files and history disagreeing.
+    pub const DRIFT: i32 = 3;
+    /// The migration lock is held by someone else.
+    pub const LOCKED: i32 = 4;
+    /// The database cannot be reached, or its backend is not built in.
+    pub const CONNECT: i32 = 5;
+}
+
+/// One problem a validation found.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Problem {
+    /// `checksum_mismatch`, `missing_file`, `missing_repeatable_file`, `out_of_order`.
+    pub kind: &'static str,
+    pub version: Option<String>,
+    pub filename: Option<String>,
+    pub message: String,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -8,4 +39,120 @@ pub enum Error {
     Config(#[from] crate::config::ConfigError),
     #[error(transparent)]
     Url(#[from] crate::url::UrlError),
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error("database error while {context}: {source}")]
+    Db {
+        context: String,
+        #[source]
+        source: DbError,
+    },
+    #[error("{file}:{line}: statement failed: {message}")]
+    Statement {
+        file: String,
+        line: usize,
+        statement: String,
+        message: String,
+        /// What of the file ran before the failure, on databases that cannot roll DDL back.
+        partial: Option<String>,
+    },
+    #[error("validation failed: {}", summary(.problems))]
+    Validation { problems: Vec<Problem> },
+    #[error("the migration lock is held{}", held_by(.locked_at, .process_id))]
+    Locked {
+        locked_at: Option<String>,
+        process_id: Option<String>,
+    },
+    #[error("{message}")]
+    Usage { message: String },
+    #[error("{message}")]
+    NotFound { message: String, hint: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn summary(problems: &[Problem]) -> String {
+    let mut s = String::new();
+    for p in problems {
+        s.push_str("\n  - ");
+        s.push_str(&p.message);
+    }
+    s
+}
+
+fn held_by(locked_at: &Option<String>, process_id: &Option<String>) -> String {
+    match (locked_at, process_id) {
+        (Some(at), Some(id)) => format!(" by process {id} since {at}"),
+        (Some(at), None) => format!(" since {at}"),
+        (None, Some(id)) => format!(" by process {id}"),
+        (None, None) => String::new(),
+    }
+}
+
+impl Error {
+    /// Wrap a database error with what we were doing.
+    pub fn db(context: impl Into<String>) -> impl FnOnce(DbError) -> Error {
+        let context = context.into();
+        move |source| Error::Db { context, source }
+    }
+
+    #[must_use]
+    pub fn usage(message: impl Into<String>) -> Error {
+        Error::Usage {
+            message: message.into(),
+        }
+    }
+
+    #[must_use]
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage { .. } => exit::USAGE,
+            Error::Validation { .. } => exit::DRIFT,
+            Error::Locked { .. } => exit::LOCKED,
+            Error::Connect(_) => exit::CONNECT,
+            _ => exit::ERROR,
+        }
+    }
+
+    /// One line telling the user how to proceed.
+    #[must_use]
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Migration(e) => e.hint(),
+            Error::Config(e) => e.hint(),
+            Error::Url(e) => e.hint(),
+            Error::Connect(ConnectError::Unsupported { .. }) => Some(
+                "this build supports sqlite:// URLs; other backends arrive in later releases".into(),
+            ),
+            Error::Connect(ConnectError::Failed { .. }) => {
+                Some("check the URL, the server and the credentials (`jetbase config` shows what was resolved)".into())
+            }
+            Error::Statement { partial, .. } => Some(partial.clone().unwrap_or_else(|| {
+                "nothing of this file was applied; fix the statement and run `jetbase upgrade` again".into()
+            })),
+            Error::Validation { problems } => {
+                let mut hints = Vec::new();
+                if problems.iter().any(|p| p.kind == "checksum_mismatch") {
+                    hints.push("restore the files, or accept the changes with `jetbase fix-checksums`");
+                }
+                if problems.iter().any(|p| p.kind.starts_with("missing")) {
+                    hints.push("restore the files, or stop tracking them with `jetbase fix-files`");
+                }
+                if problems.iter().any(|p| p.kind == "out_of_order") {
+                    hints.push("rename new files to a version above the latest applied one");
+                }
+                hints.push("or skip with --skip-validation");
+                Some(hints.join("; "))
+            }
+            Error::Locked { .. } => Some(
+                "another migration is running; if you are sure none is, run `jetbase unlock`".into(),
+            ),
+            Error::NotFound { hint, .. } => Some(hint.clone()),
+            Error::Db { .. } | Error::Usage { .. } | Error::Io { .. } => None,
+        }
+    }
 }

@@ -1,1 +1,125 @@
-//! (in progress)
+//! What every command returns: plain `Serialize` structs the CLI draws as tables or JSON.
+//! No printing here.
+
+use serde::Serialize;
+
+use crate::config::Entry;
+use crate::error::Problem;
+use crate::history::HistoryRow;
+use crate::lock::LockStatus;
+
+/// A file that was (or, in a dry run, would be) applied or rolled back.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileRun {
+    pub version: Option<String>,
+    pub filename: String,
+    pub migration_type: &'static str,
+    pub statements: usize,
+    pub checksum: String,
+    pub duration_ms: f64,
+}
+
+/// A statement shown by a dry run.
+#[derive(Debug, Clone, Serialize)]
+pub struct PreviewStatement {
+    pub line: usize,
+    pub sql: String,
+}
+
+/// One file of a dry run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Preview {
+    pub version: Option<String>,
+    pub filename: String,
+    pub migration_type: &'static str,
+    pub statements: Vec<PreviewStatement>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UpgradeReport {
+    pub dry_run: bool,
+    pub applied: Vec<FileRun>,
+    pub preview: Vec<Preview>,
+    pub up_to_date: bool,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RollbackReport {
+    pub dry_run: bool,
+    pub rolled_back: Vec<FileRun>,
+    pub preview: Vec<Preview>,
+}
+
+/// One line of `status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusItem {
+    /// The version, or `RUNS_ALWAYS` / `RUNS_ON_CHANGE`.
+    pub version: String,
+    pub description: String,
+    pub filename: String,
+    pub migration_type: String,
+    pub applied_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    pub current: Option<String>,
+    pub applied: Vec<StatusItem>,
+    pub pending: Vec<StatusItem>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryReport {
+    pub table_exists: bool,
+    pub rows: Vec<HistoryRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CurrentReport {
+    pub version: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LockReport {
+    pub supported: bool,
+    #[serde(flatten)]
+    pub status: LockStatus,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UnlockReport {
+    pub was_locked: bool,
+}
+
+/// `validate-checksums`, `validate-files`, `fix*`: what was found and what was repaired.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditReport {
+    /// `checksums`, `files` or both.
+    pub checks: Vec<&'static str>,
+    pub problems: Vec<Problem>,
+    pub fixed: bool,
+    pub nothing_applied: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InitReport {
+    pub dir: String,
+    pub created: Vec<String>,
+    pub kept: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NewReport {
+    pub filename: String,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ConfigReport {
+    pub project_dir: String,
+    pub migrations_dir: String,
+    pub backend: String,
+    pub entries: Vec<Entry>,
+}

@@ -61,3 +61,9 @@ pub enum UrlError {
     #[error("malformed database URL: {reason}")]
     Malformed { reason: String },
 }
+impl UrlError {
+    #[must_use]
+    pub fn hint(&self) -> Option<String> {
+        None
+    }
+}

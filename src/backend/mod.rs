@@ -1,1 +1,187 @@
-//! (in progress)
+//! Database access: the small async `Backend` trait every database implements, the values it
+//! exchanges, and `connect`. History, lock and upgrade logic live above this module, written
+//! once over `Backend` + `Dialect`; a backend never copies them and never prints.
+
+pub mod dialect;
+pub mod sqlite;
+
+use std::path::Path;
+
+use async_trait::async_trait;
+
+pub use dialect::Dialect;
+
+use crate::url::{BackendKind, DatabaseUrl};
+
+/// A value bound to, or read from, a statement.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(String),
+    Bool(bool),
+}
+
+impl Value {
+    /// The value as text, for columns read back as strings (timestamps, versions).
+    #[must_use]
+    pub fn as_text(&self) -> Option<String> {
+        match self {
+            Value::Null => None,
+            Value::Int(i) => Some(i.to_string()),
+            Value::Real(f) => Some(f.to_string()),
+            Value::Text(s) => Some(s.clone()),
+            Value::Bool(b) => Some(b.to_string()),
+        }
+    }
+
+    #[must_use]
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => Some(*i),
+            Value::Bool(b) => Some(i64::from(*b)),
+            Value::Text(s) => s.trim().parse().ok(),
+            Value::Real(f) => Some(*f as i64),
+            Value::Null => None,
+        }
+    }
+
+    /// Truthiness as the original reads it (`1`, `true`, `t`).
+    #[must_use]
+    pub fn as_bool(&self) -> bool {
+        match self {
+            Value::Bool(b) => *b,
+            Value::Int(i) => *i != 0,
+            Value::Real(f) => *f != 0.0,
+            Value::Text(s) => matches!(s.trim().to_ascii_lowercase().as_str(), "1" | "t" | "true"),
+            Value::Null => false,
+        }
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::Text(s.to_owned())
+    }
+}
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::Text(s)
+    }
+}
+impl From<Option<&str>> for Value {
+    fn from(s: Option<&str>) -> Self {
+        s.map_or(Value::Null, Value::from)
+    }
+}
+
+pub type Row = Vec<Value>;
+
+/// What a database can do, so the shared logic can choose its path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::struct_excessive_bools)]
+pub struct Capabilities {
+    /// DDL inside a transaction is rolled back with it (SQLite, PostgreSQL; not MySQL).
+    pub transactional_ddl: bool,
+    /// Session-level advisory locks exist.
+    pub session_locks: bool,
+    /// The original keeps a `jetbase_lock` table for this backend.
+    pub lock_table: bool,
+}
+
+/// A database failure, its message already scrubbed of secrets.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct DbError {
+    pub message: String,
+    /// The database's own error code, when it gives one (SQLSTATE, MySQL number, SQLite code).
+    pub code: Option<String>,
+}
+
+impl DbError {
+    #[must_use]
+    pub fn new(message: impl Into<String>) -> Self {
+        DbError {
+            message: message.into(),
+            code: None,
+        }
+    }
+
+    /// True when the failure is "database is locked / busy" rather than a SQL error.
+    #[must_use]
+    pub fn is_busy(&self) -> bool {
+        self.message.contains("database is locked") || self.message.contains("database is busy")
+    }
+}
+
+/// One open connection to a database. Object-safe; all SQL text comes from the `Dialect`
+/// (jetbase's own statements) or from migration files (executed as written).
+#[async_trait]
+pub trait Backend: Send {
+    fn dialect(&self) -> &dyn Dialect;
+    fn capabilities(&self) -> Capabilities;
+    /// Check the connection is alive.
+    async fn ping(&mut self) -> Result<(), DbError>;
+    /// Open a transaction that will write.
+    async fn begin(&mut self) -> Result<(), DbError>;
+    async fn commit(&mut self) -> Result<(), DbError>;
+    async fn rollback(&mut self) -> Result<(), DbError>;
+    /// Run one statement with bound parameters; returns the number of rows affected.
+    async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError>;
+    /// Run a query with bound parameters and read every row.
+    async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError>;
+    /// Run migration SQL exactly as written, without parameters or statement caching.
+    async fn execute_raw(&mut self, sql: &str) -> Result<(), DbError>;
+    /// Close the connection cleanly.
+    async fn close(self: Box<Self>);
+}
+
+/// How a command wants the database opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// The command may write: create the database when missing.
+    ReadWrite,
+    /// The command only reads: never create a file (a missing SQLite file reads as empty).
+    ReadOnly,
+}
+
+/// Connection failures, kept apart from SQL errors for their own exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("{backend} is not supported yet by this build of jetbase")]
+    Unsupported { backend: &'static str },
+    #[error("cannot connect to {url}: {message}")]
+    Failed { url: String, message: String },
+}
+
+/// Open a connection for `url`; relative SQLite paths resolve against `base` (the project).
+///
+/// # Errors
+/// The backend is not built in, or the database cannot be reached.
+pub async fn connect(
+    url: &DatabaseUrl,
+    base: &Path,
+    mode: OpenMode,
+) -> Result<Box<dyn Backend>, ConnectError> {
+    match url.kind {
+        BackendKind::Sqlite => sqlite::SqliteBackend::connect(url, base, mode)
+            .await
+            .map(|b| Box::new(b) as Box<dyn Backend>),
+        BackendKind::Postgres => Err(ConnectError::Unsupported {
+            backend: "PostgreSQL",
+        }),
+        BackendKind::MySql => Err(ConnectError::Unsupported {
+            backend: "MySQL/MariaDB",
+        }),
+        BackendKind::ClickHouse => Err(ConnectError::Unsupported {
+            backend: "ClickHouse",
+        }),
+        BackendKind::Snowflake => Err(ConnectError::Unsupported {
+            backend: "Snowflake",
+        }),
+        BackendKind::Databricks => Err(ConnectError::Unsupported {
+            backend: "Databricks",
+        }),
+    }
+}

@@ -1,7 +1,378 @@
-//! The command line: argument parsing and every byte printed by the program.
+//! The command line: argument parsing (commands and flags spelled as the original's) and
+//! every byte the program prints. Data goes to stdout (tables, or JSON with `--json`); logs,
+//! progress and errors go to stderr.
+
+mod render;
+mod table;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{self, EnvVars, Settings, Source};
+use crate::error::{Error, exit};
+use crate::migration::Version;
+use crate::ops::{self, AuditMode, Event, Observer, PlanLimit, RollbackOptions, UpgradeOptions};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "jetbase",
+    version,
+    about = "Jetbase CLI: database schema migrations (a native drop-in for Python Jetbase)",
+    after_help = "Exit codes: 0 success, 1 error, 2 usage, 3 drift found (validation or audit), \
+                  4 lock held, 5 database unreachable or backend not built in."
+)]
+struct Cli {
+    /// The project folder (the one holding migrations/ and env.py). Default: the current
+    /// folder if it holds migrations/, else the nearest jetbase/ folder walking up.
+    #[arg(long, global = true, env = "JETBASE_DIR", value_name = "PATH")]
+    dir: Option<PathBuf>,
+    /// Print the result as JSON on stdout.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Args)]
+#[allow(clippy::struct_excessive_bools)]
+struct UpgradeArgs {
+    /// Number of migrations to apply
+    #[arg(short = 'c', long, allow_negative_numbers = true)]
+    count: Option<i64>,
+    /// Apply migrations up to this version (inclusive)
+    #[arg(short = 't', long = "to-version")]
+    to_version: Option<String>,
+    /// Simulate the upgrade without making changes
+    #[arg(short = 'd', long = "dry-run")]
+    dry_run: bool,
+    /// Skip both checksum and file version validation when running migrations
+    #[arg(long = "skip-validation")]
+    skip_validation: bool,
+    /// Skip checksum validation when running migrations
+    #[arg(long = "skip-checksum-validation")]
+    skip_checksum_validation: bool,
+    /// Skip file version validation when running migrations
+    #[arg(long = "skip-file-validation")]
+    skip_file_validation: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Initialize jetbase in current directory
+    Init,
+    /// Create a new migration file with a timestamp-based version and the provided description
+    New {
+        /// Description of the migration
+        description: String,
+        /// Version of the migration
+        #[arg(short = 'v', long = "version")]
+        version: Option<String>,
+    },
+    /// Execute pending migrations
+    Upgrade(UpgradeArgs),
+    /// Execute pending migrations (alias of upgrade)
+    Migrate(UpgradeArgs),
+    /// Rollback migration(s)
+    Rollback {
+        /// Number of migrations to rollback
+        #[arg(short = 'c', long, allow_negative_numbers = true)]
+        count: Option<i64>,
+        /// Rollback every migration applied after this version
+        #[arg(short = 't', long = "to-version")]
+        to_version: Option<String>,
+        /// Simulate the rollback without making changes
+        #[arg(short = 'd', long = "dry-run")]
+        dry_run: bool,
+    },
+    /// Display migration status: applied migrations and pending migrations
+    Status,
+    /// Show migration history
+    History,
+    /// Show the latest version that has been migrated
+    Current,
+    /// Checks if the database is currently locked for migrations or not
+    LockStatus,
+    /// Unlock the migration lock to allow migrations to run again (only if no migration is running)
+    Unlock,
+    /// Audit migration checksums without making changes; --fix updates stored checksums
+    ValidateChecksums {
+        /// Fix detected checksum mismatches by updating the stored checksums
+        #[arg(short = 'f', long)]
+        fix: bool,
+    },
+    /// Check if any migration files are missing; --fix stops tracking them
+    ValidateFiles {
+        /// Fix detected migration file issues
+        #[arg(short = 'f', long)]
+        fix: bool,
+    },
+    /// Repair migration files and versions (fix-files, then fix-checksums)
+    Fix,
+    /// Stops jetbase from tracking migrations whose files no longer exist
+    FixFiles,
+    /// Updates all stored checksums to their current values
+    FixChecksums,
+    /// Show every configuration key, its value and where it came from (password masked)
+    Config,
+}
+
+/// Prints progress to stderr: one line per file like the original, or a single updating
+/// line when stderr is a terminal.
+struct StderrObserver {
+    tty: bool,
+    progress_shown: bool,
+}
+
+impl Observer for StderrObserver {
+    fn event(&mut self, event: Event<'_>) {
+        let mut err = std::io::stderr().lock();
+        match event {
+            Event::Info(msg) => {
+                self.clear(&mut err);
+                let _ = writeln!(err, "{msg}");
+            }
+            Event::Warning(msg) => {
+                self.clear(&mut err);
+                let _ = writeln!(err, "warning: {msg}");
+            }
+            Event::FileStart {
+                filename,
+                index,
+                total,
+            } if self.tty && total > 1 => {
+                let _ = write!(err, "\r\x1b[2K[{index}/{total}] {filename}");
+                let _ = err.flush();
+                self.progress_shown = true;
+            }
+            Event::FileStart { .. } => {}
+            Event::FileDone {
+                filename, rollback, ..
+            } => {
+                if !(self.tty && self.progress_shown) {
+                    let what = if rollback { "Rollback" } else { "Migration" };
+                    let _ = writeln!(err, "{what} applied successfully: {filename}");
+                }
+            }
+        }
+    }
+}
+
+impl StderrObserver {
+    fn clear(&mut self, err: &mut impl Write) {
+        if self.progress_shown {
+            let _ = write!(err, "\r\x1b[2K");
+            self.progress_shown = false;
+        }
+    }
+}
+
+fn capture_env() -> EnvVars {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
+}
+
+fn count_arg(count: Option<i64>, what: &str) -> Result<Option<usize>, Error> {
+    match count {
+        None => Ok(None),
+        Some(n) if n >= 1 => Ok(Some(usize::try_from(n).unwrap_or(usize::MAX))),
+        Some(n) => Err(Error::usage(format!(
+            "--count must be a positive integer (got {n}); to {what} everything, omit --count"
+        ))),
+    }
+}
+
+fn version_arg(text: Option<&str>) -> Result<Option<Version>, Error> {
+    text.map(|t| {
+        Version::parse(t).ok_or_else(|| {
+            Error::usage(format!(
+                "invalid version '{t}': a version is integers separated by periods or underscores"
+            ))
+        })
+    })
+    .transpose()
+}
 
 /// Run the CLI; returns the process exit code.
 #[must_use]
 pub fn run() -> i32 {
-    0
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { exit::USAGE } else { exit::OK };
+        }
+    };
+    let json = cli.json;
+    match execute(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            render::error(&e, json);
+            e.exit_code()
+        }
+    }
+}
+
+fn settings(cli: &Cli, env: &EnvVars) -> Result<Settings, Error> {
+    let cwd = std::env::current_dir().map_err(|source| Error::Io {
+        path: PathBuf::from("."),
+        source,
+    })?;
+    let project = config::discover(cli.dir.as_deref(), &cwd)?;
+    let settings = config::load(&project, env)?;
+    if settings.url_source == Source::Default {
+        eprintln!(
+            "No database configured: using the embedded SQLite database {} (set sqlalchemy_url in env.py or DATABASE_URL to change it)",
+            settings.url
+        );
+    }
+    Ok(settings)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .map_err(|source| Error::Io {
+            path: PathBuf::from("<tokio runtime>"),
+            source,
+        })
+}
+
+fn execute(cli: Cli) -> Result<i32, Error> {
+    let json = cli.json;
+    let out = render::Out::new(json);
+    match &cli.command {
+        Command::Init => {
+            let dir = match &cli.dir {
+                Some(d) => d.clone(),
+                None => PathBuf::from("jetbase"),
+            };
+            let report = ops::init(&dir)?;
+            let abs = std::fs::canonicalize(&dir).unwrap_or(dir);
+            out.init(&report, &abs);
+            return Ok(exit::OK);
+        }
+        Command::New {
+            description,
+            version,
+        } => {
+            let cwd = std::env::current_dir().map_err(|source| Error::Io {
+                path: PathBuf::from("."),
+                source,
+            })?;
+            let project = config::discover(cli.dir.as_deref(), &cwd)?;
+            let report = ops::new_migration(&project.migrations_dir, description, version.as_deref())?;
+            out.new_file(&report);
+            return Ok(exit::OK);
+        }
+        _ => {}
+    }
+    let env = capture_env();
+    let settings = settings(&cli, &env)?;
+    let mut obs = StderrObserver {
+        tty: std::io::stderr().is_terminal(),
+        progress_shown: false,
+    };
+    let rt = runtime()?;
+    match &cli.command {
+        Command::Init | Command::New { .. } => Ok(exit::OK),
+        Command::Upgrade(a) | Command::Migrate(a) => {
+            let count = count_arg(a.count, "apply")?;
+            let target = version_arg(a.to_version.as_deref())?;
+            let limit = match (count, target) {
+                (Some(_), Some(_)) => {
+                    return Err(Error::usage(
+                        "cannot use --count and --to-version together; choose one, or neither to run all pending migrations",
+                    ));
+                }
+                (Some(n), None) => PlanLimit::Count(n),
+                (None, Some(v)) => PlanLimit::ToVersion(v),
+                (None, None) => PlanLimit::All,
+            };
+            let opts = UpgradeOptions {
+                limit,
+                dry_run: a.dry_run,
+                skip_validation: a.skip_validation,
+                skip_checksum_validation: a.skip_checksum_validation,
+                skip_file_validation: a.skip_file_validation,
+            };
+            let report = rt.block_on(ops::upgrade(&settings, &opts, &mut obs))?;
+            out.upgrade(&report);
+            Ok(exit::OK)
+        }
+        Command::Rollback {
+            count,
+            to_version,
+            dry_run,
+        } => {
+            let opts = RollbackOptions {
+                count: count_arg(*count, "roll back")?,
+                to_version: version_arg(to_version.as_deref())?,
+                dry_run: *dry_run,
+            };
+            let report = rt.block_on(ops::rollback(&settings, &opts, &mut obs))?;
+            out.rollback(&report);
+            Ok(exit::OK)
+        }
+        Command::Status => {
+            let report = rt.block_on(ops::status(&settings))?;
+            out.status(&report);
+            Ok(exit::OK)
+        }
+        Command::History => {
+            let report = rt.block_on(ops::history(&settings))?;
+            out.history(&report);
+            Ok(exit::OK)
+        }
+        Command::Current => {
+            let report = rt.block_on(ops::current(&settings))?;
+            out.current(&report);
+            Ok(exit::OK)
+        }
+        Command::LockStatus => {
+            let report = rt.block_on(ops::lock_status(&settings))?;
+            out.lock_status(&report);
+            Ok(exit::OK)
+        }
+        Command::Unlock => {
+            let report = rt.block_on(ops::unlock(&settings))?;
+            out.unlock(&report);
+            Ok(exit::OK)
+        }
+        Command::ValidateChecksums { fix } => audit(&rt, &settings, &out, &mut obs, true, false, *fix),
+        Command::ValidateFiles { fix } => audit(&rt, &settings, &out, &mut obs, false, true, *fix),
+        Command::Fix => audit(&rt, &settings, &out, &mut obs, true, true, true),
+        Command::FixFiles => audit(&rt, &settings, &out, &mut obs, false, true, true),
+        Command::FixChecksums => audit(&rt, &settings, &out, &mut obs, true, false, true),
+        Command::Config => {
+            out.config(&ops::config_report(&settings));
+            Ok(exit::OK)
+        }
+    }
+}
+
+fn audit(
+    rt: &tokio::runtime::Runtime,
+    settings: &Settings,
+    out: &render::Out,
+    obs: &mut StderrObserver,
+    checksums: bool,
+    files: bool,
+    fix: bool,
+) -> Result<i32, Error> {
+    let mode = AuditMode {
+        checksums,
+        files,
+        fix,
+    };
+    let report = rt.block_on(ops::audit(settings, mode, obs))?;
+    out.audit(&report);
+    Ok(if !fix && !report.problems.is_empty() {
+        exit::DRIFT
+    } else {
+        exit::OK
+    })
 }

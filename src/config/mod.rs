@@ -82,3 +82,9 @@ pub fn load(project: &Project, env: &EnvVars) -> Result<Settings, ConfigError> {
         cwd: PathBuf::new(),
     })
 }
+impl ConfigError {
+    #[must_use]
+    pub fn hint(&self) -> Option<String> {
+        None
+    }
+}

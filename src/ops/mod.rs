@@ -1,1 +1,115 @@
-//! (in progress)
+//! The one orchestration path both the CLI and library users call: upgrade, rollback,
+//! status, history, audits and fixes, lock commands, init and new. Each returns a report;
+//! progress goes to an [`Observer`]. Nothing here prints.
+
+mod audit;
+mod files;
+mod plan;
+mod rollback;
+mod status;
+mod upgrade;
+
+use std::path::Path;
+
+pub use audit::{AuditMode, audit};
+pub use files::{ENV_PY_TEMPLATE, init, new_migration};
+pub use plan::{Plan, PlanLimit};
+pub use rollback::{RollbackOptions, rollback};
+pub use status::{config_report, current, history, lock_status, status, unlock};
+pub use upgrade::{UpgradeOptions, upgrade};
+
+use crate::backend::{self, Backend, OpenMode};
+use crate::config::Settings;
+use crate::error::Error;
+use crate::migration::{self, MigrationFile, MigrationSet, ParsedMigration};
+
+/// Progress of a long operation, for whoever shows it.
+#[derive(Debug, Clone)]
+pub enum Event<'a> {
+    /// A message the original prints too ("Starting migrations...").
+    Info(&'a str),
+    /// Something worth a warning that does not stop the run.
+    Warning(&'a str),
+    /// File `index` (1-based) of `total` is starting.
+    FileStart {
+        filename: &'a str,
+        index: usize,
+        total: usize,
+    },
+    /// A file finished (applied or rolled back).
+    FileDone {
+        filename: &'a str,
+        rollback: bool,
+        duration_ms: f64,
+    },
+}
+
+/// Receives progress events.
+pub trait Observer {
+    fn event(&mut self, event: Event<'_>);
+}
+
+/// An observer that ignores everything (library use).
+#[derive(Debug, Default)]
+pub struct Quiet;
+
+impl Observer for Quiet {
+    fn event(&mut self, _event: Event<'_>) {}
+}
+
+/// Open the configured database.
+async fn open(settings: &Settings, mode: OpenMode) -> Result<Box<dyn Backend>, Error> {
+    Ok(backend::connect(&settings.url, &settings.project.dir, mode).await?)
+}
+
+/// Scan the project's migrations folder.
+fn scan(settings: &Settings) -> Result<MigrationSet, Error> {
+    Ok(migration::scan(&settings.project.migrations_dir)?)
+}
+
+/// Read and parse one file with the database's splitting rules.
+fn parse(db: &dyn Backend, file: &MigrationFile) -> Result<ParsedMigration, Error> {
+    Ok(migration::read(&file.path, db.dialect().split_options())?)
+}
+
+/// The path of a file relative to the project, for messages.
+fn display_path(settings: &Settings, path: &Path) -> String {
+    path.strip_prefix(&settings.project.dir)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// Run `work` while holding the migration lock; the lock is released on every path.
+async fn with_lock<T, F>(db: &mut dyn Backend, work: F) -> Result<T, Error>
+where
+    F: AsyncFnOnce(&mut dyn Backend) -> Result<T, Error>,
+{
+    let id = if db.capabilities().lock_table {
+        match crate::lock::try_acquire(db)
+            .await
+            .map_err(Error::db("taking the migration lock"))?
+        {
+            crate::lock::Acquire::Held(id) => Some(id),
+            crate::lock::Acquire::Busy(st) => {
+                return Err(Error::Locked {
+                    locked_at: st.locked_at,
+                    process_id: st.process_id,
+                });
+            }
+        }
+    } else {
+        None
+    };
+    let result = work(db).await;
+    if let Some(id) = id {
+        let released = crate::lock::release(db, &id)
+            .await
+            .map_err(Error::db("releasing the migration lock"));
+        // The work's own error matters more than a failed release.
+        if let (Ok(_), Err(e)) = (&result, released) {
+            return Err(e);
+        }
+    }
+    result
+}

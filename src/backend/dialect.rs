@@ -1,0 +1,401 @@
+//! `Dialect`: the pure, synchronous SQL text of jetbase's own statements for each database
+//! (history and lock DDL and DML, existence checks, placeholders, quoting). Defaults hold the
+//! common SQL, taken from the original's `database/queries/default_queries.py`; each database
+//! overrides only what differs, as the original's `BaseQueries` subclasses do. No I/O here.
+
+use crate::migration::SplitOptions;
+
+/// Column list read back by [`Dialect::select_history`], in this order.
+pub const HISTORY_COLUMNS: &str =
+    "order_executed, version, description, filename, migration_type, applied_at, checksum";
+
+pub trait Dialect: Send + Sync {
+    /// A short name for messages (`sqlite`, `postgresql`, `mysql`).
+    fn name(&self) -> &'static str;
+
+    /// The placeholder for the `n`-th (1-based) bound parameter.
+    fn placeholder(&self, n: usize) -> String {
+        let _ = n;
+        "?".to_owned()
+    }
+
+    /// Quote an identifier.
+    fn quote_ident(&self, ident: &str) -> String {
+        format!("\"{}\"", ident.replace('"', "\"\""))
+    }
+
+    /// How migration files are split into statements for this database.
+    fn split_options(&self) -> SplitOptions;
+
+    /// The statement that opens a writing transaction.
+    fn begin_write(&self) -> &'static str {
+        "BEGIN"
+    }
+
+    /// `CREATE TABLE IF NOT EXISTS jetbase_migrations`, exactly as the original.
+    fn create_migrations_table(&self) -> String {
+        "CREATE TABLE IF NOT EXISTS jetbase_migrations (\n    \
+         order_executed INT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n    \
+         version VARCHAR(255),\n    \
+         description VARCHAR(500) NOT NULL,\n    \
+         filename VARCHAR(512) NOT NULL,\n    \
+         migration_type VARCHAR(32) NOT NULL,\n    \
+         applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL,\n    \
+         checksum VARCHAR(64) NOT NULL\n)"
+            .to_owned()
+    }
+
+    /// `CREATE TABLE IF NOT EXISTS jetbase_lock`, exactly as the original.
+    fn create_lock_table(&self) -> String {
+        "CREATE TABLE IF NOT EXISTS jetbase_lock (\n    \
+         id INTEGER PRIMARY KEY CHECK (id = 1),\n    \
+         is_locked BOOLEAN NOT NULL DEFAULT FALSE,\n    \
+         locked_at TIMESTAMP,\n    \
+         process_id VARCHAR(36)\n)"
+            .to_owned()
+    }
+
+    /// Insert the single lock row when it is missing.
+    fn init_lock_row(&self) -> String {
+        "INSERT INTO jetbase_lock (id, is_locked)\n\
+         SELECT 1, FALSE\n\
+         WHERE NOT EXISTS (SELECT 1 FROM jetbase_lock WHERE id = 1)"
+            .to_owned()
+    }
+
+    /// A query whose single row and column is truthy when `table` exists. `table` is bound
+    /// as the first parameter.
+    fn table_exists(&self) -> String {
+        format!(
+            "SELECT COUNT(*) FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_name = {}",
+            self.placeholder(1)
+        )
+    }
+
+    /// Take the lock: parameter 1 is the process id. Zero rows affected means it is held.
+    fn acquire_lock(&self) -> String {
+        format!(
+            "UPDATE jetbase_lock SET is_locked = TRUE, locked_at = CURRENT_TIMESTAMP, \
+             process_id = {} WHERE id = 1 AND is_locked = FALSE",
+            self.placeholder(1)
+        )
+    }
+
+    /// Release the lock held by process id (parameter 1).
+    fn release_lock(&self) -> String {
+        format!(
+            "UPDATE jetbase_lock SET is_locked = FALSE, locked_at = NULL, process_id = NULL \
+             WHERE id = 1 AND process_id = {}",
+            self.placeholder(1)
+        )
+    }
+
+    /// Release the lock whoever holds it (`jetbase unlock`).
+    fn force_unlock(&self) -> String {
+        "UPDATE jetbase_lock SET is_locked = FALSE, locked_at = NULL, process_id = NULL \
+         WHERE id = 1"
+            .to_owned()
+    }
+
+    /// `is_locked, locked_at, process_id` of the lock row.
+    fn lock_status(&self) -> String {
+        "SELECT is_locked, locked_at, process_id FROM jetbase_lock WHERE id = 1".to_owned()
+    }
+
+    /// Every history row, oldest first. Ties on `applied_at` fall back to `order_executed`.
+    fn select_history(&self) -> String {
+        format!(
+            "SELECT {HISTORY_COLUMNS} FROM jetbase_migrations ORDER BY applied_at ASC, order_executed ASC"
+        )
+    }
+
+    /// Record an applied file: version, description, filename, migration_type, checksum.
+    fn insert_history(&self) -> String {
+        format!(
+            "INSERT INTO jetbase_migrations (version, description, filename, migration_type, checksum) \
+             VALUES ({}, {}, {}, {}, {})",
+            self.placeholder(1),
+            self.placeholder(2),
+            self.placeholder(3),
+            self.placeholder(4),
+            self.placeholder(5)
+        )
+    }
+
+    /// Forget a rolled-back version (parameter 1).
+    fn delete_version(&self) -> String {
+        format!(
+            "DELETE FROM jetbase_migrations WHERE version = {} AND migration_type = 'VERSIONED'",
+            self.placeholder(1)
+        )
+    }
+
+    /// Store a new checksum (1) for a version (2).
+    fn update_checksum(&self) -> String {
+        format!(
+            "UPDATE jetbase_migrations SET checksum = {} WHERE version = {} AND migration_type = 'VERSIONED'",
+            self.placeholder(1),
+            self.placeholder(2)
+        )
+    }
+
+    /// Re-applied repeatable: checksum (1), filename (2), migration_type (3).
+    fn update_repeatable(&self) -> String {
+        format!(
+            "UPDATE jetbase_migrations SET checksum = {}, applied_at = CURRENT_TIMESTAMP \
+             WHERE filename = {} AND migration_type = {}",
+            self.placeholder(1),
+            self.placeholder(2),
+            self.placeholder(3)
+        )
+    }
+
+    /// Forget a repeatable whose file is gone (parameter 1: filename).
+    fn delete_repeatable(&self) -> String {
+        format!(
+            "DELETE FROM jetbase_migrations WHERE filename = {} \
+             AND migration_type IN ('RUNS_ALWAYS', 'RUNS_ON_CHANGE')",
+            self.placeholder(1)
+        )
+    }
+}
+
+/// SQLite, as the original's `SQLiteQueries`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SqliteDialect;
+
+/// SQLite keeps timestamps as text with millisecond precision. jetbase applies files faster
+/// than a millisecond, and both tools find "the latest applied" by `ORDER BY applied_at`, so
+/// each write takes `max(now, latest + 1 ms)`: ties never happen and the Python tool, reading
+/// our rows, always sees the true order.
+const SQLITE_NEXT_APPLIED_AT: &str = "(SELECT CASE \
+     WHEN MAX(applied_at) IS NULL OR STRFTIME('%Y-%m-%d %H:%M:%f', 'NOW') > MAX(applied_at) \
+     THEN STRFTIME('%Y-%m-%d %H:%M:%f', 'NOW') \
+     ELSE STRFTIME('%Y-%m-%d %H:%M:%f', MAX(applied_at), '+0.001 seconds') END \
+     FROM jetbase_migrations)";
+
+impl Dialect for SqliteDialect {
+    fn name(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn split_options(&self) -> SplitOptions {
+        SplitOptions {
+            dollar_quotes: false,
+            mysql_syntax: false,
+            sqlite_triggers: true,
+        }
+    }
+
+    /// `IMMEDIATE` takes the write lock up front, so two writers wait on the busy timeout
+    /// instead of failing on a lock upgrade.
+    fn begin_write(&self) -> &'static str {
+        "BEGIN IMMEDIATE"
+    }
+
+    fn create_migrations_table(&self) -> String {
+        "CREATE TABLE IF NOT EXISTS jetbase_migrations (\n    \
+         order_executed INTEGER PRIMARY KEY AUTOINCREMENT,\n    \
+         version TEXT,\n    \
+         description TEXT,\n    \
+         filename TEXT NOT NULL,\n    \
+         migration_type TEXT NOT NULL,\n    \
+         applied_at TEXT DEFAULT (STRFTIME('%Y-%m-%d %H:%M:%f', 'NOW')),\n    \
+         checksum TEXT\n)"
+            .to_owned()
+    }
+
+    fn create_lock_table(&self) -> String {
+        "CREATE TABLE IF NOT EXISTS jetbase_lock (\n    \
+         id INTEGER PRIMARY KEY CHECK (id = 1),\n    \
+         is_locked BOOLEAN NOT NULL DEFAULT 0,\n    \
+         locked_at TEXT DEFAULT (STRFTIME('%Y-%m-%d %H:%M:%f', 'NOW')),\n    \
+         process_id TEXT\n)"
+            .to_owned()
+    }
+
+    fn init_lock_row(&self) -> String {
+        "INSERT OR IGNORE INTO jetbase_lock (id, is_locked) VALUES (1, 0)".to_owned()
+    }
+
+    fn table_exists(&self) -> String {
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?".to_owned()
+    }
+
+    fn acquire_lock(&self) -> String {
+        "UPDATE jetbase_lock SET is_locked = 1, locked_at = STRFTIME('%Y-%m-%d %H:%M:%f', 'NOW'), \
+         process_id = ? WHERE id = 1 AND is_locked = 0"
+            .to_owned()
+    }
+
+    fn release_lock(&self) -> String {
+        "UPDATE jetbase_lock SET is_locked = 0, locked_at = NULL, process_id = NULL \
+         WHERE id = 1 AND process_id = ?"
+            .to_owned()
+    }
+
+    fn force_unlock(&self) -> String {
+        "UPDATE jetbase_lock SET is_locked = 0, locked_at = NULL, process_id = NULL WHERE id = 1"
+            .to_owned()
+    }
+
+    fn insert_history(&self) -> String {
+        format!(
+            "INSERT INTO jetbase_migrations \
+             (version, description, filename, migration_type, checksum, applied_at) \
+             VALUES (?, ?, ?, ?, ?, {SQLITE_NEXT_APPLIED_AT})"
+        )
+    }
+
+    fn update_repeatable(&self) -> String {
+        format!(
+            "UPDATE jetbase_migrations SET checksum = ?, applied_at = {SQLITE_NEXT_APPLIED_AT} \
+             WHERE filename = ? AND migration_type = ?"
+        )
+    }
+}
+
+/// PostgreSQL: the defaults are the original's PostgreSQL queries.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PostgresDialect;
+
+impl Dialect for PostgresDialect {
+    fn name(&self) -> &'static str {
+        "postgresql"
+    }
+    fn placeholder(&self, n: usize) -> String {
+        format!("${n}")
+    }
+    fn split_options(&self) -> SplitOptions {
+        SplitOptions {
+            dollar_quotes: true,
+            mysql_syntax: false,
+            sqlite_triggers: false,
+        }
+    }
+}
+
+/// MySQL and MariaDB, as the original's `MySQLQueries`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MySqlDialect;
+
+impl Dialect for MySqlDialect {
+    fn name(&self) -> &'static str {
+        "mysql"
+    }
+    fn quote_ident(&self, ident: &str) -> String {
+        format!("`{}`", ident.replace('`', "``"))
+    }
+    fn split_options(&self) -> SplitOptions {
+        SplitOptions {
+            dollar_quotes: false,
+            mysql_syntax: true,
+            sqlite_triggers: false,
+        }
+    }
+    fn create_migrations_table(&self) -> String {
+        "CREATE TABLE IF NOT EXISTS jetbase_migrations (\n    \
+         order_executed INT AUTO_INCREMENT PRIMARY KEY,\n    \
+         version VARCHAR(255),\n    \
+         description VARCHAR(500) NOT NULL,\n    \
+         filename VARCHAR(512) NOT NULL,\n    \
+         migration_type VARCHAR(32) NOT NULL,\n    \
+         applied_at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6) NOT NULL,\n    \
+         checksum VARCHAR(64) NOT NULL\n)"
+            .to_owned()
+    }
+    fn create_lock_table(&self) -> String {
+        "CREATE TABLE IF NOT EXISTS jetbase_lock (\n    \
+         id INT PRIMARY KEY CHECK (id = 1),\n    \
+         is_locked BOOLEAN NOT NULL DEFAULT FALSE,\n    \
+         locked_at TIMESTAMP(6) NULL,\n    \
+         process_id VARCHAR(36)\n)"
+            .to_owned()
+    }
+    fn init_lock_row(&self) -> String {
+        "INSERT IGNORE INTO jetbase_lock (id, is_locked) VALUES (1, FALSE)".to_owned()
+    }
+    fn table_exists(&self) -> String {
+        "SELECT COUNT(*) FROM information_schema.tables \
+         WHERE table_schema = DATABASE() AND table_name = ?"
+            .to_owned()
+    }
+    fn acquire_lock(&self) -> String {
+        "UPDATE jetbase_lock SET is_locked = TRUE, locked_at = CURRENT_TIMESTAMP(6), \
+         process_id = ? WHERE id = 1 AND is_locked = FALSE"
+            .to_owned()
+    }
+    fn update_repeatable(&self) -> String {
+        "UPDATE jetbase_migrations SET checksum = ?, applied_at = CURRENT_TIMESTAMP(6) \
+         WHERE filename = ? AND migration_type = ?"
+            .to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all() -> Vec<Box<dyn Dialect>> {
+        vec![
+            Box::new(SqliteDialect),
+            Box::new(PostgresDialect),
+            Box::new(MySqlDialect),
+        ]
+    }
+
+    #[test]
+    fn dialect_placeholders_match_parameter_count() {
+        // Every parameterised statement must carry as many placeholders as the callers bind.
+        for d in all() {
+            let count = |sql: &str| {
+                if d.name() == "postgresql" {
+                    (1..=9).filter(|n| sql.contains(&format!("${n}"))).count()
+                } else {
+                    sql.matches('?').count()
+                }
+            };
+            assert_eq!(count(&d.insert_history()), 5, "{}", d.name());
+            assert_eq!(count(&d.update_repeatable()), 3, "{}", d.name());
+            assert_eq!(count(&d.update_checksum()), 2, "{}", d.name());
+            assert_eq!(count(&d.acquire_lock()), 1, "{}", d.name());
+            assert_eq!(count(&d.release_lock()), 1, "{}", d.name());
+            assert_eq!(count(&d.delete_version()), 1, "{}", d.name());
+            assert_eq!(count(&d.delete_repeatable()), 1, "{}", d.name());
+            assert_eq!(count(&d.table_exists()), 1, "{}", d.name());
+            assert_eq!(count(&d.force_unlock()), 0, "{}", d.name());
+        }
+    }
+
+    #[test]
+    fn sqlite_dialect_ddl_matches_original_types() {
+        let d = SqliteDialect;
+        let ddl = d.create_migrations_table();
+        assert!(ddl.contains("order_executed INTEGER PRIMARY KEY AUTOINCREMENT"));
+        assert!(ddl.contains("applied_at TEXT DEFAULT (STRFTIME('%Y-%m-%d %H:%M:%f', 'NOW'))"));
+        assert!(d.init_lock_row().starts_with("INSERT OR IGNORE"));
+        assert!(d.create_lock_table().contains("is_locked BOOLEAN NOT NULL DEFAULT 0"));
+    }
+
+    #[test]
+    fn postgres_dialect_ddl_matches_original_types() {
+        let d = PostgresDialect;
+        let ddl = d.create_migrations_table();
+        assert!(ddl.contains("order_executed INT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"));
+        assert!(ddl.contains("applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL"));
+        assert!(d.create_lock_table().contains("process_id VARCHAR(36)"));
+        assert_eq!(d.placeholder(3), "$3");
+    }
+
+    #[test]
+    fn mysql_dialect_ddl_matches_original_types() {
+        let d = MySqlDialect;
+        assert!(d
+            .create_migrations_table()
+            .contains("applied_at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6) NOT NULL"));
+        assert!(d.create_lock_table().contains("locked_at TIMESTAMP(6) NULL"));
+        assert!(d.init_lock_row().starts_with("INSERT IGNORE"));
+        assert_eq!(d.quote_ident("a`b"), "`a``b`");
+    }
+}

@@ -1,0 +1,220 @@
+//! Validations shared by upgrade and the audit commands (`validate-checksums`,
+//! `validate-files`, `fix`, `fix-files`, `fix-checksums`). Unlike the original, every
+//! offending version is reported, not only the first.
+
+use std::collections::{HashMap, HashSet};
+
+use super::plan::{applied_versions, latest_version};
+use super::{Observer, open, scan, with_lock};
+use crate::backend::{Backend, OpenMode};
+use crate::config::Settings;
+use crate::error::{Error, Problem};
+use crate::history::{self, History};
+use crate::migration::{self, MigrationSet, Version};
+use crate::report::AuditReport;
+
+/// File checks: new files older than the latest applied version, applied versions whose
+/// file is gone, applied repeatables whose file is gone.
+pub(crate) fn check_files(set: &MigrationSet, history: &History) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let applied = applied_versions(history);
+    if let Some(latest) = latest_version(history) {
+        for f in &set.versioned {
+            if let Some(v) = &f.version {
+                if v < &latest && !applied.contains(v) {
+                    problems.push(Problem {
+                        kind: "out_of_order",
+                        version: Some(v.to_string()),
+                        filename: Some(f.filename.clone()),
+                        message: format!(
+                            "{} has version {v}, lower than the latest applied version {latest}",
+                            f.filename
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    problems.extend(missing_files(set, history));
+    problems
+}
+
+/// Applied rows (versioned and repeatable) whose file is gone.
+pub(crate) fn missing_files(set: &MigrationSet, history: &History) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let on_disk: HashSet<&Version> = set.versioned.iter().filter_map(|f| f.version.as_ref()).collect();
+    for row in history.versioned() {
+        let v = row.version.clone().unwrap_or_default();
+        let present = Version::parse(&v).is_some_and(|pv| on_disk.contains(&pv));
+        if !present {
+            problems.push(Problem {
+                kind: "missing_file",
+                version: Some(v.clone()),
+                filename: Some(row.filename.clone()),
+                message: format!("version {v} has been applied but its file {} is missing", row.filename),
+            });
+        }
+    }
+    let repeatable_names: HashSet<&str> = set
+        .runs_always
+        .iter()
+        .chain(&set.runs_on_change)
+        .map(|f| f.filename.as_str())
+        .collect();
+    for row in history.repeatables() {
+        if !repeatable_names.contains(row.filename.as_str()) {
+            problems.push(Problem {
+                kind: "missing_repeatable_file",
+                version: None,
+                filename: Some(row.filename.clone()),
+                message: format!("repeatable {} has been applied but its file is missing", row.filename),
+            });
+        }
+    }
+    problems
+}
+
+/// Checksum checks: applied versioned files whose upgrade statements changed since.
+/// Returns the problems and the new checksums by version text (for `fix-checksums`).
+pub(crate) fn check_checksums(
+    set: &MigrationSet,
+    history: &History,
+) -> Result<(Vec<Problem>, Vec<(String, String)>), Error> {
+    let stored: HashMap<Version, (&str, &str)> = history
+        .versioned()
+        .filter_map(|r| {
+            let text = r.version.as_deref()?;
+            Some((Version::parse(text)?, (text, r.checksum.as_str())))
+        })
+        .collect();
+    let mut problems = Vec::new();
+    let mut repairs = Vec::new();
+    for f in &set.versioned {
+        let Some((text, sum)) = f.version.as_ref().and_then(|v| stored.get(v)) else {
+            continue;
+        };
+        let current = migration::file_checksum(&f.path)?;
+        if current != *sum {
+            problems.push(Problem {
+                kind: "checksum_mismatch",
+                version: Some((*text).to_owned()),
+                filename: Some(f.filename.clone()),
+                message: format!(
+                    "checksum mismatch for version {text} ({}): the file changed since it was applied",
+                    f.filename
+                ),
+            });
+            repairs.push(((*text).to_owned(), current));
+        }
+    }
+    Ok((problems, repairs))
+}
+
+/// What an audit command does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditMode {
+    pub checksums: bool,
+    pub files: bool,
+    /// Repair what was found (under the lock) instead of only reporting it.
+    pub fix: bool,
+}
+
+/// Run an audit or a fix. An audit that finds drift returns the report with problems; the
+/// CLI turns that into the drift exit code.
+///
+/// # Errors
+/// Unreadable files, database failures, a held lock.
+pub async fn audit(
+    settings: &Settings,
+    mode: AuditMode,
+    _obs: &mut dyn Observer,
+) -> Result<AuditReport, Error> {
+    let set = scan(settings)?;
+    let open_mode = if mode.fix { OpenMode::ReadWrite } else { OpenMode::ReadOnly };
+    let mut db = open(settings, open_mode).await?;
+    let result = run_audit(db.as_mut(), &set, mode).await;
+    db.close().await;
+    result
+}
+
+async fn run_audit(
+    db: &mut dyn Backend,
+    set: &MigrationSet,
+    mode: AuditMode,
+) -> Result<AuditReport, Error> {
+    let history = history::read(db).await.map_err(Error::db("reading the history"))?;
+    let mut checks = Vec::new();
+    if mode.files {
+        checks.push("files");
+    }
+    if mode.checksums {
+        checks.push("checksums");
+    }
+    if history.rows.is_empty() {
+        return Ok(AuditReport {
+            checks,
+            problems: Vec::new(),
+            fixed: false,
+            nothing_applied: true,
+        });
+    }
+    let mut problems = Vec::new();
+    if mode.files {
+        problems.extend(missing_files(set, &history));
+    }
+    if mode.checksums {
+        problems.extend(check_checksums(set, &history)?.0);
+    }
+    if !mode.fix || problems.is_empty() {
+        return Ok(AuditReport {
+            checks,
+            problems,
+            fixed: false,
+            nothing_applied: false,
+        });
+    }
+    with_lock(db, async |db: &mut dyn Backend| {
+        // Re-read under the lock: someone may have changed the history meanwhile.
+        let history = history::read(db).await.map_err(Error::db("reading the history"))?;
+        let mut found = Vec::new();
+        db.begin().await.map_err(Error::db("starting the repair"))?;
+        let work = async {
+            if mode.files {
+                for p in missing_files(set, &history) {
+                    match (p.kind, &p.version, &p.filename) {
+                        ("missing_file", Some(v), _) => history::delete_version(db, v).await,
+                        (_, _, Some(name)) => history::delete_repeatable(db, name).await,
+                        _ => Ok(()),
+                    }
+                    .map_err(Error::db("removing a missing file's row"))?;
+                    found.push(p);
+                }
+            }
+            if mode.checksums {
+                let (ps, repairs) = check_checksums(set, &history)?;
+                for (version, sum) in &repairs {
+                    history::update_checksum(db, version, sum)
+                        .await
+                        .map_err(Error::db("repairing a checksum"))?;
+                }
+                found.extend(ps);
+            }
+            Ok::<_, Error>(())
+        }
+        .await;
+        match work {
+            Ok(()) => db.commit().await.map_err(Error::db("committing the repair"))?,
+            Err(e) => {
+                let _ = db.rollback().await;
+                return Err(e);
+            }
+        }
+        Ok(AuditReport {
+            checks: checks.clone(),
+            problems: found,
+            fixed: true,
+            nothing_applied: false,
+        })
+    })
+    .await
+}
