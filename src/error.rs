@@ -58,7 +58,7 @@ pub enum Error {
     },
     #[error("validation failed: {}", summary(.problems))]
     Validation { problems: Vec<Problem> },
-    #[error("the migration lock is held{}", held_by(.locked_at, .process_id))]
+    #[error("the migration lock is held{}", held_by(.locked_at.as_deref(), .process_id.as_deref()))]
     Locked {
         locked_at: Option<String>,
         process_id: Option<String>,
@@ -84,7 +84,7 @@ fn summary(problems: &[Problem]) -> String {
     s
 }
 
-fn held_by(locked_at: &Option<String>, process_id: &Option<String>) -> String {
+fn held_by(locked_at: Option<&str>, process_id: Option<&str>) -> String {
     match (locked_at, process_id) {
         (Some(at), Some(id)) => format!(" by process {id} since {at}"),
         (Some(at), None) => format!(" since {at}"),

@@ -42,6 +42,7 @@ impl Value {
             Value::Int(i) => Some(*i),
             Value::Bool(b) => Some(i64::from(*b)),
             Value::Text(s) => s.trim().parse().ok(),
+            #[allow(clippy::cast_possible_truncation)]
             Value::Real(f) => Some(*f as i64),
             Value::Null => None,
         }

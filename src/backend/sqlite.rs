@@ -66,7 +66,7 @@ pub(crate) fn db_error(e: &sqlx::Error) -> DbError {
     match e {
         sqlx::Error::Database(d) => DbError {
             message: d.message().to_owned(),
-            code: d.code().map(|c| c.into_owned()),
+            code: d.code().map(std::borrow::Cow::into_owned),
         },
         other => DbError::new(other.to_string()),
     }

@@ -206,7 +206,7 @@ pub fn run() -> i32 {
         }
     };
     let json = cli.json;
-    match execute(cli) {
+    match execute(&cli) {
         Ok(code) => code,
         Err(e) => {
             render::error(&e, json);
@@ -241,7 +241,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         })
 }
 
-fn execute(cli: Cli) -> Result<i32, Error> {
+fn execute(cli: &Cli) -> Result<i32, Error> {
     let json = cli.json;
     let out = render::Out::new(json);
     match &cli.command {
@@ -271,7 +271,7 @@ fn execute(cli: Cli) -> Result<i32, Error> {
         _ => {}
     }
     let env = capture_env();
-    let settings = settings(&cli, &env)?;
+    let settings = settings(cli, &env)?;
     let mut obs = StderrObserver {
         tty: std::io::stderr().is_terminal(),
         progress_shown: false,
@@ -280,26 +280,7 @@ fn execute(cli: Cli) -> Result<i32, Error> {
     match &cli.command {
         Command::Init | Command::New { .. } => Ok(exit::OK),
         Command::Upgrade(a) | Command::Migrate(a) => {
-            let count = count_arg(a.count, "apply")?;
-            let target = version_arg(a.to_version.as_deref())?;
-            let limit = match (count, target) {
-                (Some(_), Some(_)) => {
-                    return Err(Error::usage(
-                        "cannot use --count and --to-version together; choose one, or neither to run all pending migrations",
-                    ));
-                }
-                (Some(n), None) => PlanLimit::Count(n),
-                (None, Some(v)) => PlanLimit::ToVersion(v),
-                (None, None) => PlanLimit::All,
-            };
-            let opts = UpgradeOptions {
-                limit,
-                dry_run: a.dry_run,
-                skip_validation: a.skip_validation,
-                skip_checksum_validation: a.skip_checksum_validation,
-                skip_file_validation: a.skip_file_validation,
-            };
-            let report = rt.block_on(ops::upgrade(&settings, &opts, &mut obs))?;
+            let report = rt.block_on(ops::upgrade(&settings, &upgrade_options(a)?, &mut obs))?;
             out.upgrade(&report);
             Ok(exit::OK)
         }
@@ -352,6 +333,28 @@ fn execute(cli: Cli) -> Result<i32, Error> {
             Ok(exit::OK)
         }
     }
+}
+
+fn upgrade_options(a: &UpgradeArgs) -> Result<UpgradeOptions, Error> {
+    let count = count_arg(a.count, "apply")?;
+    let target = version_arg(a.to_version.as_deref())?;
+    let limit = match (count, target) {
+        (Some(_), Some(_)) => {
+            return Err(Error::usage(
+                "cannot use --count and --to-version together; choose one, or neither to run all pending migrations",
+            ));
+        }
+        (Some(n), None) => PlanLimit::Count(n),
+        (None, Some(v)) => PlanLimit::ToVersion(v),
+        (None, None) => PlanLimit::All,
+    };
+    Ok(UpgradeOptions {
+        limit,
+        dry_run: a.dry_run,
+        skip_validation: a.skip_validation,
+        skip_checksum_validation: a.skip_checksum_validation,
+        skip_file_validation: a.skip_file_validation,
+    })
 }
 
 fn audit(

@@ -20,8 +20,8 @@ pub(crate) fn check_files(set: &MigrationSet, history: &History) -> Vec<Problem>
     let applied = applied_versions(history);
     if let Some(latest) = latest_version(history) {
         for f in &set.versioned {
-            if let Some(v) = &f.version {
-                if v < &latest && !applied.contains(v) {
+            if let Some(v) = &f.version
+                && v < &latest && !applied.contains(v) {
                     problems.push(Problem {
                         kind: "out_of_order",
                         version: Some(v.to_string()),
@@ -32,7 +32,6 @@ pub(crate) fn check_files(set: &MigrationSet, history: &History) -> Vec<Problem>
                         ),
                     });
                 }
-            }
         }
     }
     problems.extend(missing_files(set, history));
@@ -74,12 +73,19 @@ pub(crate) fn missing_files(set: &MigrationSet, history: &History) -> Vec<Proble
     problems
 }
 
+/// The outcome of [`check_checksums`].
+pub(crate) struct ChecksumCheck {
+    pub problems: Vec<Problem>,
+    /// (version as stored, current checksum) for each changed file.
+    pub repairs: Vec<(String, String)>,
+}
+
 /// Checksum checks: applied versioned files whose upgrade statements changed since.
 /// Returns the problems and the new checksums by version text (for `fix-checksums`).
 pub(crate) fn check_checksums(
     set: &MigrationSet,
     history: &History,
-) -> Result<(Vec<Problem>, Vec<(String, String)>), Error> {
+) -> Result<ChecksumCheck, Error> {
     let stored: HashMap<Version, (&str, &str)> = history
         .versioned()
         .filter_map(|r| {
@@ -107,7 +113,7 @@ pub(crate) fn check_checksums(
             repairs.push(((*text).to_owned(), current));
         }
     }
-    Ok((problems, repairs))
+    Ok(ChecksumCheck { problems, repairs })
 }
 
 /// What an audit command does.
@@ -163,7 +169,7 @@ async fn run_audit(
         problems.extend(missing_files(set, &history));
     }
     if mode.checksums {
-        problems.extend(check_checksums(set, &history)?.0);
+        problems.extend(check_checksums(set, &history)?.problems);
     }
     if !mode.fix || problems.is_empty() {
         return Ok(AuditReport {
@@ -191,7 +197,7 @@ async fn run_audit(
                 }
             }
             if mode.checksums {
-                let (ps, repairs) = check_checksums(set, &history)?;
+                let ChecksumCheck { problems: ps, repairs } = check_checksums(set, &history)?;
                 for (version, sum) in &repairs {
                     history::update_checksum(db, version, sum)
                         .await

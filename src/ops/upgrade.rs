@@ -114,7 +114,7 @@ fn validate(
         problems.extend(check_files(set, history));
     }
     if !(opts.skip_checksum_validation || settings.skip_checksum_validation) {
-        problems.extend(check_checksums(set, history)?.0);
+        problems.extend(check_checksums(set, history)?.problems);
     }
     if problems.is_empty() {
         Ok(())
