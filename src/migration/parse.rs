@@ -320,6 +320,29 @@ mod tests {
     }
 
     #[test]
+    fn legacy_checksum_fixtures_match_python_goldens() {
+        // GOLDEN is produced by scripts/golden-checksums.py running the original Jetbase.
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/checksums");
+        let golden = std::fs::read_to_string(dir.join("GOLDEN")).expect("GOLDEN");
+        let mut checked = 0;
+        for entry in golden.lines() {
+            let (name, expected) = entry.split_once(' ').expect("`<file> <checksum>`");
+            let text = read_text(&dir.join(name)).expect("fixture");
+            assert_eq!(legacy_checksum(&text), expected, "{name}");
+            checked += 1;
+        }
+        let fixtures = std::fs::read_dir(&dir)
+            .expect("fixtures")
+            .filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "sql"))
+            })
+            .count();
+        assert_eq!(checked, fixtures, "every fixture has a golden line");
+        assert!(checked >= 25);
+    }
+
+    #[test]
     fn py_whitespace_matches_python_isspace() {
         // Every code point for which CPython 3.11 `str.isspace()` is true.
         let python: Vec<u32> = vec![
