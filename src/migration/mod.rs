@@ -93,6 +93,30 @@ pub struct MigrationSet {
     pub runs_on_change: Vec<MigrationFile>,
 }
 
+impl MigrationSet {
+    /// The versioned file whose version compares equal to `version` (`1` finds `V1_0__x.sql`).
+    #[must_use]
+    pub fn find_version(&self, version: &Version) -> Option<&MigrationFile> {
+        self.versioned
+            .binary_search_by(|file| {
+                file.version
+                    .as_ref()
+                    .map_or(std::cmp::Ordering::Less, |v| v.cmp(version))
+            })
+            .ok()
+            .map(|index| &self.versioned[index])
+    }
+
+    /// The RA or ROC file with this file name (the history table stores names, not paths).
+    #[must_use]
+    pub fn find_repeatable(&self, filename: &str) -> Option<&MigrationFile> {
+        self.runs_always
+            .iter()
+            .chain(&self.runs_on_change)
+            .find(|file| file.filename == filename)
+    }
+}
+
 /// Why migration files could not be found, named or read.
 #[derive(Debug, thiserror::Error)]
 pub enum MigrationError {
@@ -156,5 +180,111 @@ impl MigrationError {
                 file.display()
             ),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn errors() -> Vec<MigrationError> {
+        let file = PathBuf::from("sub/V1__x.sql");
+        vec![
+            MigrationError::Io {
+                path: file.clone(),
+                source: std::io::Error::other("boom"),
+            },
+            MigrationError::MissingDir {
+                path: PathBuf::from("migrations"),
+            },
+            MigrationError::InvalidName {
+                file: file.clone(),
+                rule: NameRule::Prefix,
+            },
+            MigrationError::NameTooLong {
+                file: file.clone(),
+                len: 600,
+            },
+            MigrationError::DuplicateVersion {
+                version: "1".to_owned(),
+                first: PathBuf::from("V1__a.sql"),
+                second: file.clone(),
+            },
+            MigrationError::NotUtf8 {
+                file,
+                line: 3,
+                offset: 40,
+            },
+        ]
+    }
+
+    #[test]
+    fn migration_error_every_variant_has_hint() {
+        for error in errors() {
+            let hint = error.hint().unwrap_or_default();
+            assert!(
+                !hint.is_empty() && !hint.contains('\n'),
+                "{error}: {hint:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn migration_error_messages_name_files_and_patterns() {
+        let messages: Vec<String> = errors().iter().map(ToString::to_string).collect();
+        assert!(messages[2].contains("sub/V1__x.sql"));
+        assert!(messages[2].contains("V<version>__<description>.sql"));
+        assert!(messages[2].contains("ROC__<description>.sql"));
+        assert!(messages[3].contains("600"));
+        assert!(messages[4].contains("V1__a.sql") && messages[4].contains("sub/V1__x.sql"));
+        assert!(messages[5].contains("line 3"));
+    }
+
+    #[test]
+    fn migration_kind_as_str_matches_column_values() {
+        assert_eq!(MigrationKind::Versioned.as_str(), "VERSIONED");
+        assert_eq!(MigrationKind::RunsAlways.as_str(), "RUNS_ALWAYS");
+        assert_eq!(MigrationKind::RunsOnChange.as_str(), "RUNS_ON_CHANGE");
+        assert_eq!(
+            serde_json::to_string(&MigrationKind::RunsOnChange).expect("json"),
+            "\"RUNS_ON_CHANGE\""
+        );
+    }
+
+    #[test]
+    fn migration_set_find_by_equal_version_and_filename() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for name in [
+            "V1_0__a.sql",
+            "V2__b.sql",
+            "V10__c.sql",
+            "RA__r.sql",
+            "x/ROC__o.sql",
+        ] {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap_or(Path::new("."))).expect("mkdir");
+            std::fs::write(path, "").expect("write");
+        }
+        let set = scan(dir.path()).expect("scan");
+        let one = Version::parse("1").expect("version");
+        assert_eq!(
+            set.find_version(&one).map(|f| f.filename.as_str()),
+            Some("V1_0__a.sql")
+        );
+        let ten = Version::parse("10.0").expect("version");
+        assert_eq!(
+            set.find_version(&ten).map(|f| f.filename.as_str()),
+            Some("V10__c.sql")
+        );
+        assert!(
+            set.find_version(&Version::parse("3").expect("version"))
+                .is_none()
+        );
+        assert_eq!(
+            set.find_repeatable("ROC__o.sql").map(|f| f.kind),
+            Some(MigrationKind::RunsOnChange)
+        );
+        assert!(set.find_repeatable("V2__b.sql").is_none());
     }
 }

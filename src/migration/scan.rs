@@ -136,6 +136,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), MigrationError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::migration::Version;
 
     fn touch(dir: &Path, relative: &str) {
         let path = dir.join(relative);
@@ -177,7 +178,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            set.versioned[0].version.as_ref().map(|v| v.as_str()),
+            set.versioned[0].version.as_ref().map(Version::as_str),
             Some("01")
         );
         assert_eq!(set.versioned[1].description, "two");
