@@ -126,7 +126,7 @@ pub enum MigrationError {
         #[source]
         source: std::io::Error,
     },
-    #[error("migrations folder {path} does not exist")]
+    #[error("migrations folder {path} does not exist or is not a folder")]
     MissingDir { path: PathBuf },
     #[error(
         "invalid migration file name {file}: {rule}; expected V<version>__<description>.sql, \
