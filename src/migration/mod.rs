@@ -1,7 +1,23 @@
 //! Migration files, pure: names, versions, parsing, the legacy checksum and the SQL splitter.
 //! This module never touches a database and never imports `backend`, `ops` or `cli`.
 
-use std::path::{Path, PathBuf};
+mod name;
+mod parse;
+mod scan;
+mod split;
+mod version;
+
+use std::path::PathBuf;
+
+pub use name::{MAX_FILENAME_CHARS, NameRule, ParsedName, parse_filename};
+pub use parse::{
+    DEFAULT_DELIMITER, Directives, LegacyMode, Section, checksum_of, directives, is_py_whitespace,
+    legacy_checksum, legacy_rollback_statements, legacy_statements, legacy_upgrade_statements,
+    normalize_newlines, parse, py_rstrip, py_strip, read, read_text,
+};
+pub use scan::scan;
+pub use split::split;
+pub use version::Version;
 
 /// The three kinds of migration file (COMPAT 2). `as_str` is the `migration_type` column value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -20,27 +36,6 @@ impl MigrationKind {
             MigrationKind::RunsAlways => "RUNS_ALWAYS",
             MigrationKind::RunsOnChange => "RUNS_ON_CHANGE",
         }
-    }
-}
-
-/// A version key: the file name's version text with `_` replaced by `.` (e.g. `1.2.0`, `01`).
-/// Equality and ordering follow PEP 440 release semantics (`1 == 1.0 == 01`); `as_str` keeps
-/// the text as stored in the `version` column.
-#[derive(Debug, Clone)]
-pub struct Version {
-    text: String,
-}
-
-impl Version {
-    /// Parse a version text (`1`, `1.2`, `1_2`); `None` when it does not match `^\d+([._]\d+)*$`.
-    #[must_use]
-    pub fn parse(text: &str) -> Option<Version> {
-        let _ = text;
-        None
-    }
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.text
     }
 }
 
@@ -98,6 +93,31 @@ pub struct MigrationSet {
     pub runs_on_change: Vec<MigrationFile>,
 }
 
+impl MigrationSet {
+    /// The versioned file whose version compares equal to `version` (`1` finds `V1_0__x.sql`).
+    #[must_use]
+    pub fn find_version(&self, version: &Version) -> Option<&MigrationFile> {
+        self.versioned
+            .binary_search_by(|file| {
+                file.version
+                    .as_ref()
+                    .map_or(std::cmp::Ordering::Less, |v| v.cmp(version))
+            })
+            .ok()
+            .map(|index| &self.versioned[index])
+    }
+
+    /// The RA or ROC file with this file name (the history table stores names, not paths).
+    #[must_use]
+    pub fn find_repeatable(&self, filename: &str) -> Option<&MigrationFile> {
+        self.runs_always
+            .iter()
+            .chain(&self.runs_on_change)
+            .find(|file| file.filename == filename)
+    }
+}
+
+/// Why migration files could not be found, named or read.
 #[derive(Debug, thiserror::Error)]
 pub enum MigrationError {
     #[error("cannot read {path}: {source}")]
@@ -106,27 +126,167 @@ pub enum MigrationError {
         #[source]
         source: std::io::Error,
     },
+    #[error("migrations folder {path} does not exist or is not a folder")]
+    MissingDir { path: PathBuf },
+    #[error(
+        "invalid migration file name {file}: {rule}; expected V<version>__<description>.sql, \
+         RA__<description>.sql or ROC__<description>.sql"
+    )]
+    InvalidName { file: PathBuf, rule: NameRule },
+    #[error(
+        "migration file name {file} is {len} characters long; names must not exceed 512 characters"
+    )]
+    NameTooLong { file: PathBuf, len: usize },
+    #[error("duplicate migration version {version}: {first} and {second}")]
+    DuplicateVersion {
+        version: String,
+        first: PathBuf,
+        second: PathBuf,
+    },
+    #[error("{file} is not valid UTF-8 (first bad byte at line {line}, byte offset {offset})")]
+    NotUtf8 {
+        file: PathBuf,
+        line: usize,
+        offset: usize,
+    },
 }
 
-/// Scan `dir` recursively for migration files.
-///
-/// # Errors
-/// Invalid names, duplicate versions, unreadable folders.
-pub fn scan(dir: &Path) -> Result<MigrationSet, MigrationError> {
-    let _ = dir;
-    Ok(MigrationSet::default())
+impl MigrationError {
+    /// A one-line suggestion for fixing the error.
+    #[must_use]
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            MigrationError::Io { .. } => {
+                "check that the path exists and that you may read it".to_owned()
+            }
+            MigrationError::MissingDir { .. } => {
+                "run `jetbase init`, or point `--dir` at the folder that holds `migrations/`"
+                    .to_owned()
+            }
+            MigrationError::InvalidName { file, .. } => format!(
+                "rename {} (e.g. `V1_2__add_users.sql`, `RA__refresh_views.sql`), or give it \
+                 another extension if it is not a migration",
+                file.display()
+            ),
+            MigrationError::NameTooLong { file, .. } => {
+                format!("shorten the description in {}", file.display())
+            }
+            MigrationError::DuplicateVersion { second, .. } => format!(
+                "give {} a version no other file has (`1`, `1.0` and `01` are the same version)",
+                second.display()
+            ),
+            MigrationError::NotUtf8 { file, .. } => format!(
+                "re-save {} as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)",
+                file.display()
+            ),
+        })
+    }
 }
 
-/// Read and parse one migration file.
-///
-/// # Errors
-/// Unreadable or non-UTF-8 file.
-pub fn read(file: &Path, opts: SplitOptions) -> Result<ParsedMigration, MigrationError> {
-    let _ = (file, opts);
-    Err(MigrationError::Io {
-        path: file.to_path_buf(),
-        source: std::io::Error::other("not implemented"),
-    })
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn errors() -> Vec<MigrationError> {
+        let file = PathBuf::from("sub/V1__x.sql");
+        vec![
+            MigrationError::Io {
+                path: file.clone(),
+                source: std::io::Error::other("boom"),
+            },
+            MigrationError::MissingDir {
+                path: PathBuf::from("migrations"),
+            },
+            MigrationError::InvalidName {
+                file: file.clone(),
+                rule: NameRule::Prefix,
+            },
+            MigrationError::NameTooLong {
+                file: file.clone(),
+                len: 600,
+            },
+            MigrationError::DuplicateVersion {
+                version: "1".to_owned(),
+                first: PathBuf::from("V1__a.sql"),
+                second: file.clone(),
+            },
+            MigrationError::NotUtf8 {
+                file,
+                line: 3,
+                offset: 40,
+            },
+        ]
+    }
+
+    #[test]
+    fn migration_error_every_variant_has_hint() {
+        for error in errors() {
+            let hint = error.hint().unwrap_or_default();
+            assert!(
+                !hint.is_empty() && !hint.contains('\n'),
+                "{error}: {hint:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn migration_error_messages_name_files_and_patterns() {
+        let messages: Vec<String> = errors().iter().map(ToString::to_string).collect();
+        assert!(messages[2].contains("sub/V1__x.sql"));
+        assert!(messages[2].contains("V<version>__<description>.sql"));
+        assert!(messages[2].contains("ROC__<description>.sql"));
+        assert!(messages[3].contains("600"));
+        assert!(messages[4].contains("V1__a.sql") && messages[4].contains("sub/V1__x.sql"));
+        assert!(messages[5].contains("line 3"));
+    }
+
+    #[test]
+    fn migration_kind_as_str_matches_column_values() {
+        assert_eq!(MigrationKind::Versioned.as_str(), "VERSIONED");
+        assert_eq!(MigrationKind::RunsAlways.as_str(), "RUNS_ALWAYS");
+        assert_eq!(MigrationKind::RunsOnChange.as_str(), "RUNS_ON_CHANGE");
+        assert_eq!(
+            serde_json::to_string(&MigrationKind::RunsOnChange).expect("json"),
+            "\"RUNS_ON_CHANGE\""
+        );
+    }
+
+    #[test]
+    fn migration_set_find_by_equal_version_and_filename() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for name in [
+            "V1_0__a.sql",
+            "V2__b.sql",
+            "V10__c.sql",
+            "RA__r.sql",
+            "x/ROC__o.sql",
+        ] {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap_or(Path::new("."))).expect("mkdir");
+            std::fs::write(path, "").expect("write");
+        }
+        let set = scan(dir.path()).expect("scan");
+        let one = Version::parse("1").expect("version");
+        assert_eq!(
+            set.find_version(&one).map(|f| f.filename.as_str()),
+            Some("V1_0__a.sql")
+        );
+        let ten = Version::parse("10.0").expect("version");
+        assert_eq!(
+            set.find_version(&ten).map(|f| f.filename.as_str()),
+            Some("V10__c.sql")
+        );
+        assert!(
+            set.find_version(&Version::parse("3").expect("version"))
+                .is_none()
+        );
+        assert_eq!(
+            set.find_repeatable("ROC__o.sql").map(|f| f.kind),
+            Some(MigrationKind::RunsOnChange)
+        );
+        assert!(set.find_repeatable("V2__b.sql").is_none());
+    }
 }
 
 // --- temporary shims until the migration branch lands ---

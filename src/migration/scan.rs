@@ -1,0 +1,301 @@
+//! Finding migration files: walk the migrations folder, check names, reject duplicate
+//! versions and order the result. Reads folder listings only, never file contents.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::name::{MAX_FILENAME_CHARS, NameRule, parse_filename};
+use super::{MigrationError, MigrationFile, MigrationKind, MigrationSet};
+
+/// Scan `dir` recursively for migration files.
+///
+/// Files not ending in `.sql` are ignored. Entries are visited in name order, each folder's
+/// files before its subfolders (the original's `os.walk` is top-down; sorting makes the walk
+/// deterministic). Symbolic links to folders are not followed, as `os.walk` does not.
+///
+/// # Errors
+/// Missing or unreadable folders, invalid or too long names, duplicate versions (including
+/// versions that differ as text but compare equal, such as `1` and `1.0`).
+pub fn scan(dir: &Path) -> Result<MigrationSet, MigrationError> {
+    if !dir.is_dir() {
+        return Err(MigrationError::MissingDir {
+            path: dir.to_path_buf(),
+        });
+    }
+    let mut paths = Vec::new();
+    walk(dir, &mut paths)?;
+
+    let mut set = MigrationSet::default();
+    for path in paths {
+        let Some(file) = migration_file(dir, path)? else {
+            continue;
+        };
+        match file.kind {
+            MigrationKind::Versioned => set.versioned.push(file),
+            MigrationKind::RunsAlways => set.runs_always.push(file),
+            MigrationKind::RunsOnChange => set.runs_on_change.push(file),
+        }
+    }
+
+    // A stable sort keeps walk order among equal versions, so `first` is the one met first.
+    set.versioned.sort_by(|a, b| a.version.cmp(&b.version));
+    if let Some(pair) = set
+        .versioned
+        .windows(2)
+        .find(|pair| pair[0].version == pair[1].version)
+    {
+        return Err(MigrationError::DuplicateVersion {
+            version: pair[1]
+                .version
+                .as_ref()
+                .map_or_else(String::new, |v| v.as_str().to_owned()),
+            first: relative(dir, &pair[0].path),
+            second: relative(dir, &pair[1].path),
+        });
+    }
+    // The original sorts repeatables by their full path string.
+    set.runs_always
+        .sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
+    set.runs_on_change
+        .sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
+    Ok(set)
+}
+
+fn relative(dir: &Path, path: &Path) -> PathBuf {
+    path.strip_prefix(dir).unwrap_or(path).to_path_buf()
+}
+
+/// Check one file found by the walk; `None` for files that are not `.sql`.
+fn migration_file(dir: &Path, path: PathBuf) -> Result<Option<MigrationFile>, MigrationError> {
+    let os_name = path.file_name().unwrap_or_default();
+    let Some(filename) = os_name.to_str() else {
+        if os_name.to_string_lossy().ends_with(".sql") {
+            return Err(MigrationError::InvalidName {
+                file: relative(dir, &path),
+                rule: NameRule::NotUnicode,
+            });
+        }
+        return Ok(None);
+    };
+    if !filename.ends_with(".sql") {
+        return Ok(None);
+    }
+    // The original checks the format first, then the length.
+    let parsed = parse_filename(filename).map_err(|rule| MigrationError::InvalidName {
+        file: relative(dir, &path),
+        rule,
+    })?;
+    let len = filename.chars().count();
+    if len > MAX_FILENAME_CHARS {
+        return Err(MigrationError::NameTooLong {
+            file: relative(dir, &path),
+            len,
+        });
+    }
+    Ok(Some(MigrationFile {
+        filename: filename.to_owned(),
+        path,
+        kind: parsed.kind,
+        version: parsed.version,
+        description: parsed.description,
+    }))
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> MigrationError + '_ {
+    move |source| MigrationError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), MigrationError> {
+    let mut entries = fs::read_dir(dir)
+        .map_err(io_error(dir))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(io_error(dir))?;
+    entries.sort_by_key(fs::DirEntry::file_name);
+
+    let mut subdirs = Vec::new();
+    for entry in entries {
+        let path = entry.path();
+        let file_type = entry.file_type().map_err(io_error(&path))?;
+        if file_type.is_dir() {
+            subdirs.push(path);
+        } else if file_type.is_symlink() && path.is_dir() {
+            // `os.walk` lists a link to a folder among the folders and does not follow it.
+        } else {
+            out.push(path);
+        }
+    }
+    for subdir in subdirs {
+        walk(&subdir, out)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::migration::Version;
+
+    fn touch(dir: &Path, relative: &str) {
+        let path = dir.join(relative);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).expect("mkdir");
+        }
+        fs::write(path, "SELECT 1;\n").expect("write");
+    }
+
+    fn names(files: &[MigrationFile]) -> Vec<&str> {
+        files.iter().map(|f| f.filename.as_str()).collect()
+    }
+
+    #[test]
+    fn scan_mixed_folder_sorted_by_kind() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for name in [
+            "V1_10__ten.sql",
+            "V1_2__two.sql",
+            "sub/V1_9__nine.sql",
+            "V01__one.sql",
+            "RA__b.sql",
+            "a/RA__z.sql",
+            "ROC__views.sql",
+            "README.md",
+            ".gitkeep",
+            "sub/notes.txt",
+        ] {
+            touch(dir.path(), name);
+        }
+        let set = scan(dir.path()).expect("scan");
+        assert_eq!(
+            names(&set.versioned),
+            [
+                "V01__one.sql",
+                "V1_2__two.sql",
+                "V1_9__nine.sql",
+                "V1_10__ten.sql"
+            ]
+        );
+        assert_eq!(
+            set.versioned[0].version.as_ref().map(Version::as_str),
+            Some("01")
+        );
+        assert_eq!(set.versioned[1].description, "two");
+        assert_eq!(set.versioned[2].path, dir.path().join("sub/V1_9__nine.sql"));
+        // Full path string order: `<dir>/RA__b.sql` < `<dir>/a/RA__z.sql`.
+        assert_eq!(names(&set.runs_always), ["RA__b.sql", "RA__z.sql"]);
+        assert_eq!(names(&set.runs_on_change), ["ROC__views.sql"]);
+        assert_eq!(set.runs_on_change[0].kind, MigrationKind::RunsOnChange);
+    }
+
+    #[test]
+    fn scan_empty_folder_gives_empty_set() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let set = scan(dir.path()).expect("scan");
+        assert!(
+            set.versioned.is_empty() && set.runs_always.is_empty() && set.runs_on_change.is_empty()
+        );
+    }
+
+    #[test]
+    fn scan_missing_folder_is_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let missing = dir.path().join("migrations");
+        assert!(matches!(
+            scan(&missing),
+            Err(MigrationError::MissingDir { path }) if path == missing
+        ));
+    }
+
+    #[test]
+    fn scan_invalid_name_names_file_and_rule() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        touch(dir.path(), "V1__ok.sql");
+        touch(dir.path(), "deep/v2__lower.sql");
+        match scan(dir.path()) {
+            Err(MigrationError::InvalidName { file, rule }) => {
+                assert_eq!(file, Path::new("deep/v2__lower.sql"));
+                assert_eq!(rule, NameRule::Prefix);
+            }
+            other => panic!("expected InvalidName, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn scan_name_longer_than_512_chars_rejected() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // 512 characters (multi-byte, so only the char count is within limits).
+        let ok = format!("V1__{}.sql", "é".repeat(512 - 8));
+        assert_eq!(ok.chars().count(), 512);
+        assert!(parse_filename(&ok).is_ok());
+        let long = format!("V2__{}.sql", "é".repeat(513 - 8));
+        // Most file systems cap names at 255 bytes, so check the rule without the disk.
+        match migration_file(dir.path(), dir.path().join(&long)) {
+            Err(MigrationError::NameTooLong { file, len }) => {
+                assert_eq!(len, 513);
+                assert_eq!(file, Path::new(&long));
+            }
+            other => panic!("expected NameTooLong, got {other:?}"),
+        }
+        assert!(matches!(
+            migration_file(dir.path(), dir.path().join(&ok)),
+            Ok(Some(_))
+        ));
+    }
+
+    #[test]
+    fn scan_long_invalid_name_reports_format_first() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let long = format!("x{}.sql", "a".repeat(600));
+        assert!(matches!(
+            migration_file(dir.path(), dir.path().join(long)),
+            Err(MigrationError::InvalidName {
+                rule: NameRule::Prefix,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn scan_duplicate_version_names_both_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        touch(dir.path(), "V1_1__a.sql");
+        touch(dir.path(), "sub/V1.1__b.sql");
+        match scan(dir.path()) {
+            Err(MigrationError::DuplicateVersion {
+                version,
+                first,
+                second,
+            }) => {
+                assert_eq!(version, "1.1");
+                assert_eq!(first, Path::new("V1_1__a.sql"));
+                assert_eq!(second, Path::new("sub/V1.1__b.sql"));
+            }
+            other => panic!("expected DuplicateVersion, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn scan_equal_but_different_text_versions_are_duplicates() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        touch(dir.path(), "V1__a.sql");
+        touch(dir.path(), "V1_0__b.sql");
+        touch(dir.path(), "V2__c.sql");
+        match scan(dir.path()) {
+            Err(MigrationError::DuplicateVersion { first, second, .. }) => {
+                assert_eq!(first, Path::new("V1_0__b.sql"));
+                assert_eq!(second, Path::new("V1__a.sql"));
+            }
+            other => panic!("expected DuplicateVersion, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn scan_folder_named_sql_is_walked_not_checked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        touch(dir.path(), "old.sql/V3__x.sql");
+        let set = scan(dir.path()).expect("scan");
+        assert_eq!(names(&set.versioned), ["V3__x.sql"]);
+    }
+}
