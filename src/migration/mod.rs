@@ -7,7 +7,7 @@ mod scan;
 mod split;
 mod version;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub use name::{MAX_FILENAME_CHARS, NameRule, ParsedName, parse_filename};
 pub use parse::{
@@ -183,6 +183,14 @@ impl MigrationError {
     }
 }
 
+/// The legacy checksum (COMPAT 3) of a file on disk, without splitting it for execution.
+///
+/// # Errors
+/// Unreadable or non-UTF-8 file.
+pub fn file_checksum(path: &Path) -> Result<String, MigrationError> {
+    read_text(path).map(|text| legacy_checksum(&text))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,42 +297,3 @@ mod tests {
     }
 }
 
-// --- temporary shims until the migration branch lands ---
-impl std::fmt::Display for Version {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.text)
-    }
-}
-impl PartialEq for Version {
-    fn eq(&self, o: &Self) -> bool {
-        self.text == o.text
-    }
-}
-impl Eq for Version {}
-impl std::hash::Hash for Version {
-    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
-        self.text.hash(h);
-    }
-}
-impl PartialOrd for Version {
-    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Version {
-    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        self.text.cmp(&o.text)
-    }
-}
-impl MigrationError {
-    #[must_use]
-    pub fn hint(&self) -> Option<String> {
-        None
-    }
-}
-/// # Errors
-/// x
-pub fn file_checksum(path: &Path) -> Result<String, MigrationError> {
-    let _ = path;
-    Ok(String::new())
-}
