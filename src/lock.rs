@@ -65,7 +65,9 @@ pub async fn try_acquire(db: &mut dyn Backend) -> Result<Acquire, DbError> {
 /// The update fails.
 pub async fn release(db: &mut dyn Backend, process_id: &str) -> Result<(), DbError> {
     let sql = db.dialect().release_lock();
-    db.execute(&sql, &[Value::from(process_id)]).await.map(|_| ())
+    db.execute(&sql, &[Value::from(process_id)])
+        .await
+        .map(|_| ())
 }
 
 /// Release the lock whoever holds it. Returns false when there was no lock table.

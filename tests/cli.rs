@@ -5,7 +5,8 @@ mod common;
 use common::{Project, exec, sha256_hex};
 
 const USERS: &str = "-- upgrade\nCREATE TABLE users (\n    id INTEGER PRIMARY KEY,\n    email VARCHAR(255)\n);\nINSERT INTO users (email) VALUES ('a');\n\n-- rollback\nDROP TABLE users;\n";
-const ITEMS: &str = "-- upgrade\nCREATE TABLE items (id INTEGER PRIMARY KEY);\n-- rollback\nDROP TABLE items;\n";
+const ITEMS: &str =
+    "-- upgrade\nCREATE TABLE items (id INTEGER PRIMARY KEY);\n-- rollback\nDROP TABLE items;\n";
 const TAGS: &str = "CREATE TABLE tags (id INTEGER PRIMARY KEY);\n-- rollback\nDROP TABLE tags;\n";
 
 fn three() -> Project {
@@ -20,7 +21,11 @@ fn three() -> Project {
 fn init_creates_project_and_never_overwrites_env_py() {
     let p = Project::bare();
     let r = p.run_in(p.root(), &["init"], &[]).expect(0);
-    assert!(r.stdout.contains("Initialized Jetbase project in"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("Initialized Jetbase project in"),
+        "{}",
+        r.stdout
+    );
     assert!(p.migrations().is_dir());
     let env_py = p.dir().join("env.py");
     let original = std::fs::read_to_string(&env_py).unwrap();
@@ -39,9 +44,15 @@ fn quickstart_init_new_upgrade_migrates_default_sqlite() {
     let p = Project::bare();
     p.run_in(p.root(), &["init"], &[]).expect(0);
     let r = p.run(&["new", "create users", "-v", "1"]).expect(0);
-    assert!(r.stdout.contains("Created migration file: V1__create_users.sql"));
+    assert!(
+        r.stdout
+            .contains("Created migration file: V1__create_users.sql")
+    );
     let file = p.migrations().join("V1__create_users.sql");
-    assert_eq!(std::fs::read_to_string(&file).unwrap(), "-- upgrade\n\n-- rollback\n");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "-- upgrade\n\n-- rollback\n"
+    );
     std::fs::write(&file, USERS).unwrap();
     // From the project root, not from jetbase/: the project is found walking down/up.
     p.run_in(p.root(), &["upgrade"], &[]).expect(0);
@@ -53,8 +64,17 @@ fn quickstart_init_new_upgrade_migrates_default_sqlite() {
 fn new_default_version_is_a_timestamp_and_rejects_bad_versions() {
     let p = Project::new();
     let r = p.run(&["new", "add things"]).expect(0);
-    let name = r.stdout.trim().trim_start_matches("Created migration file: ").to_owned();
-    let version = name.trim_start_matches('V').split("__").next().unwrap().to_owned();
+    let name = r
+        .stdout
+        .trim()
+        .trim_start_matches("Created migration file: ")
+        .to_owned();
+    let version = name
+        .trim_start_matches('V')
+        .split("__")
+        .next()
+        .unwrap()
+        .to_owned();
     assert_eq!(version.len(), 15, "{name}");
     assert_eq!(version.as_bytes()[8], b'.');
     assert!(name.ends_with("__add_things.sql"));
@@ -69,18 +89,31 @@ fn new_default_version_is_a_timestamp_and_rejects_bad_versions() {
 fn upgrade_records_history_rows_like_the_original() {
     let p = three();
     let r = p.run(&["upgrade"]).expect(0);
-    assert!(r.stderr.contains("Migration applied successfully: V1__create_users.sql"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("Migration applied successfully: V1__create_users.sql"),
+        "{}",
+        r.stderr
+    );
     let rows = p.rows(
         "SELECT order_executed, version, description, filename, migration_type, checksum FROM jetbase_migrations ORDER BY order_executed",
     );
     assert_eq!(rows.len(), 3);
-    assert_eq!(rows[0][1..5], ["1", "create users", "V1__create_users.sql", "VERSIONED"]);
+    assert_eq!(
+        rows[0][1..5],
+        ["1", "create users", "V1__create_users.sql", "VERSIONED"]
+    );
     // COMPAT 3 worked example (the statements as the original joins them).
     assert_eq!(
         rows[0][5],
-        sha256_hex("CREATE TABLE users ( id INTEGER PRIMARY KEY, email VARCHAR(255) )\nINSERT INTO users (email) VALUES ('a')")
+        sha256_hex(
+            "CREATE TABLE users ( id INTEGER PRIMARY KEY, email VARCHAR(255) )\nINSERT INTO users (email) VALUES ('a')"
+        )
     );
-    assert_eq!(rows[2][5], sha256_hex("CREATE TABLE tags (id INTEGER PRIMARY KEY)"));
+    assert_eq!(
+        rows[2][5],
+        sha256_hex("CREATE TABLE tags (id INTEGER PRIMARY KEY)")
+    );
     // applied_at strictly increases even when files apply within the same millisecond.
     let at: Vec<String> = p
         .rows("SELECT applied_at FROM jetbase_migrations ORDER BY order_executed")
@@ -88,9 +121,16 @@ fn upgrade_records_history_rows_like_the_original() {
         .map(|r| r[0].clone())
         .collect();
     assert!(at.windows(2).all(|w| w[0] < w[1]), "{at:?}");
-    assert_eq!(p.rows("SELECT id, is_locked, process_id FROM jetbase_lock"), vec![vec!["1", "0", "NULL"]]);
+    assert_eq!(
+        p.rows("SELECT id, is_locked, process_id FROM jetbase_lock"),
+        vec![vec!["1", "0", "NULL"]]
+    );
     let r = p.run(&["upgrade"]).expect(0);
-    assert!(r.stdout.contains("Migrations are up to date."), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("Migrations are up to date."),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -101,7 +141,11 @@ fn upgrade_count_and_to_version_limit_versioned_files() {
     p.run(&["upgrade", "--to-version", "2"]).expect(0);
     assert_eq!(p.versions(), vec!["1", "2"]);
     let r = p.run(&["upgrade", "-t", "9"]).expect(1);
-    assert!(r.stderr.contains("does not exist among pending migrations"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("does not exist among pending migrations"),
+        "{}",
+        r.stderr
+    );
     for bad in [["-c", "0"], ["-c", "-1"]] {
         let r = p.run(&["upgrade", bad[0], bad[1]]).expect(2);
         assert!(r.stderr.contains("positive integer"), "{}", r.stderr);
@@ -151,11 +195,18 @@ fn failing_statement_names_file_and_line_and_applies_nothing_of_it() {
         "-- upgrade\nCREATE TABLE half (id INTEGER);\n\nINSERT INTO nowhere VALUES (1);\n-- rollback\nDROP TABLE half;\n",
     );
     let r = p.run(&["upgrade"]).expect(1);
-    assert!(r.stderr.contains("migrations/V2__broken.sql:4"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("migrations/V2__broken.sql:4"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("no such table: nowhere"), "{}", r.stderr);
     assert!(r.stderr.contains("hint:"), "{}", r.stderr);
     assert_eq!(p.versions(), vec!["1"]);
-    assert!(!p.table_exists("half"), "the failed file's first statement stayed applied");
+    assert!(
+        !p.table_exists("half"),
+        "the failed file's first statement stayed applied"
+    );
     let r = p.run(&["lock-status"]).expect(0);
     assert_eq!(r.stdout, "Status: UNLOCKED\n");
 }
@@ -165,10 +216,17 @@ fn checksum_drift_fails_upgrade_and_audits_report_every_version() {
     let p = three();
     p.run(&["upgrade"]).expect(0);
     p.write("V1__create_users.sql", &USERS.replace("'a'", "'b'"));
-    p.write("V2__create_items.sql", &ITEMS.replace("items (id", "items (id2"));
+    p.write(
+        "V2__create_items.sql",
+        &ITEMS.replace("items (id", "items (id2"),
+    );
     p.write("V4__more.sql", "CREATE TABLE more (id INTEGER);\n");
     let r = p.run(&["upgrade"]).expect(3);
-    assert!(r.stderr.contains("version 1 (") && r.stderr.contains("version 2 ("), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("version 1 (") && r.stderr.contains("version 2 ("),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("fix-checksums"), "{}", r.stderr);
     assert!(!p.table_exists("more"));
     let r = p.run(&["validate-checksums"]).expect(3);
@@ -178,15 +236,26 @@ fn checksum_drift_fails_upgrade_and_audits_report_every_version() {
     p.run(&["upgrade", "--skip-checksum-validation"]).expect(0);
     assert!(p.table_exists("more"));
     let r = p.run(&["validate-checksums", "--fix"]).expect(0);
-    assert!(r.stdout.contains("Repaired checksum for version: 1"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("Repaired checksum for version: 1"),
+        "{}",
+        r.stdout
+    );
     let r = p.run(&["validate-checksums"]).expect(0);
-    assert!(r.stdout.contains("All migration checksums are valid"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("All migration checksums are valid"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
 fn missing_files_are_reported_and_fixed() {
     let p = three();
-    p.write("RA__refresh.sql", "CREATE TABLE IF NOT EXISTS ra (id INTEGER);\n");
+    p.write(
+        "RA__refresh.sql",
+        "CREATE TABLE IF NOT EXISTS ra (id INTEGER);\n",
+    );
     p.run(&["upgrade"]).expect(0);
     p.remove("V2__create_items.sql");
     p.remove("RA__refresh.sql");
@@ -195,10 +264,22 @@ fn missing_files_are_reported_and_fixed() {
     let r = p.run(&["upgrade"]).expect(3);
     assert!(r.stderr.contains("missing"), "{}", r.stderr);
     let r = p.run(&["fix"]).expect(0);
-    assert!(r.stdout.contains("Stopped tracking the following missing versions:\n→ 2"), "{}", r.stdout);
-    assert!(r.stdout.contains("Fix completed successfully."), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("Stopped tracking the following missing versions:\n→ 2"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("Fix completed successfully."),
+        "{}",
+        r.stdout
+    );
     assert_eq!(p.versions(), vec!["1", "3"]);
-    assert!(p.rows("SELECT 1 FROM jetbase_migrations WHERE filename = 'RA__refresh.sql'").is_empty());
+    assert!(
+        p.rows("SELECT 1 FROM jetbase_migrations WHERE filename = 'RA__refresh.sql'")
+            .is_empty()
+    );
     p.run(&["validate-files"]).expect(0);
 }
 
@@ -210,7 +291,12 @@ fn out_of_order_file_is_rejected_unless_file_validation_is_skipped() {
     p.run(&["upgrade"]).expect(0);
     p.write("V2__b.sql", "CREATE TABLE b (id INTEGER);\n");
     let r = p.run(&["upgrade"]).expect(3);
-    assert!(r.stderr.contains("V2__b.sql has version 2, lower than the latest applied version 3"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("V2__b.sql has version 2, lower than the latest applied version 3"),
+        "{}",
+        r.stderr
+    );
     let r = p.run(&["upgrade", "--skip-file-validation"]).expect(0);
     assert!(r.stdout.contains("up to date"), "{}", r.stdout);
 }
@@ -220,23 +306,42 @@ fn repeatables_run_always_or_on_change() {
     let p = Project::new();
     p.write("V1__a.sql", ITEMS);
     p.write("RA__count.sql", "INSERT INTO items DEFAULT VALUES;\n");
-    p.write("ROC__view.sql", "CREATE VIEW IF NOT EXISTS v AS SELECT 1 AS x;\n");
+    p.write(
+        "ROC__view.sql",
+        "CREATE VIEW IF NOT EXISTS v AS SELECT 1 AS x;\n",
+    );
     p.run(&["upgrade"]).expect(0);
     p.run(&["upgrade"]).expect(0);
     assert_eq!(p.rows("SELECT COUNT(*) FROM items"), vec![vec!["2"]]);
-    let types = p.rows("SELECT migration_type, version FROM jetbase_migrations ORDER BY order_executed");
+    let types =
+        p.rows("SELECT migration_type, version FROM jetbase_migrations ORDER BY order_executed");
     assert_eq!(
         types,
-        vec![vec!["VERSIONED", "1"], vec!["RUNS_ALWAYS", "NULL"], vec!["RUNS_ON_CHANGE", "NULL"]]
+        vec![
+            vec!["VERSIONED", "1"],
+            vec!["RUNS_ALWAYS", "NULL"],
+            vec!["RUNS_ON_CHANGE", "NULL"]
+        ]
     );
     let before = p.rows("SELECT checksum FROM jetbase_migrations WHERE filename = 'ROC__view.sql'");
-    p.write("ROC__view.sql", "DROP VIEW IF EXISTS v;\nCREATE VIEW v AS SELECT 2 AS x;\n");
+    p.write(
+        "ROC__view.sql",
+        "DROP VIEW IF EXISTS v;\nCREATE VIEW v AS SELECT 2 AS x;\n",
+    );
     let r = p.run(&["status"]).expect(0);
     let pending = r.stdout.split("Migrations Pending").nth(1).unwrap();
-    assert!(pending.contains("RUNS_ON_CHANGE") && pending.contains("RUNS_ALWAYS"), "{}", r.stdout);
+    assert!(
+        pending.contains("RUNS_ON_CHANGE") && pending.contains("RUNS_ALWAYS"),
+        "{}",
+        r.stdout
+    );
     p.run(&["upgrade"]).expect(0);
     let after = p.rows("SELECT checksum FROM jetbase_migrations WHERE filename = 'ROC__view.sql'");
-    assert_eq!(after.len(), 1, "a changed ROC file is updated, not inserted again");
+    assert_eq!(
+        after.len(),
+        1,
+        "a changed ROC file is updated, not inserted again"
+    );
     assert_ne!(before, after);
     assert_eq!(p.rows("SELECT x FROM v"), vec![vec!["2"]]);
 }
@@ -245,12 +350,18 @@ fn repeatables_run_always_or_on_change() {
 fn held_lock_stops_upgrade_with_lock_exit_code_until_unlock() {
     let p = three();
     p.run(&["upgrade", "-c", "1"]).expect(0);
-    exec(&p.db_path(), "UPDATE jetbase_lock SET is_locked = 1, locked_at = '2026-01-01 00:00:00.000', process_id = 'other' WHERE id = 1");
+    exec(
+        &p.db_path(),
+        "UPDATE jetbase_lock SET is_locked = 1, locked_at = '2026-01-01 00:00:00.000', process_id = 'other' WHERE id = 1",
+    );
     let r = p.run(&["upgrade"]).expect(4);
     assert!(r.stderr.contains("lock is held"), "{}", r.stderr);
     assert!(r.stderr.contains("jetbase unlock"), "{}", r.stderr);
     let r = p.run(&["lock-status"]).expect(0);
-    assert_eq!(r.stdout, "Status: LOCKED\nLocked At: 2026-01-01 00:00:00.000\n");
+    assert_eq!(
+        r.stdout,
+        "Status: LOCKED\nLocked At: 2026-01-01 00:00:00.000\n"
+    );
     assert_eq!(p.run(&["--json", "lock-status"]).json()["is_locked"], true);
     // Read-only commands still work under a held lock.
     p.run(&["status"]).expect(0);
@@ -291,15 +402,29 @@ fn dry_run_previews_statements_as_written() {
     let p = three();
     let r = p.run(&["upgrade", "--dry-run"]).expect(0);
     assert!(r.stdout.contains("JETBASE - Dry Run Mode"), "{}", r.stdout);
-    assert!(r.stdout.contains("SQL Preview for V1__create_users.sql (2 statements)"), "{}", r.stdout);
-    assert!(r.stdout.contains("CREATE TABLE users (\n    id INTEGER PRIMARY KEY,"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("SQL Preview for V1__create_users.sql (2 statements)"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("CREATE TABLE users (\n    id INTEGER PRIMARY KEY,"),
+        "{}",
+        r.stdout
+    );
     let j = p.run(&["--json", "upgrade", "--dry-run"]).expect(0).json();
     assert_eq!(j["preview"][0]["statements"][1]["line"], 6);
     p.run(&["upgrade"]).expect(0);
     let r = p.run(&["rollback", "-d", "-c", "2"]).expect(0);
     let tags = r.stdout.find("V3__create_tags.sql").unwrap();
     let items = r.stdout.find("V2__create_items.sql").unwrap();
-    assert!(tags < items, "rollback preview must be newest first:\n{}", r.stdout);
+    assert!(
+        tags < items,
+        "rollback preview must be newest first:\n{}",
+        r.stdout
+    );
     assert_eq!(p.versions(), vec!["1", "2", "3"]);
 }
 
@@ -309,7 +434,11 @@ fn status_history_current_render_tables_and_json() {
     p.run(&["upgrade", "-c", "2"]).expect(0);
     let r = p.run(&["status"]).expect(0);
     assert!(r.stdout.contains("Migrations Applied") && r.stdout.contains("Migrations Pending"));
-    assert!(r.stdout.contains("│ 3       │ create tags  │"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("│ 3       │ create tags  │"),
+        "{}",
+        r.stdout
+    );
     let j = p.run(&["--json", "status"]).expect(0).json();
     assert_eq!(j["applied"].as_array().unwrap().len(), 2);
     assert_eq!(j["pending"][0]["version"], "3");
@@ -318,15 +447,27 @@ fn status_history_current_render_tables_and_json() {
     assert!(r.stdout.contains("Migration History") && r.stdout.contains("Order Executed"));
     let j = p.run(&["--json", "history"]).expect(0).json();
     assert_eq!(j["rows"][1]["filename"], "V2__create_items.sql");
-    assert_eq!(p.run(&["current"]).expect(0).stdout, "Latest migration version: 2\n");
-    assert_eq!(p.run(&["--json", "current"]).expect(0).json()["version"], "2");
+    assert_eq!(
+        p.run(&["current"]).expect(0).stdout,
+        "Latest migration version: 2\n"
+    );
+    assert_eq!(
+        p.run(&["--json", "current"]).expect(0).json()["version"],
+        "2"
+    );
 }
 
 #[test]
 fn empty_database_reads_as_nothing_applied() {
     let p = three();
-    assert_eq!(p.run(&["history"]).expect(0).stdout, "No migrations have been applied.\n");
-    assert_eq!(p.run(&["current"]).expect(0).stdout, "No migrations have been applied yet.\n");
+    assert_eq!(
+        p.run(&["history"]).expect(0).stdout,
+        "No migrations have been applied.\n"
+    );
+    assert_eq!(
+        p.run(&["current"]).expect(0).stdout,
+        "No migrations have been applied yet.\n"
+    );
     let r = p.run(&["validate-checksums"]).expect(0);
     assert!(r.stdout.contains("nothing to repair"), "{}", r.stdout);
 }
@@ -337,10 +478,12 @@ fn project_is_found_from_any_folder_and_with_dir() {
     let deep = p.root().join("src/app/deep");
     std::fs::create_dir_all(&deep).unwrap();
     p.run_in(&deep, &["upgrade", "-c", "1"], &[]).expect(0);
-    p.run_in(&p.migrations(), &["upgrade", "-c", "1"], &[]).expect(0);
+    p.run_in(&p.migrations(), &["upgrade", "-c", "1"], &[])
+        .expect(0);
     let elsewhere = tempfile::tempdir().unwrap();
     let dir = p.dir().display().to_string();
-    p.run_in(elsewhere.path(), &["--dir", &dir, "upgrade"], &[]).expect(0);
+    p.run_in(elsewhere.path(), &["--dir", &dir, "upgrade"], &[])
+        .expect(0);
     assert_eq!(p.versions(), vec!["1", "2", "3"]);
     // The relative SQLite path resolved against the project, never the current folder.
     assert!(!deep.join("jetbase.db").exists());
@@ -354,7 +497,10 @@ fn invalid_names_are_errors_and_other_files_are_ignored() {
     std::fs::write(p.migrations().join("README.md"), "notes").unwrap();
     std::fs::write(p.migrations().join(".gitkeep"), "").unwrap();
     p.run(&["upgrade", "-c", "1"]).expect(0);
-    p.write("sub/V1_2__nested.sql", "CREATE TABLE nested (id INTEGER);\n");
+    p.write(
+        "sub/V1_2__nested.sql",
+        "CREATE TABLE nested (id INTEGER);\n",
+    );
     p.run(&["upgrade", "-c", "1"]).expect(0);
     assert_eq!(p.versions(), vec!["1", "1.2"]);
     p.write("create_stuff.sql", "SELECT 1;\n");
@@ -363,7 +509,11 @@ fn invalid_names_are_errors_and_other_files_are_ignored() {
     p.remove("create_stuff.sql");
     p.write("V2.0__again.sql", "SELECT 1;\n");
     let r = p.run(&["status"]).expect(1);
-    assert!(r.stderr.contains("V2__create_items.sql") && r.stderr.contains("V2.0__again.sql"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("V2__create_items.sql") && r.stderr.contains("V2.0__again.sql"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -372,9 +522,18 @@ fn embedded_default_is_announced_when_nothing_is_configured() {
     std::fs::remove_file(p.dir().join("env.py")).unwrap();
     let r = p.run(&["upgrade"]).expect(0);
     assert!(r.stderr.contains("embedded SQLite"), "{}", r.stderr);
-    assert!(p.db_path().exists(), "default database lives in the project folder");
+    assert!(
+        p.db_path().exists(),
+        "default database lives in the project folder"
+    );
     let j = p.run(&["--json", "config"]).expect(0).json();
-    let url = j["entries"].as_array().unwrap().iter().find(|e| e["key"] == "sqlalchemy_url").unwrap().clone();
+    let url = j["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["key"] == "sqlalchemy_url")
+        .unwrap()
+        .clone();
     assert_eq!(url["source"], "default");
 }
 
@@ -387,9 +546,19 @@ fn passwords_never_appear_in_output() {
         format!("sqlalchemy_url = \"postgresql://app:{secret}@127.0.0.1:1/db\"\n"),
     )
     .unwrap();
-    for args in [&["config"][..], &["--json", "config"], &["status"], &["--json", "upgrade"]] {
+    for args in [
+        &["config"][..],
+        &["--json", "config"],
+        &["status"],
+        &["--json", "upgrade"],
+    ] {
         let r = p.run(args);
-        assert!(!r.stdout.contains(secret) && !r.stderr.contains(secret), "{args:?} leaked:\n{}\n{}", r.stdout, r.stderr);
+        assert!(
+            !r.stdout.contains(secret) && !r.stderr.contains(secret),
+            "{args:?} leaked:\n{}\n{}",
+            r.stdout,
+            r.stderr
+        );
     }
     let r = p.run(&["config"]).expect(0);
     assert!(r.stdout.contains("***"), "{}", r.stdout);
@@ -401,7 +570,12 @@ fn json_errors_are_machine_readable() {
     let r = p.run(&["--json", "rollback", "-t", "3"]).expect(1);
     let j = r.json();
     assert_eq!(j["exit_code"], 1);
-    assert!(j["error"].as_str().unwrap().contains("has not been applied"));
+    assert!(
+        j["error"]
+            .as_str()
+            .unwrap()
+            .contains("has not been applied")
+    );
     assert!(r.stderr.contains("error:"));
 }
 
@@ -410,11 +584,27 @@ fn help_lists_every_command_of_the_original() {
     let p = Project::bare();
     let r = p.run_in(p.root(), &["--help"], &[]).expect(0);
     for cmd in [
-        "init", "new", "upgrade", "migrate", "rollback", "status", "history", "current",
-        "lock-status", "unlock", "validate-checksums", "validate-files", "fix", "fix-files",
+        "init",
+        "new",
+        "upgrade",
+        "migrate",
+        "rollback",
+        "status",
+        "history",
+        "current",
+        "lock-status",
+        "unlock",
+        "validate-checksums",
+        "validate-files",
+        "fix",
+        "fix-files",
         "fix-checksums",
     ] {
-        assert!(r.stdout.contains(&format!("  {cmd} ")), "missing {cmd}:\n{}", r.stdout);
+        assert!(
+            r.stdout.contains(&format!("  {cmd} ")),
+            "missing {cmd}:\n{}",
+            r.stdout
+        );
     }
     assert!(!r.stdout.contains("make-migrations"));
     p.run_in(p.root(), &["frobnicate"], &[]).expect(2);

@@ -23,7 +23,10 @@ fn python_jetbase() -> Option<PathBuf> {
         "CI is set but Python Jetbase is missing at {}: run scripts/test.sh",
         path.display()
     );
-    eprintln!("skipping: Python Jetbase not installed at {}", path.display());
+    eprintln!(
+        "skipping: Python Jetbase not installed at {}",
+        path.display()
+    );
     None
 }
 
@@ -82,7 +85,10 @@ fn crosstool_both_tools_write_identical_history_rows() {
     assert_eq!(ha.len(), FILES.len());
     assert_eq!(ha, hb, "Python and Rust histories differ");
     // Same schema effects: the trigger fired in both.
-    assert_eq!(a.rows("SELECT COUNT(*) FROM audit"), b.rows("SELECT COUNT(*) FROM audit"));
+    assert_eq!(
+        a.rows("SELECT COUNT(*) FROM audit"),
+        b.rows("SELECT COUNT(*) FROM audit")
+    );
 }
 
 #[test]
@@ -98,9 +104,15 @@ fn crosstool_tools_take_turns_on_one_database() {
     assert!(r.stderr.contains("V10__later.sql"), "{}", r.stderr);
     p.run(&["validate-checksums"]).expect(0);
     py(&pyb, &p, &["validate-checksums"]).expect(0);
-    assert_eq!(p.run(&["current"]).expect(0).stdout, "Latest migration version: 10\n");
+    assert_eq!(
+        p.run(&["current"]).expect(0).stdout,
+        "Latest migration version: 10\n"
+    );
     py(&pyb, &p, &["rollback"]).expect(0);
-    assert_eq!(p.run(&["current"]).expect(0).stdout, "Latest migration version: 2\n");
+    assert_eq!(
+        p.run(&["current"]).expect(0).stdout,
+        "Latest migration version: 2\n"
+    );
     p.run(&["rollback", "-t", "1"]).expect(0);
     assert_eq!(p.versions(), vec!["1"]);
     // Python sees the same state: its next upgrade applies exactly what we rolled back.
@@ -117,7 +129,10 @@ fn crosstool_fast_applies_keep_the_python_tool_ordered() {
     let Some(pyb) = python_jetbase() else { return };
     let p = Project::new();
     for i in 1..=30 {
-        p.write(&format!("V{i}__t{i}.sql"), &format!("CREATE TABLE t{i} (id INTEGER);\n-- rollback\nDROP TABLE t{i};\n"));
+        p.write(
+            &format!("V{i}__t{i}.sql"),
+            &format!("CREATE TABLE t{i} (id INTEGER);\n-- rollback\nDROP TABLE t{i};\n"),
+        );
     }
     p.run(&["upgrade"]).expect(0);
     py(&pyb, &p, &["rollback", "-c", "3"]).expect(0);
@@ -131,18 +146,42 @@ fn crosstool_fast_applies_keep_the_python_tool_ordered() {
 fn crosstool_repeatables_interoperate() {
     let Some(pyb) = python_jetbase() else { return };
     let p = project_with(&FILES[..1]);
-    p.write("RA__stamp.sql", "INSERT INTO users (email) VALUES ('ra');\n");
-    p.write("ROC__view.sql", "DROP VIEW IF EXISTS v;\nCREATE VIEW v AS SELECT 1 AS x;\n");
+    p.write(
+        "RA__stamp.sql",
+        "INSERT INTO users (email) VALUES ('ra');\n",
+    );
+    p.write(
+        "ROC__view.sql",
+        "DROP VIEW IF EXISTS v;\nCREATE VIEW v AS SELECT 1 AS x;\n",
+    );
     p.run(&["upgrade"]).expect(0);
     py(&pyb, &p, &["upgrade"]).expect(0);
     // RA ran twice (once per tool), ROC once: Python agreed on the ROC checksum.
-    assert_eq!(p.rows("SELECT COUNT(*) FROM users WHERE email = 'ra'"), vec![vec!["2"]]);
-    assert_eq!(p.rows("SELECT COUNT(*) FROM jetbase_migrations"), vec![vec!["3"]]);
-    p.write("ROC__view.sql", "DROP VIEW IF EXISTS v;\nCREATE VIEW v AS SELECT 2 AS x;\n");
+    assert_eq!(
+        p.rows("SELECT COUNT(*) FROM users WHERE email = 'ra'"),
+        vec![vec!["2"]]
+    );
+    assert_eq!(
+        p.rows("SELECT COUNT(*) FROM jetbase_migrations"),
+        vec![vec!["3"]]
+    );
+    p.write(
+        "ROC__view.sql",
+        "DROP VIEW IF EXISTS v;\nCREATE VIEW v AS SELECT 2 AS x;\n",
+    );
     py(&pyb, &p, &["upgrade"]).expect(0);
     let j = p.run(&["--json", "status"]).expect(0).json();
-    let pending: Vec<_> = j["pending"].as_array().unwrap().iter().map(|i| i["filename"].clone()).collect();
-    assert_eq!(pending, vec!["RA__stamp.sql"], "only the RA file is pending after Python applied the ROC change");
+    let pending: Vec<_> = j["pending"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["filename"].clone())
+        .collect();
+    assert_eq!(
+        pending,
+        vec!["RA__stamp.sql"],
+        "only the RA file is pending after Python applied the ROC change"
+    );
     p.remove("RA__stamp.sql");
     p.run(&["fix-files"]).expect(0);
     py(&pyb, &p, &["validate-files"]).expect(0);
@@ -183,7 +222,10 @@ fn crosstool_python_lock_stops_us_and_ours_stops_python() {
     crash_while_locked(cmd, &p);
     let r = p.run(&["upgrade"]).expect(4);
     assert!(r.stderr.contains("lock is held"), "{}", r.stderr);
-    assert_eq!(p.rows("SELECT COUNT(*) FROM jetbase_migrations WHERE version = '5'"), vec![vec!["0"]]);
+    assert_eq!(
+        p.rows("SELECT COUNT(*) FROM jetbase_migrations WHERE version = '5'"),
+        vec![vec!["0"]]
+    );
     p.run(&["unlock"]).expect(0);
 
     // We hold the lock (crashed mid-file): Python refuses.
@@ -196,7 +238,10 @@ fn crosstool_python_lock_stops_us_and_ours_stops_python() {
     assert_ne!(r.code, 0, "Python ran despite our lock:\n{}", r.stderr);
     assert!(r.stderr.contains("lock is already held"), "{}", r.stderr);
     // Our killed file left nothing behind: no history row, no table from it.
-    assert_eq!(q.rows("SELECT COUNT(*) FROM jetbase_migrations"), vec![vec!["0"]]);
+    assert_eq!(
+        q.rows("SELECT COUNT(*) FROM jetbase_migrations"),
+        vec![vec!["0"]]
+    );
 }
 
 #[test]
@@ -211,7 +256,11 @@ fn crosstool_golden_checksums_come_from_python() {
         .current_dir(&root)
         .output()
         .expect("run golden script");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let golden = std::fs::read_to_string(root.join("tests/fixtures/checksums/GOLDEN")).unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), golden);
 }

@@ -375,7 +375,10 @@ mod tests {
         assert!(ddl.contains("order_executed INTEGER PRIMARY KEY AUTOINCREMENT"));
         assert!(ddl.contains("applied_at TEXT DEFAULT (STRFTIME('%Y-%m-%d %H:%M:%f', 'NOW'))"));
         assert!(d.init_lock_row().starts_with("INSERT OR IGNORE"));
-        assert!(d.create_lock_table().contains("is_locked BOOLEAN NOT NULL DEFAULT 0"));
+        assert!(
+            d.create_lock_table()
+                .contains("is_locked BOOLEAN NOT NULL DEFAULT 0")
+        );
     }
 
     #[test]
@@ -391,10 +394,14 @@ mod tests {
     #[test]
     fn mysql_dialect_ddl_matches_original_types() {
         let d = MySqlDialect;
-        assert!(d
-            .create_migrations_table()
-            .contains("applied_at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6) NOT NULL"));
-        assert!(d.create_lock_table().contains("locked_at TIMESTAMP(6) NULL"));
+        assert!(
+            d.create_migrations_table()
+                .contains("applied_at TIMESTAMP(6) DEFAULT CURRENT_TIMESTAMP(6) NOT NULL")
+        );
+        assert!(
+            d.create_lock_table()
+                .contains("locked_at TIMESTAMP(6) NULL")
+        );
         assert!(d.init_lock_row().starts_with("INSERT IGNORE"));
         assert_eq!(d.quote_ident("a`b"), "`a``b`");
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteArguments, SqliteConnectOptions, SqliteConnection};
-use sqlx::{AssertSqlSafe, Arguments, ConnectOptions, Connection, Row as _, TypeInfo, ValueRef};
+use sqlx::{Arguments, AssertSqlSafe, ConnectOptions, Connection, Row as _, TypeInfo, ValueRef};
 
 use super::dialect::SqliteDialect;
 use super::{Backend, Capabilities, ConnectError, DbError, Dialect, OpenMode, Row, Value};
@@ -31,8 +31,9 @@ impl SqliteBackend {
     ) -> Result<SqliteBackend, ConnectError> {
         let target = url.sqlite_target(base).unwrap_or(SqliteTarget::Memory);
         let opts = match &target {
-            SqliteTarget::Memory => SqliteConnectOptions::from_str("sqlite::memory:")
-                .map_err(|e| fail(url, &e))?,
+            SqliteTarget::Memory => {
+                SqliteConnectOptions::from_str("sqlite::memory:").map_err(|e| fail(url, &e))?
+            }
             // A read-only command on a database that does not exist yet reads an empty one
             // instead of creating a file.
             SqliteTarget::File(path) if mode == OpenMode::ReadOnly && !path.exists() => {
@@ -97,7 +98,9 @@ fn read_row(row: &sqlx::sqlite::SqliteRow) -> Result<Row, DbError> {
         }
         let kind = raw.type_info().name().to_owned();
         let v = match kind.as_str() {
-            "INTEGER" | "BOOLEAN" => Value::Int(row.try_get::<i64, _>(i).map_err(|e| db_error(&e))?),
+            "INTEGER" | "BOOLEAN" => {
+                Value::Int(row.try_get::<i64, _>(i).map_err(|e| db_error(&e))?)
+            }
             "REAL" => Value::Real(row.try_get::<f64, _>(i).map_err(|e| db_error(&e))?),
             "BLOB" => {
                 let b: Vec<u8> = row.try_get(i).map_err(|e| db_error(&e))?;

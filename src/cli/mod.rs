@@ -202,7 +202,11 @@ pub fn run() -> i32 {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { exit::USAGE } else { exit::OK };
+            return if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
         }
     };
     let json = cli.json;
@@ -264,7 +268,8 @@ fn execute(cli: &Cli) -> Result<i32, Error> {
                 source,
             })?;
             let project = config::discover(cli.dir.as_deref(), &cwd)?;
-            let report = ops::new_migration(&project.migrations_dir, description, version.as_deref())?;
+            let report =
+                ops::new_migration(&project.migrations_dir, description, version.as_deref())?;
             out.new_file(&report);
             return Ok(exit::OK);
         }
@@ -323,7 +328,9 @@ fn execute(cli: &Cli) -> Result<i32, Error> {
             out.unlock(&report);
             Ok(exit::OK)
         }
-        Command::ValidateChecksums { fix } => audit(&rt, &settings, &out, &mut obs, true, false, *fix),
+        Command::ValidateChecksums { fix } => {
+            audit(&rt, &settings, &out, &mut obs, true, false, *fix)
+        }
         Command::ValidateFiles { fix } => audit(&rt, &settings, &out, &mut obs, false, true, *fix),
         Command::Fix => audit(&rt, &settings, &out, &mut obs, true, true, true),
         Command::FixFiles => audit(&rt, &settings, &out, &mut obs, false, true, true),

@@ -20,7 +20,11 @@ pub struct Out {
 /// Write to stdout; a closed pipe (`| head`) ends the program quietly.
 fn emit(text: &str) {
     let mut out = std::io::stdout().lock();
-    if out.write_all(text.as_bytes()).and_then(|()| out.flush()).is_err() {
+    if out
+        .write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .is_err()
+    {
         std::process::exit(0);
     }
 }
@@ -82,7 +86,10 @@ impl Out {
             ));
         } else {
             let ms: f64 = r.applied.iter().map(|a| a.duration_ms).sum();
-            emit(&format!("Applied {} migration(s) in {ms:.1} ms.\n", r.applied.len()));
+            emit(&format!(
+                "Applied {} migration(s) in {ms:.1} ms.\n",
+                r.applied.len()
+            ));
         }
     }
 
@@ -98,7 +105,10 @@ impl Out {
         } else if r.rolled_back.is_empty() && r.preview.is_empty() {
             emit("Nothing to rollback.\n");
         } else {
-            emit(&format!("Rolled back {} migration(s).\n", r.rolled_back.len()));
+            emit(&format!(
+                "Rolled back {} migration(s).\n",
+                r.rolled_back.len()
+            ));
         }
     }
 
@@ -193,11 +203,20 @@ impl Out {
             r.problems
                 .iter()
                 .filter(|p| p.kind == kind)
-                .map(|p| p.version.clone().or_else(|| p.filename.clone()).unwrap_or_default())
+                .map(|p| {
+                    p.version
+                        .clone()
+                        .or_else(|| p.filename.clone())
+                        .unwrap_or_default()
+                })
                 .collect()
         };
         let arrows = |items: &[String]| -> String {
-            items.iter().map(|i| format!("→ {i}")).collect::<Vec<_>>().join("\n")
+            items
+                .iter()
+                .map(|i| format!("→ {i}"))
+                .collect::<Vec<_>>()
+                .join("\n")
         };
         let sums = of("checksum_mismatch");
         let mut missing = of("missing_file");
@@ -206,7 +225,10 @@ impl Out {
         if r.checks.contains(&"files") {
             if r.fixed {
                 if !missing.is_empty() {
-                    s += &format!("Stopped tracking the following missing versions:\n{}\n", arrows(&missing));
+                    s += &format!(
+                        "Stopped tracking the following missing versions:\n{}\n",
+                        arrows(&missing)
+                    );
                 }
                 if !missing_rep.is_empty() {
                     s += &format!(
@@ -229,7 +251,8 @@ impl Out {
         }
         if r.checks.contains(&"checksums") {
             if sums.is_empty() {
-                s += "All migration checksums are valid - no altered upgrade statements detected.\n";
+                s +=
+                    "All migration checksums are valid - no altered upgrade statements detected.\n";
             } else if r.fixed {
                 for v in &sums {
                     s += &format!("Repaired checksum for version: {v}\n");

@@ -80,7 +80,10 @@ mod tests {
         let t = Table {
             title: "T",
             headers: &["Version", "Description"],
-            rows: vec![vec!["1".into(), "create users".into()], vec!["10.2".into(), "é".into()]],
+            rows: vec![
+                vec!["1".into(), "create users".into()],
+                vec!["10.2".into(), "é".into()],
+            ],
         };
         let out = t.render();
         let lines: Vec<&str> = out.lines().collect();

@@ -296,4 +296,3 @@ mod tests {
         assert!(set.find_repeatable("V2__b.sql").is_none());
     }
 }
-

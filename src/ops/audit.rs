@@ -21,17 +21,19 @@ pub(crate) fn check_files(set: &MigrationSet, history: &History) -> Vec<Problem>
     if let Some(latest) = latest_version(history) {
         for f in &set.versioned {
             if let Some(v) = &f.version
-                && v < &latest && !applied.contains(v) {
-                    problems.push(Problem {
-                        kind: "out_of_order",
-                        version: Some(v.to_string()),
-                        filename: Some(f.filename.clone()),
-                        message: format!(
-                            "{} has version {v}, lower than the latest applied version {latest}",
-                            f.filename
-                        ),
-                    });
-                }
+                && v < &latest
+                && !applied.contains(v)
+            {
+                problems.push(Problem {
+                    kind: "out_of_order",
+                    version: Some(v.to_string()),
+                    filename: Some(f.filename.clone()),
+                    message: format!(
+                        "{} has version {v}, lower than the latest applied version {latest}",
+                        f.filename
+                    ),
+                });
+            }
         }
     }
     problems.extend(missing_files(set, history));
@@ -41,7 +43,11 @@ pub(crate) fn check_files(set: &MigrationSet, history: &History) -> Vec<Problem>
 /// Applied rows (versioned and repeatable) whose file is gone.
 pub(crate) fn missing_files(set: &MigrationSet, history: &History) -> Vec<Problem> {
     let mut problems = Vec::new();
-    let on_disk: HashSet<&Version> = set.versioned.iter().filter_map(|f| f.version.as_ref()).collect();
+    let on_disk: HashSet<&Version> = set
+        .versioned
+        .iter()
+        .filter_map(|f| f.version.as_ref())
+        .collect();
     for row in history.versioned() {
         let v = row.version.clone().unwrap_or_default();
         let present = Version::parse(&v).is_some_and(|pv| on_disk.contains(&pv));
@@ -50,7 +56,10 @@ pub(crate) fn missing_files(set: &MigrationSet, history: &History) -> Vec<Proble
                 kind: "missing_file",
                 version: Some(v.clone()),
                 filename: Some(row.filename.clone()),
-                message: format!("version {v} has been applied but its file {} is missing", row.filename),
+                message: format!(
+                    "version {v} has been applied but its file {} is missing",
+                    row.filename
+                ),
             });
         }
     }
@@ -66,7 +75,10 @@ pub(crate) fn missing_files(set: &MigrationSet, history: &History) -> Vec<Proble
                 kind: "missing_repeatable_file",
                 version: None,
                 filename: Some(row.filename.clone()),
-                message: format!("repeatable {} has been applied but its file is missing", row.filename),
+                message: format!(
+                    "repeatable {} has been applied but its file is missing",
+                    row.filename
+                ),
             });
         }
     }
@@ -136,7 +148,11 @@ pub async fn audit(
     _obs: &mut dyn Observer,
 ) -> Result<AuditReport, Error> {
     let set = scan(settings)?;
-    let open_mode = if mode.fix { OpenMode::ReadWrite } else { OpenMode::ReadOnly };
+    let open_mode = if mode.fix {
+        OpenMode::ReadWrite
+    } else {
+        OpenMode::ReadOnly
+    };
     let mut db = open(settings, open_mode).await?;
     let result = run_audit(db.as_mut(), &set, mode).await;
     db.close().await;
@@ -148,7 +164,9 @@ async fn run_audit(
     set: &MigrationSet,
     mode: AuditMode,
 ) -> Result<AuditReport, Error> {
-    let history = history::read(db).await.map_err(Error::db("reading the history"))?;
+    let history = history::read(db)
+        .await
+        .map_err(Error::db("reading the history"))?;
     let mut checks = Vec::new();
     if mode.files {
         checks.push("files");
@@ -181,7 +199,9 @@ async fn run_audit(
     }
     with_lock(db, async |db: &mut dyn Backend| {
         // Re-read under the lock: someone may have changed the history meanwhile.
-        let history = history::read(db).await.map_err(Error::db("reading the history"))?;
+        let history = history::read(db)
+            .await
+            .map_err(Error::db("reading the history"))?;
         let mut found = Vec::new();
         db.begin().await.map_err(Error::db("starting the repair"))?;
         let work = async {
@@ -197,7 +217,10 @@ async fn run_audit(
                 }
             }
             if mode.checksums {
-                let ChecksumCheck { problems: ps, repairs } = check_checksums(set, &history)?;
+                let ChecksumCheck {
+                    problems: ps,
+                    repairs,
+                } = check_checksums(set, &history)?;
                 for (version, sum) in &repairs {
                     history::update_checksum(db, version, sum)
                         .await
@@ -209,7 +232,10 @@ async fn run_audit(
         }
         .await;
         match work {
-            Ok(()) => db.commit().await.map_err(Error::db("committing the repair"))?,
+            Ok(()) => db
+                .commit()
+                .await
+                .map_err(Error::db("committing the repair"))?,
             Err(e) => {
                 let _ = db.rollback().await;
                 return Err(e);

@@ -51,9 +51,14 @@ pub fn init(dir: &Path) -> Result<InitReport, Error> {
         report.created.push(migrations.display().to_string());
     }
     let env_py = dir.join("env.py");
-    match fs::OpenOptions::new().write(true).create_new(true).open(&env_py) {
+    match fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&env_py)
+    {
         Ok(mut f) => {
-            f.write_all(ENV_PY_TEMPLATE.as_bytes()).map_err(io(&env_py))?;
+            f.write_all(ENV_PY_TEMPLATE.as_bytes())
+                .map_err(io(&env_py))?;
             report.created.push(env_py.display().to_string());
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -100,7 +105,11 @@ pub fn new_migration(
         )));
     }
     let set = migration::scan(migrations_dir)?;
-    if let Some(existing) = set.versioned.iter().find(|f| f.version.as_ref() == Some(&parsed)) {
+    if let Some(existing) = set
+        .versioned
+        .iter()
+        .find(|f| f.version.as_ref() == Some(&parsed))
+    {
         return Err(Error::usage(format!(
             "version {version_text} already exists: {}",
             existing.filename
@@ -112,7 +121,8 @@ pub fn new_migration(
         .create_new(true)
         .open(&path)
         .map_err(io(&path))?;
-    f.write_all(NEW_MIGRATION_TEMPLATE.as_bytes()).map_err(io(&path))?;
+    f.write_all(NEW_MIGRATION_TEMPLATE.as_bytes())
+        .map_err(io(&path))?;
     Ok(NewReport {
         filename,
         path: path.display().to_string(),

@@ -6,6 +6,7 @@ mod audit;
 mod files;
 mod plan;
 mod rollback;
+mod run;
 mod status;
 mod upgrade;
 

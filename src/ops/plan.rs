@@ -57,15 +57,18 @@ pub(crate) fn latest_version(history: &History) -> Option<Version> {
 }
 
 /// Pending versioned files: above the latest applied version and not applied, in order.
-pub(crate) fn pending_versioned<'a>(set: &'a MigrationSet, history: &History) -> Vec<&'a MigrationFile> {
+pub(crate) fn pending_versioned<'a>(
+    set: &'a MigrationSet,
+    history: &History,
+) -> Vec<&'a MigrationFile> {
     let applied = applied_versions(history);
     let latest = latest_version(history);
     set.versioned
         .iter()
         .filter(|f| {
-            f.version.as_ref().is_some_and(|v| {
-                !applied.contains(v) && latest.as_ref().is_none_or(|l| v > l)
-            })
+            f.version
+                .as_ref()
+                .is_some_and(|v| !applied.contains(v) && latest.as_ref().is_none_or(|l| v > l))
         })
         .collect()
 }

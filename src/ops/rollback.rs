@@ -1,16 +1,15 @@
 //! `rollback`: undo the latest applied versioned files, newest first, each in one
 //! transaction with the deletion of its history row. Repeatables are never rolled back.
 
-use std::time::Instant;
-
+use super::run::{FileAction, run_file};
 use super::upgrade::preview;
-use super::{Event, Observer, display_path, open, parse, scan, with_lock};
+use super::{Event, Observer, open, parse, scan, with_lock};
 use crate::backend::{Backend, OpenMode};
 use crate::config::Settings;
 use crate::error::Error;
 use crate::history::{self, History};
 use crate::migration::{MigrationFile, MigrationSet, Version};
-use crate::report::{FileRun, RollbackReport};
+use crate::report::RollbackReport;
 
 #[derive(Debug, Clone)]
 pub struct RollbackOptions {
@@ -36,7 +35,11 @@ pub async fn rollback(
         ));
     }
     let set = scan(settings)?;
-    let mode = if opts.dry_run { OpenMode::ReadOnly } else { OpenMode::ReadWrite };
+    let mode = if opts.dry_run {
+        OpenMode::ReadOnly
+    } else {
+        OpenMode::ReadWrite
+    };
     let mut db = open(settings, mode).await?;
     let result = run(settings, db.as_mut(), &set, opts, obs).await;
     db.close().await;
@@ -45,7 +48,10 @@ pub async fn rollback(
 
 /// Versions to roll back, newest first, as their history text.
 fn targets(history: &History, opts: &RollbackOptions) -> Result<Vec<String>, Error> {
-    let rows: Vec<&str> = history.versioned().filter_map(|r| r.version.as_deref()).collect();
+    let rows: Vec<&str> = history
+        .versioned()
+        .filter_map(|r| r.version.as_deref())
+        .collect();
     if let Some(target) = &opts.to_version {
         let Some(pos) = rows
             .iter()
@@ -56,7 +62,11 @@ fn targets(history: &History, opts: &RollbackOptions) -> Result<Vec<String>, Err
                 hint: "`jetbase history` lists the applied versions".into(),
             });
         };
-        Ok(rows[pos + 1..].iter().rev().map(|s| (*s).to_owned()).collect())
+        Ok(rows[pos + 1..]
+            .iter()
+            .rev()
+            .map(|s| (*s).to_owned())
+            .collect())
     } else {
         let n = opts.count.unwrap_or(1);
         Ok(rows.iter().rev().take(n).map(|s| (*s).to_owned()).collect())
@@ -83,7 +93,9 @@ async fn run(
     opts: &RollbackOptions,
     obs: &mut dyn Observer,
 ) -> Result<RollbackReport, Error> {
-    let history = history::read(db).await.map_err(Error::db("reading the history"))?;
+    let history = history::read(db)
+        .await
+        .map_err(Error::db("reading the history"))?;
     let versions = targets(&history, opts)?;
     let mut report = RollbackReport {
         dry_run: opts.dry_run,
@@ -105,15 +117,27 @@ async fn run(
         return Ok(report);
     }
     report.rolled_back = with_lock(db, async |db: &mut dyn Backend| {
-        let fresh = history::read(db).await.map_err(Error::db("reading the history"))?;
-        let still: Vec<&str> = fresh.versioned().filter_map(|r| r.version.as_deref()).collect();
+        let fresh = history::read(db)
+            .await
+            .map_err(Error::db("reading the history"))?;
+        let still: Vec<&str> = fresh
+            .versioned()
+            .filter_map(|r| r.version.as_deref())
+            .collect();
         obs.event(Event::Info("Starting rollback..."));
-        let todo: Vec<_> = files.iter().filter(|(v, _)| still.contains(&v.as_str())).collect();
+        let todo: Vec<_> = files
+            .iter()
+            .filter(|(v, _)| still.contains(&v.as_str()))
+            .collect();
         let total = todo.len();
         let mut runs = Vec::new();
         for (i, (version, file)) in todo.into_iter().enumerate() {
-            obs.event(Event::FileStart { filename: &file.filename, index: i + 1, total });
-            let run = undo(settings, db, version, file).await?;
+            obs.event(Event::FileStart {
+                filename: &file.filename,
+                index: i + 1,
+                total,
+            });
+            let run = run_file(settings, db, file, FileAction::Undo { version }).await?;
             obs.event(Event::FileDone {
                 filename: &file.filename,
                 rollback: true,
@@ -126,54 +150,4 @@ async fn run(
     })
     .await?;
     Ok(report)
-}
-
-async fn undo(
-    settings: &Settings,
-    db: &mut dyn Backend,
-    version: &str,
-    file: &MigrationFile,
-) -> Result<FileRun, Error> {
-    let started = Instant::now();
-    let parsed = parse(db, file)?;
-    let path = display_path(settings, &file.path);
-    let tx = parsed.transaction;
-    if tx {
-        db.begin().await.map_err(Error::db(format!("starting a transaction for {path}")))?;
-    }
-    let work = async {
-        for stmt in &parsed.rollback {
-            if let Err(e) = db.execute_raw(&stmt.sql).await {
-                return Err(Error::Statement {
-                    file: path.clone(),
-                    line: stmt.line,
-                    statement: stmt.sql.clone(),
-                    message: e.message,
-                    partial: None,
-                });
-            }
-        }
-        history::delete_version(db, version)
-            .await
-            .map_err(Error::db(format!("removing {path} from jetbase_migrations")))
-    }
-    .await;
-    match work {
-        Ok(()) if tx => db.commit().await.map_err(Error::db(format!("committing {path}")))?,
-        Ok(()) => {}
-        Err(e) => {
-            if tx {
-                let _ = db.rollback().await;
-            }
-            return Err(e);
-        }
-    }
-    Ok(FileRun {
-        version: Some(version.to_owned()),
-        filename: file.filename.clone(),
-        migration_type: file.kind.as_str(),
-        statements: parsed.rollback.len(),
-        checksum: parsed.checksum,
-        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-    })
 }

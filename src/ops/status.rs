@@ -56,7 +56,10 @@ pub async fn status(settings: &Settings) -> Result<StatusReport, Error> {
             applied_at: Some(r.applied_at.clone()),
         })
         .collect();
-    let mut pending: Vec<StatusItem> = pending_versioned(&set, &history).into_iter().map(item).collect();
+    let mut pending: Vec<StatusItem> = pending_versioned(&set, &history)
+        .into_iter()
+        .map(item)
+        .collect();
     // The original lists every RA file as pending: it runs on each upgrade.
     pending.extend(set.runs_always.iter().map(item));
     for file in &set.runs_on_change {

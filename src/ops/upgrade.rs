@@ -2,17 +2,16 @@
 //! transaction with its history row, under the lock, re-reading the history once the lock
 //! is held so that a file applied meanwhile by another process is skipped, not re-run.
 
-use std::time::Instant;
-
 use super::audit::{check_checksums, check_files};
 use super::plan::{Plan, PlanLimit, RepeatableRun, plan};
-use super::{Event, Observer, display_path, open, parse, scan, with_lock};
+use super::run::{FileAction, run_file};
+use super::{Event, Observer, open, parse, scan, with_lock};
 use crate::backend::{Backend, OpenMode};
 use crate::config::Settings;
 use crate::error::Error;
 use crate::history::{self, History};
 use crate::migration::{self, MigrationFile, MigrationKind, MigrationSet, ParsedMigration};
-use crate::report::{FileRun, Preview, PreviewStatement, UpgradeReport};
+use crate::report::{Preview, PreviewStatement, UpgradeReport};
 
 #[derive(Debug, Clone)]
 #[allow(clippy::struct_excessive_bools)]
@@ -35,7 +34,11 @@ pub async fn upgrade(
     obs: &mut dyn Observer,
 ) -> Result<UpgradeReport, Error> {
     let set = scan(settings)?;
-    let mode = if opts.dry_run { OpenMode::ReadOnly } else { OpenMode::ReadWrite };
+    let mode = if opts.dry_run {
+        OpenMode::ReadOnly
+    } else {
+        OpenMode::ReadWrite
+    };
     let mut db = open(settings, mode).await?;
     let result = run(settings, db.as_mut(), &set, opts, obs).await;
     db.close().await;
@@ -53,7 +56,9 @@ async fn run(
     opts: &UpgradeOptions,
     obs: &mut dyn Observer,
 ) -> Result<UpgradeReport, Error> {
-    let history = history::read(db).await.map_err(Error::db("reading the history"))?;
+    let history = history::read(db)
+        .await
+        .map_err(Error::db("reading the history"))?;
     validate(settings, set, &history, opts)?;
     let first = plan(set, &history, &opts.limit, checksum_of)?;
     let mut report = UpgradeReport {
@@ -67,23 +72,36 @@ async fn run(
         return Ok(report);
     }
     if opts.dry_run {
-        for file in first.versioned.iter().copied().chain(first.repeatables.iter().map(|r| r.file)) {
+        for file in first
+            .versioned
+            .iter()
+            .copied()
+            .chain(first.repeatables.iter().map(|r| r.file))
+        {
             let parsed = parse(db, file)?;
             report.preview.push(preview(file, &parsed, false));
         }
         return Ok(report);
     }
-    history::ensure_tables(db).await.map_err(Error::db("creating the jetbase tables"))?;
+    history::ensure_tables(db)
+        .await
+        .map_err(Error::db("creating the jetbase tables"))?;
     let applied = with_lock(db, async |db: &mut dyn Backend| {
         // Exactly once: what another process applied while we waited is no longer pending.
-        let fresh = history::read(db).await.map_err(Error::db("reading the history"))?;
+        let fresh = history::read(db)
+            .await
+            .map_err(Error::db("reading the history"))?;
         let todo = still_pending(&first, &fresh);
         obs.event(Event::Info("Starting migrations..."));
         let total = todo.len();
         let mut runs = Vec::with_capacity(total);
         for (i, (file, known)) in todo.iter().enumerate() {
-            obs.event(Event::FileStart { filename: &file.filename, index: i + 1, total });
-            let run = apply(settings, db, file, *known).await?;
+            obs.event(Event::FileStart {
+                filename: &file.filename,
+                index: i + 1,
+                total,
+            });
+            let run = run_file(settings, db, file, FileAction::Apply { known: *known }).await?;
             obs.event(Event::FileDone {
                 filename: &file.filename,
                 rollback: false,
@@ -135,7 +153,8 @@ fn still_pending<'a>(plan: &Plan<'a>, fresh: &History) -> Vec<(&'a MigrationFile
         .collect();
     for RepeatableRun { file, checksum, .. } in &plan.repeatables {
         let row = fresh.repeatable(&file.filename, file.kind);
-        let run = file.kind == MigrationKind::RunsAlways || row.is_none_or(|r| &r.checksum != checksum);
+        let run =
+            file.kind == MigrationKind::RunsAlways || row.is_none_or(|r| &r.checksum != checksum);
         if run {
             out.push((file, row.is_some()));
         }
@@ -144,100 +163,22 @@ fn still_pending<'a>(plan: &Plan<'a>, fresh: &History) -> Vec<(&'a MigrationFile
 }
 
 pub(super) fn preview(file: &MigrationFile, parsed: &ParsedMigration, rollback: bool) -> Preview {
-    let statements = if rollback { &parsed.rollback } else { &parsed.upgrade };
+    let statements = if rollback {
+        &parsed.rollback
+    } else {
+        &parsed.upgrade
+    };
     Preview {
         version: file.version.as_ref().map(ToString::to_string),
         filename: file.filename.clone(),
         migration_type: file.kind.as_str(),
         statements: statements
             .iter()
-            .map(|s| PreviewStatement { line: s.line, sql: s.sql.clone() })
+            .map(|s| PreviewStatement {
+                line: s.line,
+                sql: s.sql.clone(),
+            })
             .collect(),
         warnings: parsed.warnings.clone(),
     }
-}
-
-/// Apply one file and record it, in one transaction unless the file opts out.
-async fn apply(
-    settings: &Settings,
-    db: &mut dyn Backend,
-    file: &MigrationFile,
-    known: bool,
-) -> Result<FileRun, Error> {
-    let started = Instant::now();
-    let parsed = parse(db, file)?;
-    let path = display_path(settings, &file.path);
-    let tx = parsed.transaction;
-    let atomic = tx && db.capabilities().transactional_ddl;
-    if tx {
-        db.begin().await.map_err(Error::db(format!("starting a transaction for {path}")))?;
-    }
-    let work = async {
-        for (i, stmt) in parsed.upgrade.iter().enumerate() {
-            if let Err(e) = db.execute_raw(&stmt.sql).await {
-                return Err(Error::Statement {
-                    file: path.clone(),
-                    line: stmt.line,
-                    statement: stmt.sql.clone(),
-                    message: e.message,
-                    partial: (!atomic).then(|| partial_note(&parsed, i)),
-                });
-            }
-        }
-        let version = file.version.as_ref().map(ToString::to_string);
-        if known {
-            history::update_repeatable(db, &file.filename, file.kind, &parsed.checksum).await
-        } else {
-            history::insert(
-                db,
-                version.as_deref(),
-                &file.description,
-                &file.filename,
-                file.kind,
-                &parsed.checksum,
-            )
-            .await
-        }
-        .map_err(Error::db(format!("recording {path} in jetbase_migrations")))
-    }
-    .await;
-    match work {
-        Ok(()) if tx => db
-            .commit()
-            .await
-            .map_err(Error::db(format!("committing {path}")))?,
-        Ok(()) => {}
-        Err(e) => {
-            if tx {
-                let _ = db.rollback().await;
-            }
-            return Err(e);
-        }
-    }
-    Ok(FileRun {
-        version: file.version.as_ref().map(ToString::to_string),
-        filename: file.filename.clone(),
-        migration_type: file.kind.as_str(),
-        statements: parsed.upgrade.len(),
-        checksum: parsed.checksum,
-        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-    })
-}
-
-/// On a file that cannot be rolled back as a whole, say exactly what ran and what did not.
-pub(super) fn partial_note(parsed: &ParsedMigration, failed: usize) -> String {
-    let lines = |r: &[crate::migration::Statement]| {
-        r.iter().map(|s| s.line.to_string()).collect::<Vec<_>>().join(", ")
-    };
-    let ran = &parsed.upgrade[..failed];
-    let not_run = &parsed.upgrade[failed + 1..];
-    format!(
-        "this file is not atomic: {} statement(s) ran and stay applied (lines {}); the failed \
-         one and {} after it did not run (lines {}); no history row was written. Undo or finish \
-         the applied part by hand, fix the file, then run `jetbase upgrade` again",
-        ran.len(),
-        if ran.is_empty() { "none".into() } else { lines(ran) },
-        not_run.len(),
-        if not_run.is_empty() { "none".into() } else { lines(not_run) },
-    )
 }

@@ -1,0 +1,154 @@
+//! Running one migration file: its statements and its history change in one transaction
+//! (unless the file opts out), rolled back as a whole when a statement fails.
+
+use std::time::Instant;
+
+use super::{display_path, parse};
+use crate::backend::Backend;
+use crate::config::Settings;
+use crate::error::Error;
+use crate::history;
+use crate::migration::{MigrationFile, Statement};
+use crate::report::FileRun;
+
+/// What to do with a file.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum FileAction<'a> {
+    /// Run the upgrade section and record it; `known` repeatables are updated, not inserted.
+    Apply { known: bool },
+    /// Run the rollback section and forget `version`.
+    Undo { version: &'a str },
+}
+
+/// Run `file` and record the result in `jetbase_migrations`.
+pub(super) async fn run_file(
+    settings: &Settings,
+    db: &mut dyn Backend,
+    file: &MigrationFile,
+    action: FileAction<'_>,
+) -> Result<FileRun, Error> {
+    let started = Instant::now();
+    let parsed = parse(db, file)?;
+    let path = display_path(settings, &file.path);
+    let statements = match action {
+        FileAction::Apply { .. } => &parsed.upgrade,
+        FileAction::Undo { .. } => &parsed.rollback,
+    };
+    let tx = parsed.transaction;
+    let atomic = tx && db.capabilities().transactional_ddl;
+    if tx {
+        db.begin()
+            .await
+            .map_err(Error::db(format!("starting a transaction for {path}")))?;
+    }
+    let work = async {
+        for (i, stmt) in statements.iter().enumerate() {
+            if let Err(e) = db.execute_raw(&stmt.sql).await {
+                return Err(Error::Statement {
+                    file: path.clone(),
+                    line: stmt.line,
+                    statement: stmt.sql.clone(),
+                    message: e.message,
+                    partial: (!atomic).then(|| partial_note(statements, i)),
+                });
+            }
+        }
+        match action {
+            FileAction::Apply { known: true } => {
+                history::update_repeatable(db, &file.filename, file.kind, &parsed.checksum).await
+            }
+            FileAction::Apply { known: false } => {
+                let version = file.version.as_ref().map(ToString::to_string);
+                history::insert(
+                    db,
+                    version.as_deref(),
+                    &file.description,
+                    &file.filename,
+                    file.kind,
+                    &parsed.checksum,
+                )
+                .await
+            }
+            FileAction::Undo { version } => history::delete_version(db, version).await,
+        }
+        .map_err(Error::db(format!("recording {path} in jetbase_migrations")))
+    }
+    .await;
+    match work {
+        Ok(()) if tx => db
+            .commit()
+            .await
+            .map_err(Error::db(format!("committing {path}")))?,
+        Ok(()) => {}
+        Err(e) => {
+            if tx {
+                let _ = db.rollback().await;
+            }
+            return Err(e);
+        }
+    }
+    Ok(FileRun {
+        version: match action {
+            FileAction::Undo { version } => Some(version.to_owned()),
+            FileAction::Apply { .. } => file.version.as_ref().map(ToString::to_string),
+        },
+        filename: file.filename.clone(),
+        migration_type: file.kind.as_str(),
+        statements: statements.len(),
+        checksum: parsed.checksum.clone(),
+        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+    })
+}
+
+/// On a file that cannot be rolled back as a whole, say exactly what ran and what did not.
+fn partial_note(statements: &[Statement], failed: usize) -> String {
+    let lines = |r: &[Statement]| {
+        if r.is_empty() {
+            "none".to_owned()
+        } else {
+            r.iter()
+                .map(|s| s.line.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    let ran = &statements[..failed];
+    let not_run = &statements[failed + 1..];
+    format!(
+        "this file is not atomic: {} statement(s) before it ran and stay applied (lines {}); the \
+         failed one (line {}) and {} after it did not run (lines {}); the history was not changed. \
+         Undo or finish the applied part by hand, fix the file, then run jetbase again",
+        ran.len(),
+        lines(ran),
+        statements[failed].line,
+        not_run.len(),
+        lines(not_run),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_note_names_lines_that_ran_and_did_not() {
+        let st = |line| Statement {
+            sql: String::new(),
+            line,
+        };
+        let note = partial_note(&[st(2), st(5), st(9), st(12)], 2);
+        assert!(
+            note.contains("2 statement(s) before it ran and stay applied (lines 2, 5)"),
+            "{note}"
+        );
+        assert!(
+            note.contains("failed one (line 9) and 1 after it did not run (lines 12)"),
+            "{note}"
+        );
+        let first = partial_note(&[st(3)], 0);
+        assert!(
+            first.contains("0 statement(s) before it ran and stay applied (lines none)"),
+            "{first}"
+        );
+    }
+}
