@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -31,16 +31,12 @@ fn python_jetbase() -> Option<PathBuf> {
 }
 
 /// Run the Python tool in the project's `jetbase/` folder (the only place 0.18.1 runs from).
-fn py(py_bin: &PathBuf, p: &Project, args: &[&str]) -> Run {
+fn py(py_bin: &Path, p: &Project, args: &[&str]) -> Run {
     let out = clean_command(py_bin, &p.dir())
         .args(args)
         .output()
         .expect("run python jetbase");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::from(&out)
 }
 
 const FILES: &[(&str, &str)] = &[

@@ -58,6 +58,8 @@ pub struct ParsedName {
 /// # Errors
 /// The first rule the name breaks.
 pub fn parse_filename(name: &str) -> Result<ParsedName, NameRule> {
+    // Case-sensitive on purpose: the original ignores `X.SQL`.
+    #[allow(clippy::case_sensitive_file_extension_comparisons)]
     if !name.ends_with(".sql") {
         return Err(NameRule::Extension);
     }

@@ -77,6 +77,8 @@ fn migration_file(dir: &Path, path: PathBuf) -> Result<Option<MigrationFile>, Mi
         }
         return Ok(None);
     };
+    // Case-sensitive on purpose: the original ignores `X.SQL`.
+    #[allow(clippy::case_sensitive_file_extension_comparisons)]
     if !filename.ends_with(".sql") {
         return Ok(None);
     }

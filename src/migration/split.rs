@@ -285,12 +285,11 @@ impl Splitter<'_> {
             return;
         };
         let body = self.pos + tag.len();
-        match self.src[body..].find(tag) {
-            Some(end) => self.pos = body + end + tag.len(),
-            None => {
-                self.pos = self.bytes.len();
-                self.warn_unterminated(opened, "dollar-quoted body");
-            }
+        if let Some(end) = self.src[body..].find(tag) {
+            self.pos = body + end + tag.len()
+        } else {
+            self.pos = self.bytes.len();
+            self.warn_unterminated(opened, "dollar-quoted body");
         }
     }
 

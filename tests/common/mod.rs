@@ -17,7 +17,7 @@ pub struct Run {
 }
 
 impl Run {
-    fn from(out: Output) -> Run {
+    pub fn from(out: &Output) -> Run {
         Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -112,13 +112,14 @@ impl Project {
     }
 
     /// Run jetbase from `cwd` with extra environment variables.
+    #[allow(clippy::unused_self)] // a method, so tests read `p.run_in(...)`
     pub fn run_in(&self, cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
         let mut cmd = clean_command(&bin(), cwd);
         cmd.args(args);
         for (k, v) in env {
             cmd.env(k, v);
         }
-        Run::from(cmd.output().expect("run jetbase"))
+        Run::from(&cmd.output().expect("run jetbase"))
     }
 
     /// Rows of `sql` on the project's database, every value as text ("NULL" for null).
@@ -196,5 +197,9 @@ pub fn exec(db: &Path, sql: &str) {
 pub fn sha256_hex(text: &str) -> String {
     use sha2::Digest;
     let d = sha2::Sha256::digest(text.as_bytes());
-    d.iter().map(|b| format!("{b:02x}")).collect()
+    d.iter().fold(String::new(), |mut s, b| {
+        use std::fmt::Write;
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
