@@ -2,10 +2,17 @@
 //! (env.py, `JETBASE_*`, jetbase.toml, pyproject.toml, `DATABASE_URL`/.env, `DB_*` parts,
 //! the embedded SQLite default), remembering where each value came from. Never prints.
 
+mod discover;
+mod dotenv;
+mod envpy;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::url::DatabaseUrl;
+pub use discover::discover;
+pub use envpy::{EnvPy, read_env_py};
+
+use crate::url::{BackendKind, DatabaseUrl, UrlError};
 
 /// The process environment, captured once so that resolution is pure and testable.
 pub type EnvVars = BTreeMap<String, String>;
@@ -18,7 +25,7 @@ pub struct Project {
 }
 
 /// Where a resolved value came from.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     EnvPy,
@@ -31,6 +38,22 @@ pub enum Source {
     Default,
 }
 
+impl Source {
+    #[must_use]
+    pub fn describe(self) -> &'static str {
+        match self {
+            Source::EnvPy => "env.py",
+            Source::Env => "environment variable",
+            Source::JetbaseToml => "jetbase.toml",
+            Source::Pyproject => "pyproject.toml [tool.jetbase]",
+            Source::DatabaseUrl => "DATABASE_URL",
+            Source::DotEnv => ".env file",
+            Source::DbParts => "DB_TYPE/DB_HOST/... variables",
+            Source::Default => "default",
+        }
+    }
+}
+
 /// One resolved key for `jetbase config`, value already masked.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Entry {
@@ -41,6 +64,7 @@ pub struct Entry {
 
 /// Every resolved setting.
 #[derive(Debug, Clone)]
+#[allow(clippy::struct_excessive_bools)]
 pub struct Settings {
     pub project: Project,
     pub url: DatabaseUrl,
@@ -54,37 +78,431 @@ pub struct Settings {
     pub entries: Vec<Entry>,
 }
 
+/// A configuration value as a source gives it (Python literals map onto these).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val {
+    Str(String),
+    Bool(bool),
+    Int(i64),
+    List(Vec<String>),
+}
+
+impl Val {
+    fn type_name(&self) -> &'static str {
+        match self {
+            Val::Str(_) => "str",
+            Val::Bool(_) => "bool",
+            Val::Int(_) => "int",
+            Val::List(_) => "list",
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("no jetbase project found from {cwd}")]
+    #[error("no jetbase project found from {}", cwd.display())]
     ProjectNotFound { cwd: PathBuf },
+    #[error("{} is not a jetbase project folder (no migrations/ inside)", dir.display())]
+    NotAProject { dir: PathBuf },
+    #[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    EnvPy {
+        path: PathBuf,
+        line: Option<usize>,
+        message: String,
+    },
+    #[error("{} needs Python to be evaluated, and `{python}` could not be started: {message}", path.display())]
+    PythonMissing {
+        path: PathBuf,
+        python: String,
+        message: String,
+    },
+    #[error("{}: {message}", path.display())]
+    Toml { path: PathBuf, message: String },
+    #[error("{key} must be {expected}, got {got} from {}", origin.describe())]
+    BadValue {
+        key: String,
+        origin: Source,
+        expected: &'static str,
+        got: String,
+    },
+    #[error("invalid sqlalchemy_url from {}: {error}", origin.describe())]
+    Url {
+        origin: Source,
+        #[source]
+        error: UrlError,
+    },
+    #[error("unknown DB_TYPE '{value}'")]
+    DbType { value: String },
+    #[error("cannot read {}: {message}", path.display())]
+    Io { path: PathBuf, message: String },
 }
 
-/// Find the project: `dir_flag` (from `--dir`/`JETBASE_DIR`), else `cwd` if it holds
-/// `migrations/`, else the nearest `jetbase/` folder walking up from `cwd`.
-///
-/// # Errors
-/// No project found.
-pub fn discover(dir_flag: Option<&Path>, cwd: &Path) -> Result<Project, ConfigError> {
-    let _ = dir_flag;
-    Err(ConfigError::ProjectNotFound {
-        cwd: cwd.to_path_buf(),
-    })
-}
-
-/// Resolve all settings for `project`.
-///
-/// # Errors
-/// A broken source (env.py, TOML, URL).
-pub fn load(project: &Project, env: &EnvVars) -> Result<Settings, ConfigError> {
-    let _ = (project, env);
-    Err(ConfigError::ProjectNotFound {
-        cwd: PathBuf::new(),
-    })
-}
 impl ConfigError {
     #[must_use]
     pub fn hint(&self) -> Option<String> {
-        None
+        Some(match self {
+            ConfigError::ProjectNotFound { .. } => {
+                "run `jetbase init` to create a project, or pass --dir (JETBASE_DIR) to point at one".into()
+            }
+            ConfigError::NotAProject { .. } => {
+                "--dir must name the folder holding migrations/ (usually jetbase/)".into()
+            }
+            ConfigError::EnvPy { .. } => "fix env.py; `python3 env.py` in that folder shows the same failure".into(),
+            ConfigError::PythonMissing { .. } => {
+                "install python3 (or set JETBASE_PYTHON), or make env.py plain assignments such as sqlalchemy_url = \"sqlite:///jetbase.db\"".into()
+            }
+            ConfigError::Toml { .. } => "fix the TOML syntax".into(),
+            ConfigError::BadValue { key, .. } => format!("set {key} to a proper value (booleans: True/False in env.py, true/false elsewhere)"),
+            ConfigError::Url { error, .. } => return error.hint(),
+            ConfigError::DbType { .. } => "DB_TYPE is one of postgres, postgresql, mysql, mariadb, sqlite".into(),
+            ConfigError::Io { .. } => return None,
+        })
     }
 }
+
+/// Every configuration key, in display order.
+pub const KEYS: &[&str] = &[
+    "sqlalchemy_url",
+    "postgres_schema",
+    "skip_validation",
+    "skip_checksum_validation",
+    "skip_file_validation",
+    "snowflake_private_key",
+    "snowflake_private_key_password",
+    "async_mode",
+    "model_paths",
+];
+
+fn is_secret_key(key: &str) -> bool {
+    key.starts_with("snowflake_private_key")
+}
+
+/// The per-key sources of the original, in priority order, each read once.
+struct Layers {
+    env_py: BTreeMap<String, Val>,
+    env: BTreeMap<String, Val>,
+    jetbase_toml: BTreeMap<String, Val>,
+    pyproject: BTreeMap<String, Val>,
+}
+
+impl Layers {
+    fn get(&self, key: &str) -> Option<(Val, Source)> {
+        [
+            (&self.env_py, Source::EnvPy),
+            (&self.env, Source::Env),
+            (&self.jetbase_toml, Source::JetbaseToml),
+            (&self.pyproject, Source::Pyproject),
+        ]
+        .into_iter()
+        .find_map(|(m, s)| m.get(key).map(|v| (v.clone(), s)))
+    }
+}
+
+/// `JETBASE_<KEY>` variables (plus `ASYNC` and `JETBASE_MODELS`), as the original reads them:
+/// an empty variable is unset, `true`/`false` (any case) are booleans.
+fn env_layer(env: &EnvVars) -> BTreeMap<String, Val> {
+    let mut out = BTreeMap::new();
+    for key in KEYS {
+        let mut names = vec![format!("JETBASE_{}", key.to_ascii_uppercase())];
+        match *key {
+            "async_mode" => names.push("ASYNC".into()),
+            "model_paths" => names.insert(0, "JETBASE_MODELS".into()),
+            _ => {}
+        }
+        if let Some(v) = names.iter().find_map(|n| env.get(n).filter(|v| !v.is_empty())) {
+            let val = match v.to_ascii_lowercase().as_str() {
+                "true" => Val::Bool(true),
+                "false" => Val::Bool(false),
+                _ => Val::Str(v.clone()),
+            };
+            out.insert((*key).to_owned(), val);
+        }
+    }
+    out
+}
+
+fn toml_to_val(v: &toml::Value) -> Option<Val> {
+    match v {
+        toml::Value::String(s) => Some(Val::Str(s.clone())),
+        toml::Value::Boolean(b) => Some(Val::Bool(*b)),
+        toml::Value::Integer(i) => Some(Val::Int(*i)),
+        toml::Value::Array(a) => Some(Val::List(
+            a.iter()
+                .map(|x| x.as_str().map_or_else(|| format!("{x:?}"), str::to_owned))
+                .collect(),
+        )),
+        _ => None,
+    }
+}
+
+fn read_toml(path: &Path) -> Result<Option<toml::Table>, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(ConfigError::Io {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            });
+        }
+    };
+    text.parse::<toml::Table>()
+        .map(Some)
+        .map_err(|e| ConfigError::Toml {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+}
+
+fn table_layer(table: Option<&toml::Table>) -> BTreeMap<String, Val> {
+    let mut out = BTreeMap::new();
+    if let Some(t) = table {
+        for key in KEYS {
+            if let Some(v) = t.get(*key).and_then(toml_to_val) {
+                out.insert((*key).to_owned(), v);
+            }
+        }
+    }
+    out
+}
+
+/// The nearest `pyproject.toml` walking up from `start`.
+fn find_pyproject(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .map(|d| d.join("pyproject.toml"))
+        .find(|p| p.is_file())
+}
+
+fn want_bool(key: &str, v: Option<(Val, Source)>) -> Result<(bool, Option<Source>), ConfigError> {
+    match v {
+        None => Ok((false, None)),
+        Some((Val::Bool(b), s)) => Ok((b, Some(s))),
+        Some((other, source)) => Err(ConfigError::BadValue {
+            key: key.to_owned(),
+            origin: source,
+            expected: "a boolean",
+            got: format!("{} {}", other.type_name(), show(&other)),
+        }),
+    }
+}
+
+fn show(v: &Val) -> String {
+    match v {
+        Val::Str(s) => format!("{s:?}"),
+        Val::Bool(b) => b.to_string(),
+        Val::Int(i) => i.to_string(),
+        Val::List(l) => format!("{l:?}"),
+    }
+}
+
+/// Build a URL from `DB_TYPE`/`DB_HOST`/`DB_PORT`/`DB_NAME`/`DB_USER`/`DB_PASS`.
+fn url_from_parts(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<DatabaseUrl>, ConfigError> {
+    let Some(db_type) = get("DB_TYPE") else {
+        return Ok(None);
+    };
+    let kind = match db_type.to_ascii_lowercase().as_str() {
+        "postgres" | "postgresql" | "pg" => BackendKind::Postgres,
+        "mysql" | "mariadb" => BackendKind::MySql,
+        "sqlite" | "sqlite3" => BackendKind::Sqlite,
+        _ => return Err(ConfigError::DbType { value: db_type }),
+    };
+    if kind == BackendKind::Sqlite {
+        let name = get("DB_NAME").unwrap_or_else(|| "jetbase.db".into());
+        return DatabaseUrl::parse(&format!("sqlite:///{name}"))
+            .map(Some)
+            .map_err(|error| ConfigError::Url {
+                origin: Source::DbParts,
+                error,
+            });
+    }
+    let port = match get("DB_PORT") {
+        Some(p) => Some(p.parse::<u16>().map_err(|_| ConfigError::BadValue {
+            key: "DB_PORT".into(),
+            origin: Source::DbParts,
+            expected: "a port number",
+            got: p.clone(),
+        })?),
+        None => Some(if kind == BackendKind::Postgres { 5432 } else { 3306 }),
+    };
+    Ok(Some(DatabaseUrl::from_parts(
+        kind,
+        get("DB_USER").as_deref(),
+        get("DB_PASS").as_deref(),
+        Some(get("DB_HOST").as_deref().unwrap_or("localhost")),
+        port,
+        get("DB_NAME").as_deref(),
+    )))
+}
+
+/// Resolve all settings for `project`. `env` is the process environment.
+///
+/// # Errors
+/// A broken source (env.py, TOML, URL) or a value of the wrong type.
+pub fn load(project: &Project, env: &EnvVars) -> Result<Settings, ConfigError> {
+    let env_py_path = project.dir.join("env.py");
+    let env_py = if env_py_path.is_file() {
+        read_env_py(&env_py_path, KEYS, env)?.values
+    } else {
+        BTreeMap::new()
+    };
+    let jetbase_toml = read_toml(&project.dir.join("jetbase.toml"))?;
+    let pyproject = match find_pyproject(&project.dir) {
+        Some(p) => read_toml(&p)?,
+        None => None,
+    };
+    let tool = pyproject
+        .as_ref()
+        .and_then(|t| t.get("tool"))
+        .and_then(|t| t.get("jetbase"))
+        .and_then(toml::Value::as_table);
+    let layers = Layers {
+        env_py,
+        env: env_layer(env),
+        jetbase_toml: table_layer(jetbase_toml.as_ref()),
+        pyproject: table_layer(tool),
+    };
+
+    let mut entries = Vec::new();
+    let (url, url_source) = resolve_url(project, env, &layers)?;
+    entries.push(Entry {
+        key: "sqlalchemy_url".into(),
+        value: url.to_string(),
+        source: url_source,
+    });
+
+    let mut flags = BTreeMap::new();
+    for key in ["skip_validation", "skip_checksum_validation", "skip_file_validation", "async_mode"] {
+        let (value, source) = want_bool(key, layers.get(key))?;
+        flags.insert(key, value);
+        entries.push(Entry {
+            key: key.into(),
+            value: value.to_string(),
+            source: source.unwrap_or(Source::Default),
+        });
+    }
+    let mut text_value = |key: &str| -> Result<Option<String>, ConfigError> {
+        let got = layers.get(key);
+        let value = match &got {
+            None => None,
+            Some((Val::Str(s), _)) => Some(s.clone()),
+            Some((other, source)) => {
+                return Err(ConfigError::BadValue {
+                    key: key.to_owned(),
+                    origin: *source,
+                    expected: "a string",
+                    got: format!("{} {}", other.type_name(), show(other)),
+                });
+            }
+        };
+        entries.push(Entry {
+            key: key.into(),
+            value: match (&value, is_secret_key(key)) {
+                (None, _) => String::new(),
+                (Some(_), true) => "***".into(),
+                (Some(v), false) => v.clone(),
+            },
+            source: got.map_or(Source::Default, |(_, s)| s),
+        });
+        Ok(value)
+    };
+    let postgres_schema = text_value("postgres_schema")?;
+    text_value("snowflake_private_key")?;
+    text_value("snowflake_private_key_password")?;
+    let (model_paths, model_source) = match layers.get("model_paths") {
+        None => (Vec::new(), Source::Default),
+        Some((Val::List(l), s)) => (l, s),
+        Some((Val::Str(s), src)) => (
+            s.split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            src,
+        ),
+        Some((other, source)) => {
+            return Err(ConfigError::BadValue {
+                key: "model_paths".into(),
+                origin: source,
+                expected: "a list of paths or a comma-separated string",
+                got: show(&other),
+            });
+        }
+    };
+    entries.push(Entry {
+        key: "model_paths".into(),
+        value: model_paths.join(","),
+        source: model_source,
+    });
+    // Keep the documented key order.
+    entries.sort_by_key(|e| KEYS.iter().position(|k| *k == e.key));
+
+    Ok(Settings {
+        project: project.clone(),
+        url,
+        url_source,
+        postgres_schema: postgres_schema.filter(|s| !s.is_empty()),
+        skip_validation: flags["skip_validation"],
+        skip_checksum_validation: flags["skip_checksum_validation"],
+        skip_file_validation: flags["skip_file_validation"],
+        async_mode: flags["async_mode"],
+        model_paths,
+        entries,
+    })
+}
+
+/// The project root for `.env`: the folder above `jetbase/`, and the project folder itself.
+fn dotenv_files(project: &Project) -> Vec<PathBuf> {
+    let mut files = vec![project.dir.join(".env")];
+    if let Some(parent) = project.dir.parent() {
+        files.push(parent.join(".env"));
+    }
+    files
+}
+
+fn resolve_url(
+    project: &Project,
+    env: &EnvVars,
+    layers: &Layers,
+) -> Result<(DatabaseUrl, Source), ConfigError> {
+    let parse = |text: &str, source: Source| {
+        DatabaseUrl::parse(text).map_err(|error| ConfigError::Url { origin: source, error })
+    };
+    match layers.get("sqlalchemy_url") {
+        Some((Val::Str(s), source)) => return Ok((parse(&s, source)?, source)),
+        Some((other, source)) => {
+            return Err(ConfigError::BadValue {
+                key: "sqlalchemy_url".into(),
+                origin: source,
+                expected: "a string",
+                got: other.type_name().into(),
+            });
+        }
+        None => {}
+    }
+    if let Some(u) = env.get("DATABASE_URL").filter(|u| !u.is_empty()) {
+        return Ok((parse(u, Source::DatabaseUrl)?, Source::DatabaseUrl));
+    }
+    let mut dot = BTreeMap::new();
+    for file in dotenv_files(project) {
+        for (k, v) in dotenv::read(&file)? {
+            dot.entry(k).or_insert(v);
+        }
+    }
+    if let Some(u) = dot.get("DATABASE_URL").filter(|u| !u.is_empty()) {
+        return Ok((parse(u, Source::DotEnv)?, Source::DotEnv));
+    }
+    let get = |k: &str| -> Option<String> {
+        env.get(k)
+            .or_else(|| dot.get(k))
+            .filter(|v| !v.is_empty())
+            .cloned()
+    };
+    if let Some(u) = url_from_parts(&get)? {
+        return Ok((u, Source::DbParts));
+    }
+    Ok((parse("sqlite:///jetbase.db", Source::Default)?, Source::Default))
+}
+
+#[cfg(test)]
+mod tests;
