@@ -435,7 +435,7 @@ fn status_history_current_render_tables_and_json() {
     let r = p.run(&["status"]).expect(0);
     assert!(r.stdout.contains("Migrations Applied") && r.stdout.contains("Migrations Pending"));
     assert!(
-        r.stdout.contains("│ 3       │ create tags  │"),
+        r.stdout.contains("│ 3       │ create tags │"),
         "{}",
         r.stdout
     );

@@ -184,7 +184,7 @@ pub fn exec(db: &Path, sql: &str) {
         .build()
         .unwrap();
     rt.block_on(async {
-        let url = format!("sqlite://{}", db.display());
+        let url = format!("sqlite://{}?mode=rwc", db.display());
         let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
             .execute(&mut conn)
