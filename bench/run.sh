@@ -6,8 +6,8 @@
 set -euo pipefail
 N=${1:-1000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-command -v sqlite3 >/dev/null && command -v hyperfine >/dev/null || {
-  apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q sqlite3 hyperfine time >/dev/null; }
+command -v sqlite3 >/dev/null && command -v hyperfine >/dev/null && command -v bc >/dev/null && [ -x /usr/bin/time ] || {
+  apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q sqlite3 hyperfine time bc >/dev/null; }
 cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml"
 BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/jetbase
 W=$(mktemp -d -t jetbase-bench.XXXXXX)
@@ -34,7 +34,7 @@ print(f"ratio upgrade/floor (mean): {r[1]['mean'] / r[0]['mean']:.3f}x  (median 
 PY
 rm -f bench.db; "$BIN" upgrade >/dev/null 2>&1
 hyperfine -N --warmup 3 --runs 30 -n "status ($N applied)" "$BIN status" \
-  -n "no-op upgrade ($N applied)" "$BIN upgrade" -n "--help" "$BIN --help" 2>&1 | grep -v '^\s*$'
+  -n "no-op upgrade ($N applied)" "$BIN upgrade" -n "jetbase --help" "$BIN --help" 2>&1 | grep -v '^\s*$'
 rss() { /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -1; }
 rm -f bench.db
 echo "peak RSS upgrade (empty -> $N): $(rss "$BIN" upgrade) KiB"
