@@ -140,12 +140,55 @@ pub async fn ensure_tables(db: &mut dyn Backend) -> Result<(), DbError> {
     Ok(())
 }
 
+/// Hands out `applied_at` values for databases that keep it with millisecond precision
+/// (SQLite): now, or 1 ms after the latest time in the history, whichever is later, so that
+/// ordering by `applied_at` (as both tools do) never meets a tie.
+#[derive(Debug, Clone, Default)]
+pub struct AppliedClock {
+    last: Option<chrono::NaiveDateTime>,
+}
+
+const APPLIED_AT_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.3f";
+
+impl AppliedClock {
+    /// Start after the latest `applied_at` of `history`.
+    #[must_use]
+    pub fn after(history: &History) -> AppliedClock {
+        let last = history
+            .rows
+            .iter()
+            .filter_map(|r| {
+                chrono::NaiveDateTime::parse_from_str(r.applied_at.trim(), "%Y-%m-%d %H:%M:%S%.f")
+                    .ok()
+            })
+            .max();
+        AppliedClock { last }
+    }
+
+    /// The next time, as SQLite's `STRFTIME('%Y-%m-%d %H:%M:%f', 'NOW')` writes it (UTC).
+    pub fn tick(&mut self) -> String {
+        let now = chrono::Utc::now().naive_utc();
+        // Truncate to the millisecond, as STRFTIME does.
+        let now = now
+            - chrono::Duration::nanoseconds(i64::from(
+                now.and_utc().timestamp_subsec_nanos() % 1_000_000,
+            ));
+        let next = match self.last {
+            Some(last) if now <= last => last + chrono::Duration::milliseconds(1),
+            _ => now,
+        };
+        self.last = Some(next);
+        next.format(APPLIED_AT_FORMAT).to_string()
+    }
+}
+
 /// Record an applied file.
 ///
 /// # Errors
 /// The insert fails.
 pub async fn insert(
     db: &mut dyn Backend,
+    clock: &mut AppliedClock,
     version: Option<&str>,
     description: &str,
     filename: &str,
@@ -153,18 +196,17 @@ pub async fn insert(
     checksum: &str,
 ) -> Result<(), DbError> {
     let sql = db.dialect().insert_history();
-    db.execute(
-        &sql,
-        &[
-            Value::from(version),
-            Value::from(description),
-            Value::from(filename),
-            Value::from(kind.as_str()),
-            Value::from(checksum),
-        ],
-    )
-    .await
-    .map(|_| ())
+    let mut params = vec![
+        Value::from(version),
+        Value::from(description),
+        Value::from(filename),
+        Value::from(kind.as_str()),
+        Value::from(checksum),
+    ];
+    if db.dialect().explicit_applied_at() {
+        params.push(Value::Text(clock.tick()));
+    }
+    db.execute(&sql, &params).await.map(|_| ())
 }
 
 /// Update a re-applied repeatable's checksum and time.
@@ -173,21 +215,21 @@ pub async fn insert(
 /// The update fails.
 pub async fn update_repeatable(
     db: &mut dyn Backend,
+    clock: &mut AppliedClock,
     filename: &str,
     kind: MigrationKind,
     checksum: &str,
 ) -> Result<(), DbError> {
     let sql = db.dialect().update_repeatable();
-    db.execute(
-        &sql,
-        &[
-            Value::from(checksum),
-            Value::from(filename),
-            Value::from(kind.as_str()),
-        ],
-    )
-    .await
-    .map(|_| ())
+    let mut params = vec![
+        Value::from(checksum),
+        Value::from(filename),
+        Value::from(kind.as_str()),
+    ];
+    if db.dialect().explicit_applied_at() {
+        params.push(Value::Text(clock.tick()));
+    }
+    db.execute(&sql, &params).await.map(|_| ())
 }
 
 /// Forget a rolled-back (or missing) version.
@@ -221,4 +263,37 @@ pub async fn update_checksum(
     db.execute(&sql, &[Value::from(checksum), Value::from(version)])
         .await
         .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(applied_at: &str) -> HistoryRow {
+        HistoryRow {
+            order_executed: 1,
+            version: Some("1".into()),
+            description: String::new(),
+            filename: String::new(),
+            migration_type: "VERSIONED".into(),
+            applied_at: applied_at.into(),
+            checksum: String::new(),
+        }
+    }
+
+    #[test]
+    fn applied_clock_is_strictly_increasing_after_the_history() {
+        let future = "2999-01-01 00:00:00.998";
+        let mut clock = AppliedClock::after(&History {
+            rows: vec![row("2020-01-01 00:00:00.000"), row(future), row("garbage")],
+        });
+        let a = clock.tick();
+        let b = clock.tick();
+        assert_eq!(a, "2999-01-01 00:00:00.999");
+        assert_eq!(b, "2999-01-01 00:00:01.000");
+        let mut fresh = AppliedClock::default();
+        let times: Vec<String> = (0..50).map(|_| fresh.tick()).collect();
+        assert!(times.windows(2).all(|w| w[0] < w[1]), "{times:?}");
+        assert_eq!(times[0].len(), 23, "STRFTIME's shape: {}", times[0]);
+    }
 }

@@ -178,7 +178,11 @@ impl DatabaseUrl {
         let Some(&(_, kind)) = SCHEMES.iter().find(|(s, _)| *s == scheme) else {
             return Err(UrlError::UnknownScheme {
                 scheme: scheme_full,
-                supported: SCHEMES.iter().map(|(s, _)| *s).collect::<Vec<_>>().join(", "),
+                supported: SCHEMES
+                    .iter()
+                    .map(|(s, _)| *s)
+                    .collect::<Vec<_>>()
+                    .join(", "),
             });
         };
         let (rest, query_text) = match rest.split_once('?') {
@@ -186,7 +190,11 @@ impl DatabaseUrl {
             None => (rest, None),
         };
         let mut query = Vec::new();
-        for pair in query_text.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        for pair in query_text
+            .unwrap_or("")
+            .split('&')
+            .filter(|p| !p.is_empty())
+        {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             query.push((percent_decode(k, true), percent_decode(v, true)));
         }
@@ -201,13 +209,18 @@ impl DatabaseUrl {
         };
         let (username, password) = match userinfo {
             Some(ui) => match ui.split_once(':') {
-                Some((u, p)) => (Some(percent_decode(u, false)), Some(Secret(percent_decode(p, false)))),
+                Some((u, p)) => (
+                    Some(percent_decode(u, false)),
+                    Some(Secret(percent_decode(p, false))),
+                ),
                 None => (Some(percent_decode(ui, false)), None),
             },
             None => (None, None),
         };
         let (host, port) = split_host_port(hostport)?;
-        let database = path.map(|p| percent_decode(p, false)).filter(|p| !p.is_empty());
+        let database = path
+            .map(|p| percent_decode(p, false))
+            .filter(|p| !p.is_empty());
         Ok(DatabaseUrl {
             kind,
             scheme,
@@ -369,10 +382,10 @@ impl DatabaseUrl {
     #[must_use]
     pub fn redact(&self, text: &str) -> String {
         let mut out = scrub_userinfo(text);
-        if let Some(p) = self.password() {
-            if !p.is_empty() {
-                out = out.replace(p, "***").replace(&percent_encode(p), "***");
-            }
+        if let Some(p) = self.password()
+            && !p.is_empty()
+        {
+            out = out.replace(p, "***").replace(&percent_encode(p), "***");
         }
         out
     }
@@ -406,7 +419,10 @@ fn split_host_port(hostport: &str) -> Result<(Option<String>, Option<u16>), UrlE
                 .map_err(|_| malformed(format!("invalid port '{p}'")))?,
         ),
     };
-    Ok((Some(percent_decode(&host, false)).filter(|h| !h.is_empty()), port))
+    Ok((
+        Some(percent_decode(&host, false)).filter(|h| !h.is_empty()),
+        port,
+    ))
 }
 
 /// Replace `user:password@` in every URL-looking part of `text` with `user:***@`.
@@ -462,26 +478,86 @@ mod tests {
     fn url_every_sqlalchemy_spelling_maps_to_its_backend() {
         let cases = [
             ("sqlite:///rel.db", BackendKind::Sqlite, None),
-            ("sqlite+aiosqlite:///rel.db", BackendKind::Sqlite, Some("aiosqlite")),
-            ("sqlite+pysqlite:///:memory:", BackendKind::Sqlite, Some("pysqlite")),
+            (
+                "sqlite+aiosqlite:///rel.db",
+                BackendKind::Sqlite,
+                Some("aiosqlite"),
+            ),
+            (
+                "sqlite+pysqlite:///:memory:",
+                BackendKind::Sqlite,
+                Some("pysqlite"),
+            ),
             ("postgresql://u:p@h:5432/db", BackendKind::Postgres, None),
-            ("postgresql+psycopg2://u:p@h/db", BackendKind::Postgres, Some("psycopg2")),
-            ("postgresql+psycopg://u:p@h/db", BackendKind::Postgres, Some("psycopg")),
-            ("postgresql+asyncpg://u:p@h/db", BackendKind::Postgres, Some("asyncpg")),
-            ("postgresql+pg8000://u:p@h/db", BackendKind::Postgres, Some("pg8000")),
+            (
+                "postgresql+psycopg2://u:p@h/db",
+                BackendKind::Postgres,
+                Some("psycopg2"),
+            ),
+            (
+                "postgresql+psycopg://u:p@h/db",
+                BackendKind::Postgres,
+                Some("psycopg"),
+            ),
+            (
+                "postgresql+asyncpg://u:p@h/db",
+                BackendKind::Postgres,
+                Some("asyncpg"),
+            ),
+            (
+                "postgresql+pg8000://u:p@h/db",
+                BackendKind::Postgres,
+                Some("pg8000"),
+            ),
             ("postgres://u:p@h/db", BackendKind::Postgres, None),
             ("mysql://u:p@h:3306/db", BackendKind::MySql, None),
-            ("mysql+pymysql://u:p@h/db", BackendKind::MySql, Some("pymysql")),
-            ("mysql+mysqldb://u:p@h/db", BackendKind::MySql, Some("mysqldb")),
-            ("mysql+aiomysql://u:p@h/db", BackendKind::MySql, Some("aiomysql")),
-            ("mysql+asyncmy://u:p@h/db", BackendKind::MySql, Some("asyncmy")),
+            (
+                "mysql+pymysql://u:p@h/db",
+                BackendKind::MySql,
+                Some("pymysql"),
+            ),
+            (
+                "mysql+mysqldb://u:p@h/db",
+                BackendKind::MySql,
+                Some("mysqldb"),
+            ),
+            (
+                "mysql+aiomysql://u:p@h/db",
+                BackendKind::MySql,
+                Some("aiomysql"),
+            ),
+            (
+                "mysql+asyncmy://u:p@h/db",
+                BackendKind::MySql,
+                Some("asyncmy"),
+            ),
             ("mariadb://u:p@h/db", BackendKind::MySql, None),
-            ("mariadb+pymysql://u:p@h/db", BackendKind::MySql, Some("pymysql")),
+            (
+                "mariadb+pymysql://u:p@h/db",
+                BackendKind::MySql,
+                Some("pymysql"),
+            ),
             ("clickhouse://u:p@h:8123/db", BackendKind::ClickHouse, None),
-            ("clickhouse+http://u:p@h:8123/db", BackendKind::ClickHouse, Some("http")),
-            ("clickhouse+native://u:p@h:9000/db", BackendKind::ClickHouse, Some("native")),
-            ("snowflake://u:p@account/db/schema?warehouse=wh", BackendKind::Snowflake, None),
-            ("databricks://token:t@host?http_path=/sql/1&catalog=main", BackendKind::Databricks, None),
+            (
+                "clickhouse+http://u:p@h:8123/db",
+                BackendKind::ClickHouse,
+                Some("http"),
+            ),
+            (
+                "clickhouse+native://u:p@h:9000/db",
+                BackendKind::ClickHouse,
+                Some("native"),
+            ),
+            (
+                "snowflake://u:p@account/db/schema?warehouse=wh",
+                BackendKind::Snowflake,
+                None,
+            ),
+            (
+                "databricks://token:t@host?http_path=/sql/1&catalog=main",
+                BackendKind::Databricks,
+                None,
+            ),
         ];
         for (text, kind, driver) in cases {
             let u = parse(text);
@@ -492,7 +568,9 @@ mod tests {
 
     #[test]
     fn url_fields_are_percent_decoded() {
-        let u = parse("postgresql+asyncpg://app%40corp:p%40ss%3Aw%2Frd%25@db.example.com:6543/my%20db?sslmode=require&application_name=a+b");
+        let u = parse(
+            "postgresql+asyncpg://app%40corp:p%40ss%3Aw%2Frd%25@db.example.com:6543/my%20db?sslmode=require&application_name=a+b",
+        );
         assert_eq!(u.username(), Some("app@corp"));
         assert_eq!(u.password(), Some(PW));
         assert_eq!(u.host(), Some("db.example.com"));
@@ -516,30 +594,54 @@ mod tests {
         );
         assert_eq!(
             parse("sqlite:///data/app.db").sqlite_target(base),
-            Some(SqliteTarget::File(PathBuf::from("/proj/jetbase/data/app.db")))
+            Some(SqliteTarget::File(PathBuf::from(
+                "/proj/jetbase/data/app.db"
+            )))
         );
         assert_eq!(
             parse("sqlite:////abs/app.db").sqlite_target(base),
             Some(SqliteTarget::File(PathBuf::from("/abs/app.db")))
         );
-        assert_eq!(parse("sqlite://").sqlite_target(base), Some(SqliteTarget::Memory));
-        assert_eq!(parse("sqlite:///:memory:").sqlite_target(base), Some(SqliteTarget::Memory));
+        assert_eq!(
+            parse("sqlite://").sqlite_target(base),
+            Some(SqliteTarget::Memory)
+        );
+        assert_eq!(
+            parse("sqlite:///:memory:").sqlite_target(base),
+            Some(SqliteTarget::Memory)
+        );
         assert_eq!(parse("postgres://h/db").sqlite_target(base), None);
     }
 
     #[test]
     fn url_password_appears_in_no_display_debug_or_error() {
-        let text = format!("mysql+pymysql://app:{}@h:3306/db?password=x2", percent_encode(PW));
+        let text = format!(
+            "mysql+pymysql://app:{}@h:3306/db?password=x2",
+            percent_encode(PW)
+        );
         let u = parse(&text);
         assert_eq!(u.password(), Some(PW));
-        for shown in [u.to_string(), format!("{u:?}"), format!("{:?}", u.password.as_ref().unwrap())] {
-            assert!(!shown.contains(PW) && !shown.contains("p%40ss") && !shown.contains("x2"), "{shown}");
+        for shown in [
+            u.to_string(),
+            format!("{u:?}"),
+            format!("{:?}", u.password.as_ref().unwrap()),
+        ] {
+            assert!(
+                !shown.contains(PW) && !shown.contains("p%40ss") && !shown.contains("x2"),
+                "{shown}"
+            );
         }
-        assert_eq!(u.to_string(), "mysql+pymysql://app:***@h:3306/db?password=***");
+        assert_eq!(
+            u.to_string(),
+            "mysql+pymysql://app:***@h:3306/db?password=***"
+        );
         let bad = DatabaseUrl::parse(&format!("postgresql://app:{PW}@h:99999/db")).unwrap_err();
         assert!(!bad.to_string().contains("w/rd"), "{bad}");
         let redacted = u.redact(&format!("connect failed for {text} (password {PW})"));
-        assert!(!redacted.contains(PW) && !redacted.contains("p%40ss"), "{redacted}");
+        assert!(
+            !redacted.contains(PW) && !redacted.contains("p%40ss"),
+            "{redacted}"
+        );
     }
 
     #[test]
@@ -556,14 +658,24 @@ mod tests {
         let e = DatabaseUrl::parse("oracle://u:p@h/db").unwrap_err();
         assert!(matches!(e, UrlError::UnknownScheme { .. }));
         let hint = e.hint().unwrap();
-        assert!(hint.contains("postgresql") && hint.contains("sqlite"), "{hint}");
+        assert!(
+            hint.contains("postgresql") && hint.contains("sqlite"),
+            "{hint}"
+        );
         assert!(DatabaseUrl::parse("not a url").is_err());
         assert!(DatabaseUrl::parse("postgresql://u:p@h:port/db").is_err());
     }
 
     #[test]
     fn url_from_parts_encodes_the_password_when_shown() {
-        let u = DatabaseUrl::from_parts(BackendKind::Postgres, Some("app"), Some("a b@c"), Some("localhost"), Some(5432), Some("db"));
+        let u = DatabaseUrl::from_parts(
+            BackendKind::Postgres,
+            Some("app"),
+            Some("a b@c"),
+            Some("localhost"),
+            Some(5432),
+            Some("db"),
+        );
         assert_eq!(u.to_string(), "postgresql://app:***@localhost:5432/db");
         assert_eq!(u.password(), Some("a b@c"));
     }

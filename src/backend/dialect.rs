@@ -110,7 +110,14 @@ pub trait Dialect: Send + Sync {
         )
     }
 
-    /// Record an applied file: version, description, filename, migration_type, checksum.
+    /// True when history writes pass `applied_at` as an extra last parameter instead of
+    /// letting the database default it.
+    fn explicit_applied_at(&self) -> bool {
+        false
+    }
+
+    /// Record an applied file: version, description, filename, migration_type, checksum
+    /// (and `applied_at` when [`Dialect::explicit_applied_at`]).
     fn insert_history(&self) -> String {
         format!(
             "INSERT INTO jetbase_migrations (version, description, filename, migration_type, checksum) \
@@ -164,16 +171,6 @@ pub trait Dialect: Send + Sync {
 /// SQLite, as the original's `SQLiteQueries`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SqliteDialect;
-
-/// SQLite keeps timestamps as text with millisecond precision. jetbase applies files faster
-/// than a millisecond, and both tools find "the latest applied" by `ORDER BY applied_at`, so
-/// each write takes `max(now, latest + 1 ms)`: ties never happen and the Python tool, reading
-/// our rows, always sees the true order.
-const SQLITE_NEXT_APPLIED_AT: &str = "(SELECT CASE \
-     WHEN MAX(applied_at) IS NULL OR STRFTIME('%Y-%m-%d %H:%M:%f', 'NOW') > MAX(applied_at) \
-     THEN STRFTIME('%Y-%m-%d %H:%M:%f', 'NOW') \
-     ELSE STRFTIME('%Y-%m-%d %H:%M:%f', MAX(applied_at), '+0.001 seconds') END \
-     FROM jetbase_migrations)";
 
 impl Dialect for SqliteDialect {
     fn name(&self) -> &'static str {
@@ -240,19 +237,24 @@ impl Dialect for SqliteDialect {
             .to_owned()
     }
 
+    /// SQLite keeps `applied_at` as millisecond text and jetbase applies files faster than
+    /// that, while both tools find "the latest applied" by `ORDER BY applied_at`: the caller
+    /// passes a strictly increasing time as the last parameter (see `history::AppliedClock`).
+    fn explicit_applied_at(&self) -> bool {
+        true
+    }
+
     fn insert_history(&self) -> String {
-        format!(
-            "INSERT INTO jetbase_migrations \
-             (version, description, filename, migration_type, checksum, applied_at) \
-             VALUES (?, ?, ?, ?, ?, {SQLITE_NEXT_APPLIED_AT})"
-        )
+        "INSERT INTO jetbase_migrations \
+         (version, description, filename, migration_type, checksum, applied_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+            .to_owned()
     }
 
     fn update_repeatable(&self) -> String {
-        format!(
-            "UPDATE jetbase_migrations SET checksum = ?, applied_at = {SQLITE_NEXT_APPLIED_AT} \
-             WHERE filename = ? AND migration_type = ?"
-        )
+        "UPDATE jetbase_migrations SET checksum = ?1, applied_at = ?4 \
+         WHERE filename = ?2 AND migration_type = ?3"
+            .to_owned()
     }
 }
 
@@ -356,8 +358,9 @@ mod tests {
                     sql.matches('?').count()
                 }
             };
-            assert_eq!(count(&d.insert_history()), 5, "{}", d.name());
-            assert_eq!(count(&d.update_repeatable()), 3, "{}", d.name());
+            let extra = usize::from(d.explicit_applied_at());
+            assert_eq!(count(&d.insert_history()), 5 + extra, "{}", d.name());
+            assert_eq!(count(&d.update_repeatable()), 3 + extra, "{}", d.name());
             assert_eq!(count(&d.update_checksum()), 2, "{}", d.name());
             assert_eq!(count(&d.acquire_lock()), 1, "{}", d.name());
             assert_eq!(count(&d.release_lock()), 1, "{}", d.name());

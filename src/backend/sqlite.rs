@@ -96,9 +96,9 @@ impl SqliteBackend {
             .conn
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
         if mode.eq_ignore_ascii_case("delete") {
-            let now: String =
-                self.conn
-                    .query_row("PRAGMA journal_mode = PERSIST", [], |r| r.get(0))?;
+            let now: String = self
+                .conn
+                .query_row("PRAGMA journal_mode = PERSIST", [], |r| r.get(0))?;
             self.restore_delete_journal = now.eq_ignore_ascii_case("persist");
         }
         Ok(())
@@ -120,7 +120,9 @@ fn read_value(v: ValueRef<'_>) -> Value {
         ValueRef::Null => Value::Null,
         ValueRef::Integer(i) => Value::Int(i),
         ValueRef::Real(f) => Value::Real(f),
-        ValueRef::Text(t) | ValueRef::Blob(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Text(t) | ValueRef::Blob(t) => {
+            Value::Text(String::from_utf8_lossy(t).into_owned())
+        }
     }
 }
 
@@ -189,13 +191,14 @@ impl Backend for SqliteBackend {
     async fn close(self: Box<Self>) {
         if self.restore_delete_journal {
             // Only when the mode is still ours: a migration may have chosen WAL on purpose.
-            let now: Result<String, _> = self
-                .conn
-                .query_row("PRAGMA journal_mode", [], |r| r.get(0));
+            let now: Result<String, _> =
+                self.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0));
             if now.is_ok_and(|m| m.eq_ignore_ascii_case("persist")) {
                 let _ = self
                     .conn
-                    .query_row("PRAGMA journal_mode = DELETE", [], |r| r.get::<_, String>(0));
+                    .query_row("PRAGMA journal_mode = DELETE", [], |r| {
+                        r.get::<_, String>(0)
+                    });
             }
         }
         let _ = self.conn.close();

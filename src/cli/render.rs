@@ -305,7 +305,7 @@ impl Out {
                     vec![
                         e.key.clone(),
                         e.value.clone(),
-                        serde_json::to_value(&e.source)
+                        serde_json::to_value(e.source)
                             .ok()
                             .and_then(|v| v.as_str().map(str::to_owned))
                             .unwrap_or_default(),

@@ -34,10 +34,10 @@ pub fn discover(dir_flag: Option<&Path>, cwd: &Path) -> Result<Project, ConfigEr
         return Ok(p);
     }
     for dir in cwd.ancestors() {
-        if dir.file_name().is_some_and(|n| n == "jetbase") {
-            if let Some(p) = project_at(dir) {
-                return Ok(p);
-            }
+        if dir.file_name().is_some_and(|n| n == "jetbase")
+            && let Some(p) = project_at(dir)
+        {
+            return Ok(p);
         }
         if let Some(p) = project_at(&dir.join("jetbase")) {
             return Ok(p);

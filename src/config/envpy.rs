@@ -80,7 +80,9 @@ pub fn read_literals(text: &str) -> Option<BTreeMap<String, Option<Val>>> {
             || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
             || name.starts_with(|c: char| c.is_ascii_digit())
             || rhs.starts_with('=')
-            || lhs.trim_end().ends_with(['!', '<', '>', '+', '-', '*', '/'])
+            || lhs
+                .trim_end()
+                .ends_with(['!', '<', '>', '+', '-', '*', '/'])
         {
             return None;
         }
@@ -91,6 +93,7 @@ pub fn read_literals(text: &str) -> Option<BTreeMap<String, Option<Val>>> {
 
 /// One Python literal: strings (with implicit concatenation), ints, booleans, `None`, and a
 /// list or tuple of strings. `Some(None)` is the literal `None`.
+#[allow(clippy::option_option)] // outer: "is it a literal at all"; inner: Python's `None`
 fn literal(text: &str) -> Option<Option<Val>> {
     let text = strip_comment(text)?.trim();
     match text {
@@ -99,10 +102,13 @@ fn literal(text: &str) -> Option<Option<Val>> {
         "None" => return Some(None),
         _ => {}
     }
-    if let Ok(i) = text.replace('_', "").parse::<i64>() {
-        if text.chars().next().is_some_and(|c| c.is_ascii_digit() || c == '-') {
-            return Some(Some(Val::Int(i)));
-        }
+    if let Ok(i) = text.replace('_', "").parse::<i64>()
+        && text
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit() || c == '-')
+    {
+        return Some(Some(Val::Int(i)));
     }
     if let Some(inner) = text
         .strip_prefix('[')
@@ -232,7 +238,11 @@ except BaseException as e:
     real_out.write(json.dumps({"error": "%s: %s" % (type(e).__name__, e), "line": line}))
 "#;
 
-fn evaluate(path: &Path, keys: &[&str], env: &EnvVars) -> Result<BTreeMap<String, Val>, ConfigError> {
+fn evaluate(
+    path: &Path,
+    keys: &[&str],
+    env: &EnvVars,
+) -> Result<BTreeMap<String, Val>, ConfigError> {
     let python = env
         .get("JETBASE_PYTHON")
         .filter(|p| !p.is_empty())
@@ -254,14 +264,15 @@ fn evaluate(path: &Path, keys: &[&str], env: &EnvVars) -> Result<BTreeMap<String
             message: e.to_string(),
         })?;
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let parsed: serde_json::Value = serde_json::from_str(stdout.trim()).map_err(|_| ConfigError::EnvPy {
-        path: path.to_path_buf(),
-        line: None,
-        message: scrub_userinfo(&format!(
-            "evaluating it with {python} failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )),
-    })?;
+    let parsed: serde_json::Value =
+        serde_json::from_str(stdout.trim()).map_err(|_| ConfigError::EnvPy {
+            path: path.to_path_buf(),
+            line: None,
+            message: scrub_userinfo(&format!(
+                "evaluating it with {python} failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )),
+        })?;
     if let Some(err) = parsed.get("error").and_then(serde_json::Value::as_str) {
         return Err(ConfigError::EnvPy {
             path: path.to_path_buf(),

@@ -209,7 +209,10 @@ fn env_layer(env: &EnvVars) -> BTreeMap<String, Val> {
             "model_paths" => names.insert(0, "JETBASE_MODELS".into()),
             _ => {}
         }
-        if let Some(v) = names.iter().find_map(|n| env.get(n).filter(|v| !v.is_empty())) {
+        if let Some(v) = names
+            .iter()
+            .find_map(|n| env.get(n).filter(|v| !v.is_empty()))
+        {
             let val = match v.to_ascii_lowercase().as_str() {
                 "true" => Val::Bool(true),
                 "false" => Val::Bool(false),
@@ -297,7 +300,9 @@ fn show(v: &Val) -> String {
 }
 
 /// Build a URL from `DB_TYPE`/`DB_HOST`/`DB_PORT`/`DB_NAME`/`DB_USER`/`DB_PASS`.
-fn url_from_parts(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<DatabaseUrl>, ConfigError> {
+fn url_from_parts(
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<DatabaseUrl>, ConfigError> {
     let Some(db_type) = get("DB_TYPE") else {
         return Ok(None);
     };
@@ -323,7 +328,11 @@ fn url_from_parts(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<Databas
             expected: "a port number",
             got: p.clone(),
         })?),
-        None => Some(if kind == BackendKind::Postgres { 5432 } else { 3306 }),
+        None => Some(if kind == BackendKind::Postgres {
+            5432
+        } else {
+            3306
+        }),
     };
     Ok(Some(DatabaseUrl::from_parts(
         kind,
@@ -372,7 +381,12 @@ pub fn load(project: &Project, env: &EnvVars) -> Result<Settings, ConfigError> {
     });
 
     let mut flags = BTreeMap::new();
-    for key in ["skip_validation", "skip_checksum_validation", "skip_file_validation", "async_mode"] {
+    for key in [
+        "skip_validation",
+        "skip_checksum_validation",
+        "skip_file_validation",
+        "async_mode",
+    ] {
         let (value, source) = want_bool(key, layers.get(key))?;
         flags.insert(key, value);
         entries.push(Entry {
@@ -409,26 +423,7 @@ pub fn load(project: &Project, env: &EnvVars) -> Result<Settings, ConfigError> {
     let postgres_schema = text_value("postgres_schema")?;
     text_value("snowflake_private_key")?;
     text_value("snowflake_private_key_password")?;
-    let (model_paths, model_source) = match layers.get("model_paths") {
-        None => (Vec::new(), Source::Default),
-        Some((Val::List(l), s)) => (l, s),
-        Some((Val::Str(s), src)) => (
-            s.split(',')
-                .map(str::trim)
-                .filter(|p| !p.is_empty())
-                .map(str::to_owned)
-                .collect(),
-            src,
-        ),
-        Some((other, source)) => {
-            return Err(ConfigError::BadValue {
-                key: "model_paths".into(),
-                origin: source,
-                expected: "a list of paths or a comma-separated string",
-                got: show(&other),
-            });
-        }
-    };
+    let (model_paths, model_source) = model_paths(layers.get("model_paths"))?;
     entries.push(Entry {
         key: "model_paths".into(),
         value: model_paths.join(","),
@@ -451,6 +446,28 @@ pub fn load(project: &Project, env: &EnvVars) -> Result<Settings, ConfigError> {
     })
 }
 
+/// `model_paths`: a list, or a comma-separated string (`JETBASE_MODELS`).
+fn model_paths(got: Option<(Val, Source)>) -> Result<(Vec<String>, Source), ConfigError> {
+    match got {
+        None => Ok((Vec::new(), Source::Default)),
+        Some((Val::List(l), s)) => Ok((l, s)),
+        Some((Val::Str(s), src)) => Ok((
+            s.split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            src,
+        )),
+        Some((other, source)) => Err(ConfigError::BadValue {
+            key: "model_paths".into(),
+            origin: source,
+            expected: "a list of paths or a comma-separated string",
+            got: show(&other),
+        }),
+    }
+}
+
 /// The project root for `.env`: the folder above `jetbase/`, and the project folder itself.
 fn dotenv_files(project: &Project) -> Vec<PathBuf> {
     let mut files = vec![project.dir.join(".env")];
@@ -466,7 +483,10 @@ fn resolve_url(
     layers: &Layers,
 ) -> Result<(DatabaseUrl, Source), ConfigError> {
     let parse = |text: &str, source: Source| {
-        DatabaseUrl::parse(text).map_err(|error| ConfigError::Url { origin: source, error })
+        DatabaseUrl::parse(text).map_err(|error| ConfigError::Url {
+            origin: source,
+            error,
+        })
     };
     match layers.get("sqlalchemy_url") {
         Some((Val::Str(s), source)) => return Ok((parse(&s, source)?, source)),
@@ -501,7 +521,10 @@ fn resolve_url(
     if let Some(u) = url_from_parts(&get)? {
         return Ok((u, Source::DbParts));
     }
-    Ok((parse("sqlite:///jetbase.db", Source::Default)?, Source::Default))
+    Ok((
+        parse("sqlite:///jetbase.db", Source::Default)?,
+        Source::Default,
+    ))
 }
 
 #[cfg(test)]

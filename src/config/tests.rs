@@ -15,7 +15,10 @@ fn project() -> (tempfile::TempDir, Project) {
 }
 
 fn env(pairs: &[(&str, &str)]) -> EnvVars {
-    let mut e: EnvVars = pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+    let mut e: EnvVars = pairs
+        .iter()
+        .map(|(k, v)| ((*k).into(), (*v).into()))
+        .collect();
     if let Ok(path) = std::env::var("PATH") {
         e.insert("PATH".into(), path);
     }
@@ -29,20 +32,43 @@ fn source_of(s: &Settings, key: &str) -> Source {
 #[test]
 fn config_sources_apply_in_the_original_order() {
     let (_t, p) = project();
-    let e = env(&[("JETBASE_SQLALCHEMY_URL", "sqlite:///env.db"), ("DATABASE_URL", "sqlite:///du.db")]);
+    let e = env(&[
+        ("JETBASE_SQLALCHEMY_URL", "sqlite:///env.db"),
+        ("DATABASE_URL", "sqlite:///du.db"),
+    ]);
     fs::write(p.dir.join("../pyproject.toml"), "[tool.jetbase]\nsqlalchemy_url = \"sqlite:///py.db\"\npostgres_schema = \"py\"\nskip_validation = true\n").unwrap();
     let s = load(&p, &env(&[])).unwrap();
-    assert_eq!((s.url.database(), s.url_source), (Some("py.db"), Source::Pyproject));
+    assert_eq!(
+        (s.url.database(), s.url_source),
+        (Some("py.db"), Source::Pyproject)
+    );
     assert!(s.skip_validation);
-    fs::write(p.dir.join("jetbase.toml"), "sqlalchemy_url = \"sqlite:///toml.db\"\n").unwrap();
+    fs::write(
+        p.dir.join("jetbase.toml"),
+        "sqlalchemy_url = \"sqlite:///toml.db\"\n",
+    )
+    .unwrap();
     let s = load(&p, &env(&[])).unwrap();
-    assert_eq!((s.url.database(), s.url_source), (Some("toml.db"), Source::JetbaseToml));
+    assert_eq!(
+        (s.url.database(), s.url_source),
+        (Some("toml.db"), Source::JetbaseToml)
+    );
     assert_eq!(s.postgres_schema.as_deref(), Some("py"));
     let s = load(&p, &e).unwrap();
-    assert_eq!((s.url.database(), s.url_source), (Some("env.db"), Source::Env));
-    fs::write(p.dir.join("env.py"), "sqlalchemy_url = 'sqlite:///envpy.db'\n").unwrap();
+    assert_eq!(
+        (s.url.database(), s.url_source),
+        (Some("env.db"), Source::Env)
+    );
+    fs::write(
+        p.dir.join("env.py"),
+        "sqlalchemy_url = 'sqlite:///envpy.db'\n",
+    )
+    .unwrap();
     let s = load(&p, &e).unwrap();
-    assert_eq!((s.url.database(), s.url_source), (Some("envpy.db"), Source::EnvPy));
+    assert_eq!(
+        (s.url.database(), s.url_source),
+        (Some("envpy.db"), Source::EnvPy)
+    );
     assert_eq!(source_of(&s, "skip_validation"), Source::Pyproject);
 }
 
@@ -55,7 +81,17 @@ fn config_url_fallbacks_database_url_dotenv_parts_default() {
         s.url.sqlite_target(&p.dir),
         Some(crate::url::SqliteTarget::File(p.dir.join("jetbase.db")))
     );
-    let s = load(&p, &env(&[("DB_TYPE", "postgres"), ("DB_HOST", "db"), ("DB_USER", "app"), ("DB_PASS", "p@ss word"), ("DB_NAME", "shop")])).unwrap();
+    let s = load(
+        &p,
+        &env(&[
+            ("DB_TYPE", "postgres"),
+            ("DB_HOST", "db"),
+            ("DB_USER", "app"),
+            ("DB_PASS", "p@ss word"),
+            ("DB_NAME", "shop"),
+        ]),
+    )
+    .unwrap();
     assert_eq!(s.url_source, Source::DbParts);
     assert_eq!(s.url.to_string(), "postgresql://app:***@db:5432/shop");
     assert_eq!(s.url.password(), Some("p@ss word"));
@@ -63,20 +99,41 @@ fn config_url_fallbacks_database_url_dotenv_parts_default() {
         load(&p, &env(&[("DB_TYPE", "oracle")])),
         Err(ConfigError::DbType { .. })
     ));
-    fs::write(p.dir.join("../.env"), "# comment\nexport DATABASE_URL=\"mysql://u:pw@h/db\"\n").unwrap();
+    fs::write(
+        p.dir.join("../.env"),
+        "# comment\nexport DATABASE_URL=\"mysql://u:pw@h/db\"\n",
+    )
+    .unwrap();
     let s = load(&p, &env(&[])).unwrap();
-    assert_eq!((s.url.kind, s.url_source), (BackendKind::MySql, Source::DotEnv));
+    assert_eq!(
+        (s.url.kind, s.url_source),
+        (BackendKind::MySql, Source::DotEnv)
+    );
     let s = load(&p, &env(&[("DATABASE_URL", "sqlite:///real.db")])).unwrap();
-    assert_eq!((s.url.database(), s.url_source), (Some("real.db"), Source::DatabaseUrl));
+    assert_eq!(
+        (s.url.database(), s.url_source),
+        (Some("real.db"), Source::DatabaseUrl)
+    );
 }
 
 #[test]
 fn config_booleans_must_be_booleans() {
     let (_t, p) = project();
-    let s = load(&p, &env(&[("JETBASE_SKIP_CHECKSUM_VALIDATION", "TRUE"), ("ASYNC", "true")])).unwrap();
+    let s = load(
+        &p,
+        &env(&[
+            ("JETBASE_SKIP_CHECKSUM_VALIDATION", "TRUE"),
+            ("ASYNC", "true"),
+        ]),
+    )
+    .unwrap();
     assert!(s.skip_checksum_validation && s.async_mode && !s.skip_validation);
     let err = load(&p, &env(&[("JETBASE_SKIP_VALIDATION", "yes")])).unwrap_err();
-    assert!(err.to_string().contains("skip_validation must be a boolean"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("skip_validation must be a boolean"),
+        "{err}"
+    );
     fs::write(p.dir.join("env.py"), "skip_file_validation = \"True\"\n").unwrap();
     let err = load(&p, &env(&[])).unwrap_err();
     assert!(err.to_string().contains("env.py"), "{err}");
@@ -90,10 +147,16 @@ fn config_booleans_must_be_booleans() {
 fn config_env_py_literals_are_read_without_python() {
     let text = "\"\"\"Jetbase config.\n\nMore.\n\"\"\"\n# comment\nsqlalchemy_url = \"postgresql://u:p@h/db\"  # trailing\npostgres_schema: str = 'app' 'x'\nskip_validation = True\nmodel_paths = ['app/models.py', \"b.py\"]\nsnowflake_private_key = None\ncount = 3\n";
     let m = read_literals(text).unwrap();
-    assert_eq!(m["sqlalchemy_url"], Some(Val::Str("postgresql://u:p@h/db".into())));
+    assert_eq!(
+        m["sqlalchemy_url"],
+        Some(Val::Str("postgresql://u:p@h/db".into()))
+    );
     assert_eq!(m["postgres_schema"], Some(Val::Str("appx".into())));
     assert_eq!(m["skip_validation"], Some(Val::Bool(true)));
-    assert_eq!(m["model_paths"], Some(Val::List(vec!["app/models.py".into(), "b.py".into()])));
+    assert_eq!(
+        m["model_paths"],
+        Some(Val::List(vec!["app/models.py".into(), "b.py".into()]))
+    );
     assert_eq!(m["snowflake_private_key"], None);
     assert_eq!(m["count"], Some(Val::Int(3)));
     for code in [
@@ -110,13 +173,20 @@ fn config_env_py_literals_are_read_without_python() {
 }
 
 fn python_available() -> bool {
-    std::process::Command::new("python3").arg("-c").arg("0").output().is_ok()
+    std::process::Command::new("python3")
+        .arg("-c")
+        .arg("0")
+        .output()
+        .is_ok()
 }
 
 #[test]
 fn config_env_py_code_is_evaluated_once_by_python() {
     if !python_available() {
-        assert!(std::env::var_os("CI").is_none(), "python3 is required under CI");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "python3 is required under CI"
+        );
         return;
     }
     let (_t, p) = project();
@@ -127,14 +197,24 @@ fn config_env_py_code_is_evaluated_once_by_python() {
     .unwrap();
     let s = load(&p, &env(&[("APP_DB", "sqlite:///from_code.db")])).unwrap();
     assert_eq!(s.url.database(), Some("from_code.db"));
-    assert!(s.skip_validation, "get_env_vars() wins over module variables");
-    assert_eq!(s.postgres_schema.as_deref(), Some("jetbase"), "env.py runs in the project folder");
+    assert!(
+        s.skip_validation,
+        "get_env_vars() wins over module variables"
+    );
+    assert_eq!(
+        s.postgres_schema.as_deref(),
+        Some("jetbase"),
+        "env.py runs in the project folder"
+    );
 }
 
 #[test]
 fn config_env_py_failure_names_the_line_and_hides_passwords() {
     if !python_available() {
-        assert!(std::env::var_os("CI").is_none(), "python3 is required under CI");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "python3 is required under CI"
+        );
         return;
     }
     let (_t, p) = project();
@@ -146,7 +226,10 @@ fn config_env_py_failure_names_the_line_and_hides_passwords() {
     let err = load(&p, &env(&[])).unwrap_err();
     let text = err.to_string();
     assert!(text.contains("env.py:4"), "{text}");
-    assert!(text.contains("RuntimeError") && !text.contains("hunter2"), "{text}");
+    assert!(
+        text.contains("RuntimeError") && !text.contains("hunter2"),
+        "{text}"
+    );
     let err = load(&p, &env(&[("JETBASE_PYTHON", "/nonexistent/python9")])).unwrap_err();
     assert!(matches!(err, ConfigError::PythonMissing { .. }), "{err}");
     assert!(err.hint().unwrap().contains("plain assignments"));
@@ -163,10 +246,19 @@ fn config_discovery_walks_up_and_honours_dir() {
     assert_eq!(discover(None, &p.dir).unwrap().dir, p.dir);
     assert_eq!(discover(None, &p.migrations_dir).unwrap().dir, p.dir);
     assert_eq!(discover(Some(root), Path::new("/")).unwrap().dir, p.dir);
-    assert_eq!(discover(Some(Path::new("jetbase")), root).unwrap().dir, p.dir);
-    assert!(matches!(discover(Some(&deep), root), Err(ConfigError::NotAProject { .. })));
+    assert_eq!(
+        discover(Some(Path::new("jetbase")), root).unwrap().dir,
+        p.dir
+    );
+    assert!(matches!(
+        discover(Some(&deep), root),
+        Err(ConfigError::NotAProject { .. })
+    ));
     let other = tempfile::tempdir().unwrap();
-    assert!(matches!(discover(None, other.path()), Err(ConfigError::ProjectNotFound { .. })));
+    assert!(matches!(
+        discover(None, other.path()),
+        Err(ConfigError::ProjectNotFound { .. })
+    ));
 }
 
 #[test]
@@ -179,7 +271,10 @@ fn config_entries_mask_secrets() {
     .unwrap();
     let s = load(&p, &env(&[])).unwrap();
     let shown = format!("{:?}", s.entries);
-    assert!(!shown.contains("topsecret") && !shown.contains("KEYDATA"), "{shown}");
+    assert!(
+        !shown.contains("topsecret") && !shown.contains("KEYDATA"),
+        "{shown}"
+    );
     assert_eq!(s.model_paths, vec!["a.py", "b.py"]);
     let keys: Vec<&str> = s.entries.iter().map(|e| e.key.as_str()).collect();
     assert_eq!(keys, KEYS);
@@ -187,7 +282,9 @@ fn config_entries_mask_secrets() {
 
 #[test]
 fn config_dotenv_parser_handles_quotes_and_comments() {
-    let vars = dotenv::parse("A=1\n export B = 'x y' \nC=\"q\\\"uote\\n\"\nD=plain # note\n#E=2\nbad line\n");
+    let vars = dotenv::parse(
+        "A=1\n export B = 'x y' \nC=\"q\\\"uote\\n\"\nD=plain # note\n#E=2\nbad line\n",
+    );
     assert_eq!(
         vars,
         vec![

@@ -286,7 +286,7 @@ impl Splitter<'_> {
         };
         let body = self.pos + tag.len();
         if let Some(end) = self.src[body..].find(tag) {
-            self.pos = body + end + tag.len()
+            self.pos = body + end + tag.len();
         } else {
             self.pos = self.bytes.len();
             self.warn_unterminated(opened, "dollar-quoted body");

@@ -7,7 +7,7 @@ use super::{Event, Observer, open, parse, scan, with_lock};
 use crate::backend::{Backend, OpenMode};
 use crate::config::Settings;
 use crate::error::Error;
-use crate::history::{self, History};
+use crate::history::{self, AppliedClock, History};
 use crate::migration::{MigrationFile, MigrationSet, Version};
 use crate::report::RollbackReport;
 
@@ -137,7 +137,14 @@ async fn run(
                 index: i + 1,
                 total,
             });
-            let run = run_file(settings, db, file, FileAction::Undo { version }).await?;
+            let run = run_file(
+                settings,
+                db,
+                &mut AppliedClock::default(),
+                file,
+                FileAction::Undo { version },
+            )
+            .await?;
             obs.event(Event::FileDone {
                 filename: &file.filename,
                 rollback: true,

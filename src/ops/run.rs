@@ -7,7 +7,7 @@ use super::{display_path, parse};
 use crate::backend::Backend;
 use crate::config::Settings;
 use crate::error::Error;
-use crate::history;
+use crate::history::{self, AppliedClock};
 use crate::migration::{MigrationFile, Statement};
 use crate::report::FileRun;
 
@@ -24,6 +24,7 @@ pub(super) enum FileAction<'a> {
 pub(super) async fn run_file(
     settings: &Settings,
     db: &mut dyn Backend,
+    clock: &mut AppliedClock,
     file: &MigrationFile,
     action: FileAction<'_>,
 ) -> Result<FileRun, Error> {
@@ -55,12 +56,14 @@ pub(super) async fn run_file(
         }
         match action {
             FileAction::Apply { known: true } => {
-                history::update_repeatable(db, &file.filename, file.kind, &parsed.checksum).await
+                history::update_repeatable(db, clock, &file.filename, file.kind, &parsed.checksum)
+                    .await
             }
             FileAction::Apply { known: false } => {
                 let version = file.version.as_ref().map(ToString::to_string);
                 history::insert(
                     db,
+                    clock,
                     version.as_deref(),
                     &file.description,
                     &file.filename,

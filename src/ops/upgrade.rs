@@ -9,7 +9,7 @@ use super::{Event, Observer, open, parse, scan, with_lock};
 use crate::backend::{Backend, OpenMode};
 use crate::config::Settings;
 use crate::error::Error;
-use crate::history::{self, History};
+use crate::history::{self, AppliedClock, History};
 use crate::migration::{self, MigrationFile, MigrationKind, MigrationSet, ParsedMigration};
 use crate::report::{Preview, PreviewStatement, UpgradeReport};
 
@@ -92,6 +92,7 @@ async fn run(
             .await
             .map_err(Error::db("reading the history"))?;
         let todo = still_pending(&first, &fresh);
+        let mut clock = AppliedClock::after(&fresh);
         obs.event(Event::Info("Starting migrations..."));
         let total = todo.len();
         let mut runs = Vec::with_capacity(total);
@@ -101,7 +102,14 @@ async fn run(
                 index: i + 1,
                 total,
             });
-            let run = run_file(settings, db, file, FileAction::Apply { known: *known }).await?;
+            let run = run_file(
+                settings,
+                db,
+                &mut clock,
+                file,
+                FileAction::Apply { known: *known },
+            )
+            .await?;
             obs.event(Event::FileDone {
                 filename: &file.filename,
                 rollback: false,
