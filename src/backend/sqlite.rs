@@ -20,6 +20,9 @@ use crate::url::{DatabaseUrl, SqliteTarget};
 pub struct SqliteBackend {
     conn: Connection,
     dialect: SqliteDialect,
+    /// A file database opened for writing: switch to a persistent journal at the first
+    /// transaction (see `persist_journal`).
+    may_persist_journal: bool,
     /// We switched a `delete`-mode database to `persist` for this session; restore on close.
     restore_delete_journal: bool,
 }
@@ -76,15 +79,13 @@ impl SqliteBackend {
         });
         conn.pragma_update(None, "foreign_keys", fk)
             .map_err(|e| fail(&e))?;
-        let mut backend = SqliteBackend {
+        Ok(SqliteBackend {
             conn,
             dialect: SqliteDialect,
+            may_persist_journal: mode == OpenMode::ReadWrite
+                && matches!(target, SqliteTarget::File(_)),
             restore_delete_journal: false,
-        };
-        if mode == OpenMode::ReadWrite && matches!(target, SqliteTarget::File(_)) {
-            backend.persist_journal().map_err(|e| fail(&e))?;
-        }
-        Ok(backend)
+        })
     }
 
     /// In the default `delete` journal mode every commit creates, syncs the folder of, and
@@ -92,6 +93,7 @@ impl SqliteBackend {
     /// durability (the header is zeroed and synced instead): measured, it removes the cost
     /// of the history row. The mode is per connection; `close` restores `delete`.
     fn persist_journal(&mut self) -> Result<(), rusqlite::Error> {
+        self.may_persist_journal = false;
         let mode: String = self
             .conn
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
@@ -147,6 +149,9 @@ impl Backend for SqliteBackend {
     }
 
     async fn begin(&mut self) -> Result<(), DbError> {
+        if self.may_persist_journal {
+            self.persist_journal().map_err(|e| db_error(&e))?;
+        }
         let sql = self.dialect.begin_write();
         self.execute_raw(sql).await
     }

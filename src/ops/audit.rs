@@ -5,12 +5,14 @@
 use std::collections::{HashMap, HashSet};
 
 use super::plan::{applied_versions, latest_version};
-use super::{Observer, open, scan, with_lock};
+use super::{Observer, open, par_map, scan, with_lock};
 use crate::backend::{Backend, OpenMode};
 use crate::config::Settings;
 use crate::error::{Error, Problem};
 use crate::history::{self, History};
-use crate::migration::{self, MigrationSet, Version};
+use std::path::PathBuf;
+
+use crate::migration::{self, MigrationError, MigrationFile, MigrationSet, Version};
 use crate::report::AuditReport;
 
 /// File checks: new files older than the latest applied version, applied versions whose
@@ -94,9 +96,29 @@ pub(crate) struct ChecksumCheck {
 
 /// Checksum checks: applied versioned files whose upgrade statements changed since.
 /// Returns the problems and the new checksums by version text (for `fix-checksums`).
+/// Checksums of every versioned file (in `set.versioned` order), computed on other threads
+/// while the caller opens the database and reads the history.
+pub(crate) struct Prefetched(std::thread::JoinHandle<Vec<Result<String, MigrationError>>>);
+
+impl Prefetched {
+    pub(crate) fn start(set: &MigrationSet) -> Prefetched {
+        let paths: Vec<PathBuf> = set.versioned.iter().map(|f| f.path.clone()).collect();
+        Prefetched(std::thread::spawn(move || {
+            par_map(&paths, |p| migration::file_checksum(p))
+        }))
+    }
+
+    fn take(self) -> Vec<Result<String, MigrationError>> {
+        self.0
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    }
+}
+
 pub(crate) fn check_checksums(
     set: &MigrationSet,
     history: &History,
+    prefetched: Option<Prefetched>,
 ) -> Result<ChecksumCheck, Error> {
     let stored: HashMap<Version, (&str, &str)> = history
         .versioned()
@@ -105,13 +127,30 @@ pub(crate) fn check_checksums(
             Some((Version::parse(text)?, (text, r.checksum.as_str())))
         })
         .collect();
+    let applied: Vec<(usize, &MigrationFile, &str, &str)> = set
+        .versioned
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| {
+            let (text, sum) = f.version.as_ref().and_then(|v| stored.get(v))?;
+            Some((i, f, *text, *sum))
+        })
+        .collect();
+    let current: Vec<Result<String, MigrationError>> = match prefetched {
+        Some(p) => {
+            let mut all: Vec<Option<Result<String, MigrationError>>> =
+                p.take().into_iter().map(Some).collect();
+            applied
+                .iter()
+                .map(|(i, ..)| all[*i].take().unwrap_or_else(|| Ok(String::new())))
+                .collect()
+        }
+        None => par_map(&applied, |(_, f, _, _)| migration::file_checksum(&f.path)),
+    };
     let mut problems = Vec::new();
     let mut repairs = Vec::new();
-    for f in &set.versioned {
-        let Some((text, sum)) = f.version.as_ref().and_then(|v| stored.get(v)) else {
-            continue;
-        };
-        let current = migration::file_checksum(&f.path)?;
+    for ((_, f, text, sum), current) in applied.iter().zip(current) {
+        let current = current?;
         if current != *sum {
             problems.push(Problem {
                 kind: "checksum_mismatch",
@@ -187,7 +226,7 @@ async fn run_audit(
         problems.extend(missing_files(set, &history));
     }
     if mode.checksums {
-        problems.extend(check_checksums(set, &history)?.problems);
+        problems.extend(check_checksums(set, &history, None)?.problems);
     }
     if !mode.fix || problems.is_empty() {
         return Ok(AuditReport {
@@ -220,7 +259,7 @@ async fn run_audit(
                 let ChecksumCheck {
                     problems: ps,
                     repairs,
-                } = check_checksums(set, &history)?;
+                } = check_checksums(set, &history, None)?;
                 for (version, sum) in &repairs {
                     history::update_checksum(db, version, sum)
                         .await

@@ -2,7 +2,7 @@
 //! transaction with its history row, under the lock, re-reading the history once the lock
 //! is held so that a file applied meanwhile by another process is skipped, not re-run.
 
-use super::audit::{check_checksums, check_files};
+use super::audit::{Prefetched, check_checksums, check_files};
 use super::plan::{Plan, PlanLimit, RepeatableRun, plan};
 use super::run::{FileAction, run_file};
 use super::{Event, Observer, open, parse, scan, with_lock};
@@ -34,13 +34,19 @@ pub async fn upgrade(
     obs: &mut dyn Observer,
 ) -> Result<UpgradeReport, Error> {
     let set = scan(settings)?;
+    let validating = !(opts.skip_validation
+        || settings.skip_validation
+        || opts.skip_checksum_validation
+        || settings.skip_checksum_validation);
+    // Read the files' checksums on other cores while the database opens.
+    let prefetched = validating.then(|| Prefetched::start(&set));
     let mode = if opts.dry_run {
         OpenMode::ReadOnly
     } else {
         OpenMode::ReadWrite
     };
     let mut db = open(settings, mode).await?;
-    let result = run(settings, db.as_mut(), &set, opts, obs).await;
+    let result = run(settings, db.as_mut(), &set, opts, prefetched, obs).await;
     db.close().await;
     result
 }
@@ -54,12 +60,13 @@ async fn run(
     db: &mut dyn Backend,
     set: &MigrationSet,
     opts: &UpgradeOptions,
+    prefetched: Option<Prefetched>,
     obs: &mut dyn Observer,
 ) -> Result<UpgradeReport, Error> {
     let history = history::read(db)
         .await
         .map_err(Error::db("reading the history"))?;
-    validate(settings, set, &history, opts)?;
+    validate(settings, set, &history, opts, prefetched)?;
     let first = plan(set, &history, &opts.limit, checksum_of)?;
     let mut report = UpgradeReport {
         dry_run: opts.dry_run,
@@ -131,6 +138,7 @@ fn validate(
     set: &MigrationSet,
     history: &History,
     opts: &UpgradeOptions,
+    prefetched: Option<Prefetched>,
 ) -> Result<(), Error> {
     if history.latest_versioned().is_none() || opts.skip_validation || settings.skip_validation {
         return Ok(());
@@ -140,7 +148,7 @@ fn validate(
         problems.extend(check_files(set, history));
     }
     if !(opts.skip_checksum_validation || settings.skip_checksum_validation) {
-        problems.extend(check_checksums(set, history)?.problems);
+        problems.extend(check_checksums(set, history, prefetched)?.problems);
     }
     if problems.is_empty() {
         Ok(())
