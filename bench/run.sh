@@ -24,13 +24,28 @@ for i in $(seq 1 "$N"); do
 done > "$W/floor.sql"
 cd "$W/jetbase"
 echo "== $N migrations, $(nproc) cores, $(sqlite3 --version | cut -d' ' -f1) CLI; jetbase $("$BIN" --version)"
-hyperfine -N --warmup 1 --runs 10 --export-json "$W/up.json" \
-  --prepare "rm -f $W/floor.db" -n "floor: sqlite3 CLI" "sqlite3 $W/floor.db -init $W/floor.sql .quit" \
-  --prepare "rm -f $W/jetbase/bench.db" -n "jetbase upgrade (empty -> $N)" "$BIN upgrade" 2>&1 | grep -v '^\s*$'
-python3 - "$W/up.json" <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1]))["results"]
-print(f"ratio upgrade/floor (mean): {r[1]['mean'] / r[0]['mean']:.3f}x  (median {r[1]['median'] / r[0]['median']:.3f}x)")
+# Upgrade from empty, interleaved with the floor run by run so that disk and machine noise
+# hit both alike; medians and their ratio are printed.
+python3 - "$BIN" "$W" "${ROUNDS:-15}" <<'PY'
+import os, statistics, subprocess, sys, time
+bin_, w, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def timed(cmd, cwd, stdin=None):
+    t = time.perf_counter()
+    subprocess.run(cmd, cwd=cwd, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - t
+floor, ours = [], []
+for r in range(rounds + 1):
+    for f in (f"{w}/floor.db", f"{w}/jetbase/bench.db"):
+        if os.path.exists(f): os.remove(f)
+    with open(f"{w}/floor.sql") as sql:
+        a = timed(["sqlite3", f"{w}/floor.db"], w, stdin=sql)
+    b = timed([bin_, "upgrade"], f"{w}/jetbase")
+    if r:  # the first round warms the caches
+        floor.append(a); ours.append(b)
+mf, mo = statistics.median(floor), statistics.median(ours)
+print(f"floor (sqlite3 CLI, one transaction per file): median {mf:.3f} s  (min {min(floor):.3f}, max {max(floor):.3f})")
+print(f"jetbase upgrade (empty -> N):                 median {mo:.3f} s  (min {min(ours):.3f}, max {max(ours):.3f})")
+print(f"ratio upgrade/floor: {mo / mf:.3f}x (median of {rounds} interleaved rounds; per round: {statistics.median(b / a for a, b in zip(floor, ours)):.3f}x)")
 PY
 rm -f bench.db; "$BIN" upgrade >/dev/null 2>&1
 hyperfine -N --warmup 3 --runs 30 -n "status ($N applied)" "$BIN status" \

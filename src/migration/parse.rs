@@ -274,6 +274,11 @@ pub fn read_text(file: &Path) -> Result<String, MigrationError> {
         path: file.to_path_buf(),
         source,
     })?;
+    text_from_bytes(file, bytes)
+}
+
+/// Decode a file's bytes as UTF-8, naming the line of the first bad byte on failure.
+pub(crate) fn text_from_bytes(file: &Path, bytes: Vec<u8>) -> Result<String, MigrationError> {
     String::from_utf8(bytes).map_err(|error| {
         let offset = error.utf8_error().valid_up_to();
         let valid = &error.as_bytes()[..offset];

@@ -13,6 +13,9 @@ use std::hash::{Hash, Hasher};
 #[derive(Debug, Clone)]
 pub struct Version {
     text: String,
+    /// The release normalised once: segments without leading zeros (`""` is zero), trailing
+    /// zero segments dropped, joined by `.`. Equal versions have equal `release`.
+    release: String,
 }
 
 impl Version {
@@ -23,8 +26,17 @@ impl Version {
         let valid = text
             .split(['.', '_'])
             .all(|segment| !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()));
-        valid.then(|| Version {
-            text: text.replace('_', "."),
+        valid.then(|| {
+            let text = text.replace('_', ".");
+            let mut segments: Vec<&str> = text
+                .split('.')
+                .map(|segment| segment.trim_start_matches('0'))
+                .collect();
+            while segments.last().is_some_and(|segment| segment.is_empty()) {
+                segments.pop();
+            }
+            let release = segments.join(".");
+            Version { text, release }
         })
     }
 
@@ -32,19 +44,6 @@ impl Version {
     #[must_use]
     pub fn as_str(&self) -> &str {
         &self.text
-    }
-
-    /// The numeric segments without leading zeros (`""` is zero), trailing zeros dropped.
-    fn release(&self) -> Vec<&str> {
-        let mut segments: Vec<&str> = self
-            .text
-            .split('.')
-            .map(|segment| segment.trim_start_matches('0'))
-            .collect();
-        while segments.last().is_some_and(|segment| segment.is_empty()) {
-            segments.pop();
-        }
-        segments
     }
 }
 
@@ -55,15 +54,24 @@ fn cmp_digits(a: &str, b: &str) -> Ordering {
 
 impl Ord for Version {
     fn cmp(&self, other: &Self) -> Ordering {
-        let (a, b) = (self.release(), other.release());
-        for (x, y) in a.iter().zip(&b) {
-            let ordering = cmp_digits(x, y);
-            if ordering != Ordering::Equal {
-                return ordering;
+        if self.release == other.release {
+            return Ordering::Equal;
+        }
+        let (mut a, mut b) = (self.release.split('.'), other.release.split('.'));
+        loop {
+            match (a.next(), b.next()) {
+                (Some(x), Some(y)) => {
+                    let ordering = cmp_digits(x, y);
+                    if ordering != Ordering::Equal {
+                        return ordering;
+                    }
+                }
+                // Trailing zeros are gone, so the longer release has a non-zero extra segment.
+                (Some(_), None) => return Ordering::Greater,
+                (None, Some(_)) => return Ordering::Less,
+                (None, None) => return Ordering::Equal,
             }
         }
-        // Trailing zeros are gone, so the longer release has a non-zero extra segment.
-        a.len().cmp(&b.len())
     }
 }
 
@@ -75,7 +83,7 @@ impl PartialOrd for Version {
 
 impl PartialEq for Version {
     fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
+        self.release == other.release
     }
 }
 
@@ -83,7 +91,7 @@ impl Eq for Version {}
 
 impl Hash for Version {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.release().hash(state);
+        self.release.hash(state);
     }
 }
 

@@ -5,12 +5,12 @@
 use std::collections::{HashMap, HashSet};
 
 use super::plan::{applied_versions, latest_version};
-use super::{Observer, open, par_map, scan, with_lock};
+use super::{Observer, open, par_map, scan, threads, with_lock};
 use crate::backend::{Backend, OpenMode};
 use crate::config::Settings;
 use crate::error::{Error, Problem};
 use crate::history::{self, History};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::migration::{self, MigrationError, MigrationFile, MigrationSet, Version};
 use crate::report::AuditReport;
@@ -104,7 +104,14 @@ impl Prefetched {
     pub(crate) fn start(set: &MigrationSet) -> Prefetched {
         let paths: Vec<PathBuf> = set.versioned.iter().map(|f| f.path.clone()).collect();
         Prefetched(std::thread::spawn(move || {
-            par_map(&paths, |p| migration::file_checksum(p))
+            let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+            let chunk = refs.len().div_ceil(threads()).max(1);
+            par_map(&refs.chunks(chunk).collect::<Vec<_>>(), |part| {
+                migration::file_checksums(part)
+            })
+            .into_iter()
+            .flatten()
+            .collect()
         }))
     }
 

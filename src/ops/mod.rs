@@ -81,6 +81,13 @@ fn display_path(settings: &Settings, path: &Path) -> String {
         .to_string()
 }
 
+/// How many threads bulk work may use.
+fn threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(8)
+}
+
 /// `f` over `items`, on every core when there are enough items to pay for the threads.
 /// Checksums of a thousand applied files are read this way (the no-op upgrade's main cost).
 fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
