@@ -132,7 +132,7 @@ impl Error {
                 Some("check the URL, the server and the credentials (`jetbase config` shows what was resolved)".into())
             }
             Error::Statement { partial, .. } => Some(partial.clone().unwrap_or_else(|| {
-                "nothing of this file was applied; fix the statement and run `jetbase upgrade` again".into()
+                "nothing of this file was applied (its transaction was rolled back); fix the statement and run the command again".into()
             })),
             Error::Validation { problems } => {
                 let mut hints = Vec::new();

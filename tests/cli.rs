@@ -616,3 +616,62 @@ fn migrate_is_an_alias_of_upgrade() {
     p.run(&["migrate", "-c", "2"]).expect(0);
     assert_eq!(p.versions(), vec!["1", "2"]);
 }
+
+#[test]
+fn non_utf8_file_is_an_error_naming_file_and_line() {
+    let p = three();
+    std::fs::write(p.migrations().join("V4__latin1.sql"), b"-- upgrade\nINSERT INTO t VALUES ('caf\xe9');\n").unwrap();
+    let r = p.run(&["upgrade"]).expect(1);
+    assert!(r.stderr.contains("V4__latin1.sql"), "{}", r.stderr);
+    assert!(r.stderr.contains("line 2") || r.stderr.contains(":2"), "{}", r.stderr);
+    assert!(r.stderr.contains("UTF-8"), "{}", r.stderr);
+    assert!(p.versions().is_empty() || !p.versions().contains(&"4".to_owned()));
+}
+
+#[test]
+fn env_py_with_code_is_evaluated_by_python() {
+    let p = three();
+    std::fs::write(
+        p.dir().join("env.py"),
+        "import os\n\ndef get_env_vars():\n    return {'sqlalchemy_url': 'sqlite:///' + os.environ['APP_DB_FILE']}\n",
+    )
+    .unwrap();
+    let dir = p.dir();
+    p.run_in(&dir, &["upgrade", "-c", "1"], &[("APP_DB_FILE", "from_code.db")]).expect(0);
+    assert!(p.dir().join("from_code.db").exists());
+    std::fs::write(p.dir().join("env.py"), "import os\nsqlalchemy_url = os.environ['MISSING_VAR']\n").unwrap();
+    let r = p.run(&["status"]).expect(1);
+    assert!(r.stderr.contains("env.py:2") && r.stderr.contains("KeyError"), "{}", r.stderr);
+}
+
+#[test]
+fn every_command_speaks_json() {
+    let p = Project::bare();
+    let r = p.run_in(p.root(), &["--json", "init"], &[]).expect(0);
+    assert!(r.json()["created"].as_array().unwrap().len() == 2);
+    let r = p.run(&["--json", "new", "first", "-v", "1"]).expect(0);
+    assert_eq!(r.json()["filename"], "V1__first.sql");
+    std::fs::write(p.migrations().join("V1__first.sql"), ITEMS).unwrap();
+    for args in [
+        &["--json", "upgrade"][..],
+        &["--json", "status"],
+        &["--json", "history"],
+        &["--json", "current"],
+        &["--json", "lock-status"],
+        &["--json", "validate-checksums"],
+        &["--json", "validate-files"],
+        &["--json", "fix"],
+        &["--json", "fix-files"],
+        &["--json", "fix-checksums"],
+        &["--json", "config"],
+        &["--json", "unlock"],
+        &["--json", "rollback"],
+        &["--json", "migrate", "--dry-run"],
+    ] {
+        let r = p.run(args).expect(0);
+        assert!(r.json().is_object(), "{args:?}: {}", r.stdout);
+    }
+    let j = p.run(&["--json", "upgrade"]).expect(0).json();
+    assert_eq!(j["applied"][0]["filename"], "V1__first.sql");
+    assert_eq!(j["applied"][0]["statements"], 1);
+}
