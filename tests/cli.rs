@@ -620,10 +620,18 @@ fn migrate_is_an_alias_of_upgrade() {
 #[test]
 fn non_utf8_file_is_an_error_naming_file_and_line() {
     let p = three();
-    std::fs::write(p.migrations().join("V4__latin1.sql"), b"-- upgrade\nINSERT INTO t VALUES ('caf\xe9');\n").unwrap();
+    std::fs::write(
+        p.migrations().join("V4__latin1.sql"),
+        b"-- upgrade\nINSERT INTO t VALUES ('caf\xe9');\n",
+    )
+    .unwrap();
     let r = p.run(&["upgrade"]).expect(1);
     assert!(r.stderr.contains("V4__latin1.sql"), "{}", r.stderr);
-    assert!(r.stderr.contains("line 2") || r.stderr.contains(":2"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("line 2") || r.stderr.contains(":2"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("UTF-8"), "{}", r.stderr);
     assert!(p.versions().is_empty() || !p.versions().contains(&"4".to_owned()));
 }
@@ -637,11 +645,24 @@ fn env_py_with_code_is_evaluated_by_python() {
     )
     .unwrap();
     let dir = p.dir();
-    p.run_in(&dir, &["upgrade", "-c", "1"], &[("APP_DB_FILE", "from_code.db")]).expect(0);
+    p.run_in(
+        &dir,
+        &["upgrade", "-c", "1"],
+        &[("APP_DB_FILE", "from_code.db")],
+    )
+    .expect(0);
     assert!(p.dir().join("from_code.db").exists());
-    std::fs::write(p.dir().join("env.py"), "import os\nsqlalchemy_url = os.environ['MISSING_VAR']\n").unwrap();
+    std::fs::write(
+        p.dir().join("env.py"),
+        "import os\nsqlalchemy_url = os.environ['MISSING_VAR']\n",
+    )
+    .unwrap();
     let r = p.run(&["status"]).expect(1);
-    assert!(r.stderr.contains("env.py:2") && r.stderr.contains("KeyError"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("env.py:2") && r.stderr.contains("KeyError"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]

@@ -304,28 +304,23 @@ fn execute(cli: &Cli) -> Result<i32, Error> {
             Ok(exit::OK)
         }
         Command::Status => {
-            let report = rt.block_on(ops::status(&settings))?;
-            out.status(&report);
+            out.status(&rt.block_on(ops::status(&settings))?);
             Ok(exit::OK)
         }
         Command::History => {
-            let report = rt.block_on(ops::history(&settings))?;
-            out.history(&report);
+            out.history(&rt.block_on(ops::history(&settings))?);
             Ok(exit::OK)
         }
         Command::Current => {
-            let report = rt.block_on(ops::current(&settings))?;
-            out.current(&report);
+            out.current(&rt.block_on(ops::current(&settings))?);
             Ok(exit::OK)
         }
         Command::LockStatus => {
-            let report = rt.block_on(ops::lock_status(&settings))?;
-            out.lock_status(&report);
+            out.lock_status(&rt.block_on(ops::lock_status(&settings))?);
             Ok(exit::OK)
         }
         Command::Unlock => {
-            let report = rt.block_on(ops::unlock(&settings))?;
-            out.unlock(&report);
+            out.unlock(&rt.block_on(ops::unlock(&settings))?);
             Ok(exit::OK)
         }
         Command::ValidateChecksums { fix } => {

@@ -1,9 +1,9 @@
 //! `rollback`: undo the latest applied versioned files, newest first, each in one
 //! transaction with the deletion of its history row. Repeatables are never rolled back.
 
-use super::run::{FileAction, run_file};
+use super::run::{FileAction, run_files};
 use super::upgrade::preview;
-use super::{Event, Observer, open, parse, scan, with_lock};
+use super::{Observer, open, parse, scan, with_lock};
 use crate::backend::{Backend, OpenMode};
 use crate::config::Settings;
 use crate::error::Error;
@@ -124,36 +124,12 @@ async fn run(
             .versioned()
             .filter_map(|r| r.version.as_deref())
             .collect();
-        obs.event(Event::Info("Starting rollback..."));
         let todo: Vec<_> = files
             .iter()
             .filter(|(v, _)| still.contains(&v.as_str()))
+            .map(|(version, file)| (*file, FileAction::Undo { version }))
             .collect();
-        let total = todo.len();
-        let mut runs = Vec::new();
-        for (i, (version, file)) in todo.into_iter().enumerate() {
-            obs.event(Event::FileStart {
-                filename: &file.filename,
-                index: i + 1,
-                total,
-            });
-            let run = run_file(
-                settings,
-                db,
-                &mut AppliedClock::default(),
-                file,
-                FileAction::Undo { version },
-            )
-            .await?;
-            obs.event(Event::FileDone {
-                filename: &file.filename,
-                rollback: true,
-                duration_ms: run.duration_ms,
-            });
-            runs.push(run);
-        }
-        obs.event(Event::Info("Rollbacks completed successfully."));
-        Ok(runs)
+        run_files(settings, db, &mut AppliedClock::default(), &todo, obs).await
     })
     .await?;
     Ok(report)

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use super::{display_path, parse};
+use super::{Event, Observer, display_path, parse};
 use crate::backend::Backend;
 use crate::config::Settings;
 use crate::error::Error;
@@ -101,6 +101,46 @@ pub(super) async fn run_file(
         checksum: parsed.checksum.clone(),
         duration_ms: started.elapsed().as_secs_f64() * 1000.0,
     })
+}
+
+/// Run `files` in order, reporting progress; stops at the first failure.
+pub(super) async fn run_files(
+    settings: &Settings,
+    db: &mut dyn Backend,
+    clock: &mut AppliedClock,
+    files: &[(&MigrationFile, FileAction<'_>)],
+    obs: &mut dyn Observer,
+) -> Result<Vec<FileRun>, Error> {
+    let rollback = files
+        .first()
+        .is_some_and(|(_, a)| matches!(a, FileAction::Undo { .. }));
+    obs.event(Event::Info(if rollback {
+        "Starting rollback..."
+    } else {
+        "Starting migrations..."
+    }));
+    let total = files.len();
+    let mut runs = Vec::with_capacity(total);
+    for (i, (file, action)) in files.iter().enumerate() {
+        obs.event(Event::FileStart {
+            filename: &file.filename,
+            index: i + 1,
+            total,
+        });
+        let run = run_file(settings, db, clock, file, *action).await?;
+        obs.event(Event::FileDone {
+            filename: &file.filename,
+            rollback,
+            duration_ms: run.duration_ms,
+        });
+        runs.push(run);
+    }
+    obs.event(Event::Info(if rollback {
+        "Rollbacks completed successfully."
+    } else {
+        "Migrations completed successfully."
+    }));
+    Ok(runs)
 }
 
 /// On a file that cannot be rolled back as a whole, say exactly what ran and what did not.

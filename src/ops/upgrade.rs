@@ -4,8 +4,8 @@
 
 use super::audit::{Prefetched, check_checksums, check_files};
 use super::plan::{Plan, PlanLimit, RepeatableRun, plan};
-use super::run::{FileAction, run_file};
-use super::{Event, Observer, open, parse, scan, with_lock};
+use super::run::{FileAction, run_files};
+use super::{Observer, open, parse, scan, with_lock};
 use crate::backend::{Backend, OpenMode};
 use crate::config::Settings;
 use crate::error::Error;
@@ -100,32 +100,11 @@ async fn run(
             .map_err(Error::db("reading the history"))?;
         let todo = still_pending(&first, &fresh);
         let mut clock = AppliedClock::after(&fresh);
-        obs.event(Event::Info("Starting migrations..."));
-        let total = todo.len();
-        let mut runs = Vec::with_capacity(total);
-        for (i, (file, known)) in todo.iter().enumerate() {
-            obs.event(Event::FileStart {
-                filename: &file.filename,
-                index: i + 1,
-                total,
-            });
-            let run = run_file(
-                settings,
-                db,
-                &mut clock,
-                file,
-                FileAction::Apply { known: *known },
-            )
-            .await?;
-            obs.event(Event::FileDone {
-                filename: &file.filename,
-                rollback: false,
-                duration_ms: run.duration_ms,
-            });
-            runs.push(run);
-        }
-        obs.event(Event::Info("Migrations completed successfully."));
-        Ok(runs)
+        let files: Vec<_> = todo
+            .iter()
+            .map(|(file, known)| (*file, FileAction::Apply { known: *known }))
+            .collect();
+        run_files(settings, db, &mut clock, &files, obs).await
     })
     .await?;
     report.applied = applied;
