@@ -19,6 +19,8 @@ pub mod exit {
     pub const LOCKED: i32 = 4;
     /// The database cannot be reached, or its backend is not built in.
     pub const CONNECT: i32 = 5;
+    /// Stopped by SIGINT or SIGTERM (128 + 2, as shells report Ctrl-C).
+    pub const INTERRUPTED: i32 = 130;
 }
 
 /// One problem a validation found.
@@ -63,6 +65,8 @@ pub enum Error {
         locked_at: Option<String>,
         process_id: Option<String>,
     },
+    #[error("interrupted: the file being run was rolled back and the migration lock released")]
+    Interrupted,
     #[error("{message}")]
     Usage { message: String },
     #[error("{message}")]
@@ -114,6 +118,7 @@ impl Error {
             Error::Validation { .. } => exit::DRIFT,
             Error::Locked { .. } => exit::LOCKED,
             Error::Connect(_) => exit::CONNECT,
+            Error::Interrupted => exit::INTERRUPTED,
             _ => exit::ERROR,
         }
     }
@@ -152,6 +157,9 @@ impl Error {
                 "another migration is running; if you are sure none is, run `jetbase unlock`".into(),
             ),
             Error::NotFound { hint, .. } => Some(hint.clone()),
+            Error::Interrupted => Some(
+                "files applied before the interruption stay applied; run the command again to continue".into(),
+            ),
             Error::Db { .. } | Error::Usage { .. } | Error::Io { .. } => None,
         }
     }

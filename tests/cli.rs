@@ -696,3 +696,46 @@ fn every_command_speaks_json() {
     assert_eq!(j["applied"][0]["filename"], "V1__first.sql");
     assert_eq!(j["applied"][0]["statements"], 1);
 }
+
+#[test]
+fn sigint_rolls_back_the_current_file_and_releases_the_lock() {
+    let p = Project::new();
+    p.write("V1__fast.sql", ITEMS);
+    p.write(
+        "V2__slow.sql",
+        "CREATE TABLE partial (id INTEGER);\nWITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 500000000) SELECT MAX(x) FROM c;\n",
+    );
+    let mut child = common::clean_command(&common::bin(), &p.dir())
+        .arg("upgrade")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    // Wait until V1 is recorded: V2's slow statement is then running under the lock.
+    while !(p.db_path().exists() && p.table_exists("jetbase_migrations") && p.versions() == ["1"]) {
+        assert!(std::time::Instant::now() < deadline, "V1 never applied");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert_eq!(p.versions(), vec!["1"]);
+    assert!(
+        !p.table_exists("partial"),
+        "the interrupted file was not rolled back"
+    );
+    assert_eq!(
+        p.rows("SELECT is_locked, process_id FROM jetbase_lock"),
+        vec![vec!["0", "NULL"]]
+    );
+    p.write("V2__slow.sql", "CREATE TABLE partial (id INTEGER);\n");
+    p.run(&["upgrade"]).expect(0);
+    assert_eq!(p.versions(), vec!["1", "2"]);
+}

@@ -136,6 +136,11 @@ pub trait Backend: Send {
     async fn execute_raw(&mut self, sql: &str) -> Result<(), DbError>;
     /// Close the connection cleanly.
     async fn close(self: Box<Self>);
+    /// A function that, called from another thread, makes the statement running on this
+    /// connection fail promptly (Ctrl-C). `None` when the backend has no such thing.
+    fn interrupter(&self) -> Option<Box<dyn Fn() + Send + Sync>> {
+        None
+    }
 }
 
 /// How a command wants the database opened.

@@ -193,6 +193,11 @@ impl Backend for SqliteBackend {
         self.conn.execute_batch(sql).map_err(|e| db_error(&e))
     }
 
+    fn interrupter(&self) -> Option<Box<dyn Fn() + Send + Sync>> {
+        let handle = self.conn.get_interrupt_handle();
+        Some(Box::new(move || handle.interrupt()))
+    }
+
     async fn close(self: Box<Self>) {
         if self.restore_delete_journal {
             // Only when the mode is still ours: a migration may have chosen WAL on purpose.

@@ -168,6 +168,40 @@ impl StderrObserver {
     }
 }
 
+impl Command {
+    /// Commands that change the database (and take the lock) stop cleanly on Ctrl-C.
+    fn writes(&self) -> bool {
+        match self {
+            Command::Upgrade(a) | Command::Migrate(a) => !a.dry_run,
+            Command::Rollback { dry_run, .. } => !dry_run,
+            Command::ValidateChecksums { fix } | Command::ValidateFiles { fix } => *fix,
+            Command::Fix | Command::FixFiles | Command::FixChecksums => true,
+            _ => false,
+        }
+    }
+}
+
+/// On SIGINT or SIGTERM, stop the running operation cleanly: the current file's transaction
+/// rolls back and the lock is released (a killed process would leave the lock set). A second
+/// signal exits at once.
+fn stop_cleanly_on_signals() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        for (count, _) in signals.forever().enumerate() {
+            if count > 0 {
+                std::process::exit(exit::INTERRUPTED);
+            }
+            eprintln!(
+                "\nstopping: rolling back the current file and releasing the lock (press Ctrl-C again to quit at once)"
+            );
+            ops::cancel();
+        }
+    });
+}
+
 fn capture_env() -> EnvVars {
     std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
@@ -282,6 +316,9 @@ fn execute(cli: &Cli) -> Result<i32, Error> {
         progress_shown: false,
     };
     let rt = runtime()?;
+    if cli.command.writes() {
+        stop_cleanly_on_signals();
+    }
     match &cli.command {
         Command::Init | Command::New { .. } => Ok(exit::OK),
         Command::Upgrade(a) | Command::Migrate(a) => {

@@ -11,6 +11,8 @@ mod status;
 mod upgrade;
 
 use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use audit::{AuditMode, audit};
 pub use files::{ENV_PY_TEMPLATE, init, new_migration};
@@ -58,9 +60,44 @@ impl Observer for Quiet {
     fn event(&mut self, _event: Event<'_>) {}
 }
 
+/// Set once a stop was asked for (SIGINT, SIGTERM): checked between files.
+static CANCELLED: AtomicBool = AtomicBool::new(false);
+/// Interrupts the statement running on the open connection.
+type Interrupter = Box<dyn Fn() + Send + Sync>;
+static INTERRUPTER: Mutex<Option<Interrupter>> = Mutex::new(None);
+
+/// Ask the running operation to stop: the statement in progress fails (its file's
+/// transaction is rolled back), no further file starts, and the lock is released as on any
+/// error, which then is [`Error::Interrupted`]. Safe to call from any thread.
+pub fn cancel() {
+    CANCELLED.store(true, Ordering::SeqCst);
+    if let Ok(guard) = INTERRUPTER.lock()
+        && let Some(interrupt) = guard.as_ref()
+    {
+        interrupt();
+    }
+}
+
+/// True once [`cancel`] was called.
+pub fn is_cancelled() -> bool {
+    CANCELLED.load(Ordering::SeqCst)
+}
+
+fn check_cancelled() -> Result<(), Error> {
+    if is_cancelled() {
+        Err(Error::Interrupted)
+    } else {
+        Ok(())
+    }
+}
+
 /// Open the configured database.
 async fn open(settings: &Settings, mode: OpenMode) -> Result<Box<dyn Backend>, Error> {
-    Ok(backend::connect(&settings.url, &settings.project.dir, mode).await?)
+    let db = backend::connect(&settings.url, &settings.project.dir, mode).await?;
+    if let Ok(mut slot) = INTERRUPTER.lock() {
+        *slot = db.interrupter();
+    }
+    Ok(db)
 }
 
 /// Scan the project's migrations folder.
@@ -134,7 +171,11 @@ where
     } else {
         None
     };
-    let result = work(db).await;
+    let result = match work(db).await {
+        // A statement stopped by `cancel` fails with the database's own message.
+        Err(_) if is_cancelled() => Err(Error::Interrupted),
+        other => other,
+    };
     if let Some(id) = id {
         let released = crate::lock::release(db, &id)
             .await

@@ -122,6 +122,7 @@ pub(super) async fn run_files(
     let total = files.len();
     let mut runs = Vec::with_capacity(total);
     for (i, (file, action)) in files.iter().enumerate() {
+        super::check_cancelled()?;
         obs.event(Event::FileStart {
             filename: &file.filename,
             index: i + 1,
