@@ -705,7 +705,7 @@ fn sigint_rolls_back_the_current_file_and_releases_the_lock() {
         "V2__slow.sql",
         "CREATE TABLE partial (id INTEGER);\nWITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 500000000) SELECT MAX(x) FROM c;\n",
     );
-    let mut child = common::clean_command(&common::bin(), &p.dir())
+    let child = common::clean_command(&common::bin(), &p.dir())
         .arg("upgrade")
         .stderr(std::process::Stdio::piped())
         .spawn()
