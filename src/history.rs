@@ -15,6 +15,7 @@ pub struct HistoryRow {
     pub description: String,
     pub filename: String,
     pub migration_type: String,
+    #[serde(serialize_with = "crate::report::rfc3339_str")]
     pub applied_at: String,
     pub checksum: String,
 }

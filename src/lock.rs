@@ -8,6 +8,7 @@ use crate::history::{LOCK_TABLE, MIGRATIONS_TABLE, table_exists};
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct LockStatus {
     pub is_locked: bool,
+    #[serde(serialize_with = "crate::report::rfc3339")]
     pub locked_at: Option<String>,
     pub process_id: Option<String>,
 }

@@ -447,6 +447,11 @@ fn status_history_current_render_tables_and_json() {
     assert!(r.stdout.contains("Migration History") && r.stdout.contains("Order Executed"));
     let j = p.run(&["--json", "history"]).expect(0).json();
     assert_eq!(j["rows"][1]["filename"], "V2__create_items.sql");
+    let at = j["rows"][1]["applied_at"].as_str().unwrap();
+    assert!(
+        at.len() == 24 && at.as_bytes()[10] == b'T' && at.ends_with('Z'),
+        "RFC 3339: {at}"
+    );
     assert_eq!(
         p.run(&["current"]).expect(0).stdout,
         "Latest migration version: 2\n"

@@ -155,7 +155,7 @@ pub fn config_report(settings: &Settings) -> ConfigReport {
     ConfigReport {
         project_dir: settings.project.dir.display().to_string(),
         migrations_dir: settings.project.migrations_dir.display().to_string(),
-        backend: format!("{:?}", settings.url.kind).to_lowercase(),
+        backend: settings.url.kind.name().to_owned(),
         entries: settings.entries.clone(),
     }
 }
