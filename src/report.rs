@@ -41,6 +41,8 @@ pub struct FileRun {
     pub statements: usize,
     pub checksum: String,
     pub duration_ms: f64,
+    /// What the parser noticed (e.g. a final statement without a delimiter).
+    pub warnings: Vec<String>,
 }
 
 /// A statement shown by a dry run.
@@ -66,7 +68,6 @@ pub struct UpgradeReport {
     pub applied: Vec<FileRun>,
     pub preview: Vec<Preview>,
     pub up_to_date: bool,
-    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -744,3 +744,23 @@ fn sigint_rolls_back_the_current_file_and_releases_the_lock() {
     p.run(&["upgrade"]).expect(0);
     assert_eq!(p.versions(), vec!["1", "2"]);
 }
+
+#[test]
+fn final_statement_without_delimiter_runs_with_a_warning() {
+    let p = Project::new();
+    p.write("V1__no_semicolon.sql", "CREATE TABLE a (id INTEGER);\nCREATE TABLE b (id INTEGER)\n-- rollback\nDROP TABLE b;\nDROP TABLE a;\n");
+    let r = p.run(&["upgrade", "--dry-run"]).expect(0);
+    assert!(r.stdout.contains("warning"), "{}", r.stdout);
+    let r = p.run(&["upgrade"]).expect(0);
+    assert!(
+        r.stderr.contains("warning: V1__no_semicolon.sql: line 2"),
+        "{}",
+        r.stderr
+    );
+    assert!(p.table_exists("a") && p.table_exists("b"));
+    // The checksum is still the original's, which drops the unterminated statement.
+    assert_eq!(
+        p.rows("SELECT checksum FROM jetbase_migrations"),
+        vec![vec![sha256_hex("CREATE TABLE a (id INTEGER)")]]
+    );
+}

@@ -108,12 +108,6 @@ impl DbError {
             code: None,
         }
     }
-
-    /// True when the failure is "database is locked / busy" rather than a SQL error.
-    #[must_use]
-    pub fn is_busy(&self) -> bool {
-        self.message.contains("database is locked") || self.message.contains("database is busy")
-    }
 }
 
 /// One open connection to a database. Object-safe; all SQL text comes from the `Dialect`

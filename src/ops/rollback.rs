@@ -74,10 +74,8 @@ fn targets(history: &History, opts: &RollbackOptions) -> Result<Vec<String>, Err
 }
 
 fn file_for<'a>(set: &'a MigrationSet, version: &str) -> Result<&'a MigrationFile, Error> {
-    let v = Version::parse(version);
-    set.versioned
-        .iter()
-        .find(|f| f.version.is_some() && f.version == v)
+    Version::parse(version)
+        .and_then(|v| set.find_version(&v))
         .ok_or_else(|| Error::NotFound {
             message: format!(
                 "migration file for version '{version}' not found; cannot proceed with rollback"

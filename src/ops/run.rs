@@ -100,6 +100,7 @@ pub(super) async fn run_file(
         statements: statements.len(),
         checksum: parsed.checksum.clone(),
         duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+        warnings: parsed.warnings.clone(),
     })
 }
 
@@ -129,6 +130,9 @@ pub(super) async fn run_files(
             total,
         });
         let run = run_file(settings, db, clock, file, *action).await?;
+        for w in &run.warnings {
+            obs.event(Event::Warning(&format!("{}: {w}", file.filename)));
+        }
         obs.event(Event::FileDone {
             filename: &file.filename,
             rollback,

@@ -73,7 +73,6 @@ async fn run(
         applied: Vec::new(),
         preview: Vec::new(),
         up_to_date: first.is_empty(),
-        warnings: Vec::new(),
     };
     if first.is_empty() {
         return Ok(report);
