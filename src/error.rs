@@ -131,8 +131,11 @@ impl Error {
             Error::Config(e) => e.hint(),
             Error::Url(e) => e.hint(),
             Error::Connect(ConnectError::Unsupported { .. }) => Some(
-                "this build supports sqlite:// URLs; other backends arrive in later releases".into(),
+                "this build supports sqlite://, postgresql:// and mysql:// URLs; the others arrive in later releases".into(),
             ),
+            Error::Connect(ConnectError::MissingSchema { schema }) => Some(format!(
+                "create it first (CREATE SCHEMA \"{schema}\";) or fix postgres_schema"
+            )),
             Error::Connect(ConnectError::Failed { .. }) => {
                 Some("check the URL, the server and the credentials (`jetbase config` shows what was resolved)".into())
             }

@@ -3,6 +3,8 @@
 //! once over `Backend` + `Dialect`; a backend never copies them and never prints.
 
 pub mod dialect;
+pub mod mysql;
+pub mod postgres;
 pub mod sqlite;
 
 use std::path::Path;
@@ -98,6 +100,8 @@ pub struct DbError {
     pub message: String,
     /// The database's own error code, when it gives one (SQLSTATE, MySQL number, SQLite code).
     pub code: Option<String>,
+    /// Where in the statement the error is, as a 1-based character offset (PostgreSQL).
+    pub position: Option<usize>,
 }
 
 impl DbError {
@@ -106,6 +110,7 @@ impl DbError {
         DbError {
             message: message.into(),
             code: None,
+            position: None,
         }
     }
 }
@@ -153,6 +158,16 @@ pub enum ConnectError {
     Unsupported { backend: &'static str },
     #[error("cannot connect to {url}: {message}")]
     Failed { url: String, message: String },
+    #[error("the schema \"{schema}\" (postgres_schema) does not exist")]
+    MissingSchema { schema: String },
+}
+
+/// How a command wants its connection.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectOptions<'a> {
+    pub mode: OpenMode,
+    /// PostgreSQL: the schema to use as `search_path` (must exist).
+    pub postgres_schema: Option<&'a str>,
 }
 
 /// Open a connection for `url`; relative SQLite paths resolve against `base` (the project).
@@ -162,18 +177,18 @@ pub enum ConnectError {
 pub async fn connect(
     url: &DatabaseUrl,
     base: &Path,
-    mode: OpenMode,
+    opts: &ConnectOptions<'_>,
 ) -> Result<Box<dyn Backend>, ConnectError> {
     match url.kind {
-        BackendKind::Sqlite => sqlite::SqliteBackend::connect(url, base, mode)
+        BackendKind::Sqlite => sqlite::SqliteBackend::connect(url, base, opts.mode)
             .await
             .map(|b| Box::new(b) as Box<dyn Backend>),
-        BackendKind::Postgres => Err(ConnectError::Unsupported {
-            backend: "PostgreSQL",
-        }),
-        BackendKind::MySql => Err(ConnectError::Unsupported {
-            backend: "MySQL/MariaDB",
-        }),
+        BackendKind::Postgres => postgres::PostgresBackend::connect(url, opts.postgres_schema)
+            .await
+            .map(|b| Box::new(b) as Box<dyn Backend>),
+        BackendKind::MySql => mysql::MySqlBackend::connect(url)
+            .await
+            .map(|b| Box::new(b) as Box<dyn Backend>),
         BackendKind::ClickHouse => Err(ConnectError::Unsupported {
             backend: "ClickHouse",
         }),

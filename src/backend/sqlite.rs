@@ -32,6 +32,7 @@ fn db_error(e: &rusqlite::Error) -> DbError {
         rusqlite::Error::SqliteFailure(err, msg) => DbError {
             message: msg.clone().unwrap_or_else(|| err.to_string()),
             code: Some(err.extended_code.to_string()),
+            position: None,
         },
         other => DbError::new(other.to_string()),
     }

@@ -272,6 +272,7 @@ fn settings(cli: &Cli, env: &EnvVars) -> Result<Settings, Error> {
 fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Builder::new_current_thread()
         .enable_time()
+        .enable_io()
         .build()
         .map_err(|source| Error::Io {
             path: PathBuf::from("<tokio runtime>"),

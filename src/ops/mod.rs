@@ -93,7 +93,11 @@ fn check_cancelled() -> Result<(), Error> {
 
 /// Open the configured database.
 async fn open(settings: &Settings, mode: OpenMode) -> Result<Box<dyn Backend>, Error> {
-    let db = backend::connect(&settings.url, &settings.project.dir, mode).await?;
+    let opts = backend::ConnectOptions {
+        mode,
+        postgres_schema: settings.postgres_schema.as_deref(),
+    };
+    let db = backend::connect(&settings.url, &settings.project.dir, &opts).await?;
     if let Ok(mut slot) = INTERRUPTER.lock() {
         *slot = db.interrupter();
     }

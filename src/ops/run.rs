@@ -47,7 +47,7 @@ pub(super) async fn run_file(
             if let Err(e) = db.execute_raw(&stmt.sql).await {
                 return Err(Error::Statement {
                     file: path.clone(),
-                    line: stmt.line,
+                    line: error_line(stmt, e.position),
                     statement: stmt.sql.clone(),
                     message: e.message,
                     partial: (!atomic).then(|| partial_note(statements, i)),
@@ -148,6 +148,21 @@ pub(super) async fn run_files(
     Ok(runs)
 }
 
+/// The file line of an error: the statement's first line, moved down to the reported
+/// position (a 1-based character offset into the statement) when the database gives one.
+fn error_line(stmt: &Statement, position: Option<usize>) -> usize {
+    let Some(pos) = position else {
+        return stmt.line;
+    };
+    stmt.line
+        + stmt
+            .sql
+            .chars()
+            .take(pos.saturating_sub(1))
+            .filter(|c| *c == '\n')
+            .count()
+}
+
 /// On a file that cannot be rolled back as a whole, say exactly what ran and what did not.
 fn partial_note(statements: &[Statement], failed: usize) -> String {
     let lines = |r: &[Statement]| {
@@ -177,6 +192,18 @@ fn partial_note(statements: &[Statement], failed: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_line_follows_the_position_into_the_statement() {
+        let st = Statement {
+            sql: "CREATE TABLE t (\n  id INT,\n  bad TYPO\n)".into(),
+            line: 10,
+        };
+        assert_eq!(error_line(&st, None), 10);
+        assert_eq!(error_line(&st, Some(1)), 10);
+        let at = st.sql.find("TYPO").unwrap() + 1;
+        assert_eq!(error_line(&st, Some(at)), 12);
+    }
 
     #[test]
     fn partial_note_names_lines_that_ran_and_did_not() {

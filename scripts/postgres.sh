@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL server on 127.0.0.1 for tests (Debian's postgresql-15).
+#   scripts/postgres.sh start   -> prints the server's folder; its URL is in <folder>/url
+#   scripts/postgres.sh stop DIR
+# Runs as root: initdb and postgres refuse root, so they run as the `postgres` user.
+set -euo pipefail
+PGPORT=${PGPORT:-25432}
+PG_USER=${PG_USER:-migrator}
+PG_PASS=${PG_PASS:-secret}
+case "${1:-}" in
+start)
+  PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+  if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ]; then
+    [ -n "${APT_UPDATED:-}" ] || apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null
+    PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  fi
+  D=$(mktemp -d -t jetbase-pg.XXXXXX)
+  chown postgres: "$D"
+  printf '%s' "$PG_PASS" > "$D/pw"; chown postgres "$D/pw"
+  runuser -u postgres -- "$PGBIN/initdb" -D "$D/data" -U "$PG_USER" --pwfile="$D/pw" \
+    --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 --no-sync >"$D/initdb.log"
+  runuser -u postgres -- "$PGBIN/pg_ctl" -D "$D/data" -l "$D/server.log" -w -s -o \
+    "-c listen_addresses=127.0.0.1 -p $PGPORT -k $D -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" start
+  echo "$PGBIN" > "$D/bin"
+  echo "postgresql://$PG_USER:$PG_PASS@127.0.0.1:$PGPORT/postgres" > "$D/url"
+  echo "$D"
+  ;;
+stop)
+  D=${2:?usage: postgres.sh stop DIR}
+  [ -f "$D/bin" ] && runuser -u postgres -- "$(cat "$D/bin")/pg_ctl" -D "$D/data" -m fast -w -s stop || true
+  rm -rf "$D"
+  ;;
+*) echo "usage: $0 start | stop DIR" >&2; exit 2 ;;
+esac

@@ -1,0 +1,207 @@
+//! MySQL and MariaDB, on sqlx (rustls). The session is what pymysql gives the original
+//! (server `sql_mode` and time zone untouched) plus utf8mb4. MySQL commits DDL implicitly, so
+//! a file that fails half-way cannot be rolled back: the shared upgrade path reports exactly
+//! which statements ran (`Capabilities::transactional_ddl` is false).
+
+use std::path::Path;
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use sqlx::mysql::{
+    MySqlArguments, MySqlConnectOptions, MySqlConnection, MySqlDatabaseError, MySqlSslMode,
+};
+use sqlx::{Arguments, AssertSqlSafe, ConnectOptions, Connection, Row as _, ValueRef};
+
+use super::dialect::MySqlDialect;
+use super::{Backend, Capabilities, ConnectError, DbError, Dialect, Row, Value};
+use crate::url::DatabaseUrl;
+
+pub struct MySqlBackend {
+    conn: MySqlConnection,
+    dialect: MySqlDialect,
+}
+
+/// Turn a sqlx error into a `DbError` with MySQL's error number as the code.
+pub(crate) fn db_error(e: &sqlx::Error) -> DbError {
+    match e {
+        sqlx::Error::Database(d) => {
+            let number = d
+                .try_downcast_ref::<MySqlDatabaseError>()
+                .map(MySqlDatabaseError::number);
+            DbError {
+                message: match number {
+                    Some(n) => format!("({n}) {}", d.message()),
+                    None => d.message().to_owned(),
+                },
+                code: number.map(|n| n.to_string()),
+                position: None,
+            }
+        }
+        other => DbError::new(other.to_string()),
+    }
+}
+
+fn options(url: &DatabaseUrl) -> Result<MySqlConnectOptions, String> {
+    let mut o = MySqlConnectOptions::new()
+        .port(url.port().unwrap_or(3306))
+        .charset(url.param("charset").unwrap_or("utf8mb4"))
+        // What pymysql leaves alone, jetbase leaves alone: the server's sql_mode and zone.
+        .pipes_as_concat(false)
+        .no_engine_substitution(false)
+        .timezone(None);
+    if let Some(h) = url.host() {
+        o = o.host(h);
+    }
+    if let Some(sock) = url.param("unix_socket") {
+        o = o.socket(Path::new(sock));
+    }
+    if let Some(u) = url.username() {
+        o = o.username(u);
+    }
+    if let Some(p) = url.password() {
+        o = o.password(p);
+    }
+    if let Some(db) = url.database() {
+        o = o.database(db);
+    }
+    if let Some(c) = url.param("collation") {
+        o = o.collation(c);
+    }
+    if let Some(mode) = url.param("ssl_mode").or_else(|| url.param("ssl-mode")) {
+        o = o.ssl_mode(MySqlSslMode::from_str(mode).map_err(|e| format!("ssl_mode: {e}"))?);
+    }
+    if let Some(ca) = url.param("ssl_ca") {
+        o = o.ssl_ca(ca);
+    }
+    Ok(o)
+}
+
+impl MySqlBackend {
+    /// Connect.
+    ///
+    /// # Errors
+    /// Unreachable server or bad credentials.
+    pub async fn connect(url: &DatabaseUrl) -> Result<MySqlBackend, ConnectError> {
+        let fail = |message: String| ConnectError::Failed {
+            url: url.to_string(),
+            message: url.redact(&message),
+        };
+        let opts = options(url).map_err(fail)?.disable_statement_logging();
+        let conn = opts
+            .connect()
+            .await
+            .map_err(|e| fail(db_error(&e).message))?;
+        Ok(MySqlBackend {
+            conn,
+            dialect: MySqlDialect,
+        })
+    }
+}
+
+fn bind_all(params: &[Value]) -> Result<MySqlArguments, DbError> {
+    let mut args = MySqlArguments::default();
+    for p in params {
+        let r = match p {
+            Value::Null => args.add(Option::<String>::None),
+            Value::Int(i) => args.add(*i),
+            Value::Real(f) => args.add(*f),
+            Value::Text(s) => args.add(s.clone()),
+            Value::Bool(b) => args.add(*b),
+        };
+        r.map_err(|e| DbError::new(e.to_string()))?;
+    }
+    Ok(args)
+}
+
+/// Read a cell whatever its type: integers, text, timestamps (as text), booleans, floats.
+fn read_cell(row: &sqlx::mysql::MySqlRow, i: usize) -> Result<Value, DbError> {
+    if row.try_get_raw(i).map_err(|e| db_error(&e))?.is_null() {
+        return Ok(Value::Null);
+    }
+    if let Ok(v) = row.try_get::<i64, _>(i) {
+        return Ok(Value::Int(v));
+    }
+    if let Ok(v) = row.try_get::<bool, _>(i) {
+        return Ok(Value::Bool(v));
+    }
+    if let Ok(v) = row.try_get::<chrono::NaiveDateTime, _>(i) {
+        return Ok(Value::Text(v.format("%Y-%m-%d %H:%M:%S%.6f").to_string()));
+    }
+    // TIMESTAMP columns: shown as the session's wall-clock time, as pymysql gives them.
+    if let Ok(v) = row.try_get::<chrono::DateTime<chrono::Utc>, _>(i) {
+        return Ok(Value::Text(
+            v.naive_utc().format("%Y-%m-%d %H:%M:%S%.6f").to_string(),
+        ));
+    }
+    if let Ok(v) = row.try_get::<String, _>(i) {
+        return Ok(Value::Text(v));
+    }
+    if let Ok(v) = row.try_get::<f64, _>(i) {
+        return Ok(Value::Real(v));
+    }
+    let bytes: Vec<u8> = row.try_get(i).map_err(|e| db_error(&e))?;
+    Ok(Value::Text(String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+#[async_trait]
+impl Backend for MySqlBackend {
+    fn dialect(&self) -> &dyn Dialect {
+        &self.dialect
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            transactional_ddl: false,
+            session_locks: false,
+            lock_table: true,
+        }
+    }
+
+    async fn ping(&mut self) -> Result<(), DbError> {
+        self.conn.ping().await.map_err(|e| db_error(&e))
+    }
+
+    async fn begin(&mut self) -> Result<(), DbError> {
+        self.execute_raw("START TRANSACTION").await
+    }
+
+    async fn commit(&mut self) -> Result<(), DbError> {
+        self.execute_raw("COMMIT").await
+    }
+
+    async fn rollback(&mut self) -> Result<(), DbError> {
+        self.execute_raw("ROLLBACK").await
+    }
+
+    async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+        let args = bind_all(params)?;
+        let done = sqlx::query_with(AssertSqlSafe(sql), args)
+            .execute(&mut self.conn)
+            .await
+            .map_err(|e| db_error(&e))?;
+        Ok(done.rows_affected())
+    }
+
+    async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
+        let args = bind_all(params)?;
+        let rows = sqlx::query_with(AssertSqlSafe(sql), args)
+            .fetch_all(&mut self.conn)
+            .await
+            .map_err(|e| db_error(&e))?;
+        rows.iter()
+            .map(|row| (0..row.len()).map(|i| read_cell(row, i)).collect())
+            .collect()
+    }
+
+    async fn execute_raw(&mut self, sql: &str) -> Result<(), DbError> {
+        sqlx::raw_sql(AssertSqlSafe(sql))
+            .execute(&mut self.conn)
+            .await
+            .map(|_| ())
+            .map_err(|e| db_error(&e))
+    }
+
+    async fn close(self: Box<Self>) {
+        let _ = self.conn.close().await;
+    }
+}

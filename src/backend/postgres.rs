@@ -1,0 +1,246 @@
+//! PostgreSQL, on sqlx (rustls). Migration SQL goes through the simple query protocol, so
+//! `$$` bodies, `DO` blocks and statements that refuse a transaction run as written; jetbase's
+//! own statements are prepared and bound. `postgres_schema` becomes the `search_path` before
+//! anything else, as in the original.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use sqlx::postgres::{
+    PgArguments, PgConnectOptions, PgConnection, PgDatabaseError, PgErrorPosition, PgSslMode,
+};
+use sqlx::{
+    Arguments, AssertSqlSafe, Column, ConnectOptions, Connection, Row as _, TypeInfo, ValueRef,
+};
+
+use super::dialect::PostgresDialect;
+use super::{Backend, Capabilities, ConnectError, DbError, Dialect, Row, Value};
+use crate::url::DatabaseUrl;
+
+pub struct PostgresBackend {
+    conn: PgConnection,
+    dialect: PostgresDialect,
+}
+
+/// Turn a sqlx error into a `DbError`, keeping the SQLSTATE and the error position.
+pub(crate) fn db_error(e: &sqlx::Error) -> DbError {
+    match e {
+        sqlx::Error::Database(d) => {
+            let position = d
+                .try_downcast_ref::<PgDatabaseError>()
+                .and_then(PgDatabaseError::position)
+                .and_then(|p| match p {
+                    PgErrorPosition::Original(n) => Some(n),
+                    PgErrorPosition::Internal { .. } => None,
+                });
+            let detail = d
+                .try_downcast_ref::<PgDatabaseError>()
+                .and_then(|pg| pg.detail().map(str::to_owned));
+            let mut message = d.message().to_owned();
+            if let Some(detail) = detail {
+                message.push_str(" (");
+                message.push_str(&detail);
+                message.push(')');
+            }
+            DbError {
+                message,
+                code: d.code().map(std::borrow::Cow::into_owned),
+                position,
+            }
+        }
+        other => DbError::new(other.to_string()),
+    }
+}
+
+fn options(url: &DatabaseUrl) -> Result<PgConnectOptions, String> {
+    let mut o = PgConnectOptions::new_without_pgpass()
+        .port(url.port().unwrap_or(5432))
+        .application_name(url.param("application_name").unwrap_or("jetbase"));
+    if let Some(h) = url.host() {
+        o = o.host(h);
+    }
+    // libpq's `host=/run/postgresql` (a folder) means a Unix socket.
+    if let Some(dir) = url.param("host").filter(|h| h.starts_with('/')) {
+        o = o.socket(Path::new(dir));
+    } else if let Some(h) = url.param("host") {
+        o = o.host(h);
+    }
+    if let Some(u) = url.username() {
+        o = o.username(u);
+    }
+    if let Some(p) = url.password() {
+        o = o.password(p);
+    }
+    if let Some(db) = url.database() {
+        o = o.database(db);
+    }
+    if let Some(mode) = url.param("sslmode").or_else(|| url.param("ssl")) {
+        let mode = match mode {
+            "true" | "1" => "require",
+            "false" | "0" => "disable",
+            m => m,
+        };
+        o = o.ssl_mode(PgSslMode::from_str(mode).map_err(|e| format!("sslmode: {e}"))?);
+    }
+    if let Some(root) = url.param("sslrootcert") {
+        o = o.ssl_root_cert(root);
+    }
+    Ok(o)
+}
+
+impl PostgresBackend {
+    /// Connect and apply `schema` as the search path.
+    ///
+    /// # Errors
+    /// Unreachable server, bad credentials, a schema that does not exist.
+    pub async fn connect(
+        url: &DatabaseUrl,
+        schema: Option<&str>,
+    ) -> Result<PostgresBackend, ConnectError> {
+        let fail = |message: String| ConnectError::Failed {
+            url: url.to_string(),
+            message: url.redact(&message),
+        };
+        let opts = options(url).map_err(fail)?.disable_statement_logging();
+        let conn = opts
+            .connect()
+            .await
+            .map_err(|e| fail(db_error(&e).message))?;
+        let mut backend = PostgresBackend {
+            conn,
+            dialect: PostgresDialect,
+        };
+        if let Some(schema) = schema {
+            let rows = backend
+                .query(
+                    "SELECT 1 FROM pg_namespace WHERE nspname = $1",
+                    &[Value::from(schema)],
+                )
+                .await
+                .map_err(|e| fail(e.message))?;
+            if rows.is_empty() {
+                return Err(ConnectError::MissingSchema {
+                    schema: schema.to_owned(),
+                });
+            }
+            let sql = format!("SET search_path TO {}", backend.dialect.quote_ident(schema));
+            backend
+                .execute_raw(&sql)
+                .await
+                .map_err(|e| fail(e.message))?;
+        }
+        Ok(backend)
+    }
+}
+
+fn bind_all(params: &[Value]) -> Result<PgArguments, DbError> {
+    let mut args = PgArguments::default();
+    for p in params {
+        let r = match p {
+            Value::Null => args.add(Option::<String>::None),
+            Value::Int(i) => args.add(*i),
+            Value::Real(f) => args.add(*f),
+            Value::Text(s) => args.add(s.clone()),
+            Value::Bool(b) => args.add(*b),
+        };
+        r.map_err(|e| DbError::new(e.to_string()))?;
+    }
+    Ok(args)
+}
+
+fn read_row(row: &sqlx::postgres::PgRow) -> Result<Row, DbError> {
+    let err = |e: sqlx::Error| db_error(&e);
+    let mut out = Vec::with_capacity(row.columns().len());
+    for (i, col) in row.columns().iter().enumerate() {
+        if row.try_get_raw(i).map_err(err)?.is_null() {
+            out.push(Value::Null);
+            continue;
+        }
+        let v = match col.type_info().name() {
+            "INT2" => Value::Int(i64::from(row.try_get::<i16, _>(i).map_err(err)?)),
+            "INT4" => Value::Int(i64::from(row.try_get::<i32, _>(i).map_err(err)?)),
+            "INT8" => Value::Int(row.try_get::<i64, _>(i).map_err(err)?),
+            "BOOL" => Value::Bool(row.try_get::<bool, _>(i).map_err(err)?),
+            "FLOAT4" => Value::Real(f64::from(row.try_get::<f32, _>(i).map_err(err)?)),
+            "FLOAT8" => Value::Real(row.try_get::<f64, _>(i).map_err(err)?),
+            "TIMESTAMP" => Value::Text(
+                row.try_get::<chrono::NaiveDateTime, _>(i)
+                    .map_err(err)?
+                    .format("%Y-%m-%d %H:%M:%S%.6f")
+                    .to_string(),
+            ),
+            "TIMESTAMPTZ" => Value::Text(
+                row.try_get::<chrono::DateTime<chrono::Utc>, _>(i)
+                    .map_err(err)?
+                    .naive_utc()
+                    .format("%Y-%m-%d %H:%M:%S%.6f")
+                    .to_string(),
+            ),
+            _ => Value::Text(row.try_get::<String, _>(i).map_err(err)?),
+        };
+        out.push(v);
+    }
+    Ok(out)
+}
+
+#[async_trait]
+impl Backend for PostgresBackend {
+    fn dialect(&self) -> &dyn Dialect {
+        &self.dialect
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            transactional_ddl: true,
+            session_locks: true,
+            lock_table: true,
+        }
+    }
+
+    async fn ping(&mut self) -> Result<(), DbError> {
+        self.conn.ping().await.map_err(|e| db_error(&e))
+    }
+
+    async fn begin(&mut self) -> Result<(), DbError> {
+        self.execute_raw("BEGIN").await
+    }
+
+    async fn commit(&mut self) -> Result<(), DbError> {
+        self.execute_raw("COMMIT").await
+    }
+
+    async fn rollback(&mut self) -> Result<(), DbError> {
+        self.execute_raw("ROLLBACK").await
+    }
+
+    async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
+        let args = bind_all(params)?;
+        let done = sqlx::query_with(AssertSqlSafe(sql), args)
+            .execute(&mut self.conn)
+            .await
+            .map_err(|e| db_error(&e))?;
+        Ok(done.rows_affected())
+    }
+
+    async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
+        let args = bind_all(params)?;
+        let rows = sqlx::query_with(AssertSqlSafe(sql), args)
+            .fetch_all(&mut self.conn)
+            .await
+            .map_err(|e| db_error(&e))?;
+        rows.iter().map(read_row).collect()
+    }
+
+    async fn execute_raw(&mut self, sql: &str) -> Result<(), DbError> {
+        sqlx::raw_sql(AssertSqlSafe(sql))
+            .execute(&mut self.conn)
+            .await
+            .map(|_| ())
+            .map_err(|e| db_error(&e))
+    }
+
+    async fn close(self: Box<Self>) {
+        let _ = self.conn.close().await;
+    }
+}
