@@ -1,4 +1,6 @@
-//! The real binary on the embedded SQLite backend: output, exit codes and the rows it writes.
+//! The real binary on the embedded SQLite default: what is specific to it or to the CLI
+//! itself (init, new, project discovery, configuration, output). Behaviour shared by every
+//! backend lives in tests/backends.rs.
 
 mod common;
 
@@ -134,84 +136,6 @@ fn upgrade_records_history_rows_like_the_original() {
 }
 
 #[test]
-fn upgrade_count_and_to_version_limit_versioned_files() {
-    let p = three();
-    p.run(&["upgrade", "-c", "1"]).expect(0);
-    assert_eq!(p.versions(), vec!["1"]);
-    p.run(&["upgrade", "--to-version", "2"]).expect(0);
-    assert_eq!(p.versions(), vec!["1", "2"]);
-    let r = p.run(&["upgrade", "-t", "9"]).expect(1);
-    assert!(
-        r.stderr.contains("does not exist among pending migrations"),
-        "{}",
-        r.stderr
-    );
-    for bad in [["-c", "0"], ["-c", "-1"]] {
-        let r = p.run(&["upgrade", bad[0], bad[1]]).expect(2);
-        assert!(r.stderr.contains("positive integer"), "{}", r.stderr);
-    }
-    let r = p.run(&["upgrade", "-c", "1", "-t", "3"]).expect(2);
-    assert!(r.stderr.contains("together"), "{}", r.stderr);
-    assert_eq!(p.versions(), vec!["1", "2"]);
-}
-
-#[test]
-fn rollback_default_count_and_to_version() {
-    let p = three();
-    p.run(&["upgrade"]).expect(0);
-    p.run(&["rollback"]).expect(0);
-    assert_eq!(p.versions(), vec!["1", "2"]);
-    assert!(!p.table_exists("tags"));
-    p.run(&["upgrade"]).expect(0);
-    p.run(&["rollback", "--to-version", "1"]).expect(0);
-    assert_eq!(p.versions(), vec!["1"]);
-    assert!(p.table_exists("users") && !p.table_exists("items"));
-    let r = p.run(&["rollback", "-t", "3"]).expect(1);
-    assert!(r.stderr.contains("has not been applied"), "{}", r.stderr);
-    p.run(&["rollback", "-c", "0"]).expect(2);
-    p.run(&["rollback", "-c", "5"]).expect(0);
-    assert!(p.versions().is_empty());
-    let r = p.run(&["rollback"]).expect(0);
-    assert!(r.stdout.contains("Nothing to rollback."), "{}", r.stdout);
-}
-
-#[test]
-fn rollback_missing_file_suggests_fix() {
-    let p = three();
-    p.run(&["upgrade"]).expect(0);
-    p.remove("V3__create_tags.sql");
-    let r = p.run(&["rollback"]).expect(1);
-    assert!(r.stderr.contains("'3' not found"), "{}", r.stderr);
-    assert!(r.stderr.contains("jetbase fix"), "{}", r.stderr);
-    assert_eq!(p.versions(), vec!["1", "2", "3"]);
-}
-
-#[test]
-fn failing_statement_names_file_and_line_and_applies_nothing_of_it() {
-    let p = Project::new();
-    p.write("V1__ok.sql", ITEMS);
-    p.write(
-        "V2__broken.sql",
-        "-- upgrade\nCREATE TABLE half (id INTEGER);\n\nINSERT INTO nowhere VALUES (1);\n-- rollback\nDROP TABLE half;\n",
-    );
-    let r = p.run(&["upgrade"]).expect(1);
-    assert!(
-        r.stderr.contains("migrations/V2__broken.sql:4"),
-        "{}",
-        r.stderr
-    );
-    assert!(r.stderr.contains("no such table: nowhere"), "{}", r.stderr);
-    assert!(r.stderr.contains("hint:"), "{}", r.stderr);
-    assert_eq!(p.versions(), vec!["1"]);
-    assert!(
-        !p.table_exists("half"),
-        "the failed file's first statement stayed applied"
-    );
-    let r = p.run(&["lock-status"]).expect(0);
-    assert_eq!(r.stdout, "Status: UNLOCKED\n");
-}
-
-#[test]
 fn checksum_drift_fails_upgrade_and_audits_report_every_version() {
     let p = three();
     p.run(&["upgrade"]).expect(0);
@@ -247,58 +171,6 @@ fn checksum_drift_fails_upgrade_and_audits_report_every_version() {
         "{}",
         r.stdout
     );
-}
-
-#[test]
-fn missing_files_are_reported_and_fixed() {
-    let p = three();
-    p.write(
-        "RA__refresh.sql",
-        "CREATE TABLE IF NOT EXISTS ra (id INTEGER);\n",
-    );
-    p.run(&["upgrade"]).expect(0);
-    p.remove("V2__create_items.sql");
-    p.remove("RA__refresh.sql");
-    let r = p.run(&["validate-files"]).expect(3);
-    assert!(r.stdout.contains("→ 2\n→ RA__refresh.sql"), "{}", r.stdout);
-    let r = p.run(&["upgrade"]).expect(3);
-    assert!(r.stderr.contains("missing"), "{}", r.stderr);
-    let r = p.run(&["fix"]).expect(0);
-    assert!(
-        r.stdout
-            .contains("Stopped tracking the following missing versions:\n→ 2"),
-        "{}",
-        r.stdout
-    );
-    assert!(
-        r.stdout.contains("Fix completed successfully."),
-        "{}",
-        r.stdout
-    );
-    assert_eq!(p.versions(), vec!["1", "3"]);
-    assert!(
-        p.rows("SELECT 1 FROM jetbase_migrations WHERE filename = 'RA__refresh.sql'")
-            .is_empty()
-    );
-    p.run(&["validate-files"]).expect(0);
-}
-
-#[test]
-fn out_of_order_file_is_rejected_unless_file_validation_is_skipped() {
-    let p = Project::new();
-    p.write("V1__a.sql", ITEMS);
-    p.write("V3__c.sql", TAGS);
-    p.run(&["upgrade"]).expect(0);
-    p.write("V2__b.sql", "CREATE TABLE b (id INTEGER);\n");
-    let r = p.run(&["upgrade"]).expect(3);
-    assert!(
-        r.stderr
-            .contains("V2__b.sql has version 2, lower than the latest applied version 3"),
-        "{}",
-        r.stderr
-    );
-    let r = p.run(&["upgrade", "--skip-file-validation"]).expect(0);
-    assert!(r.stdout.contains("up to date"), "{}", r.stdout);
 }
 
 #[test]
@@ -743,24 +615,4 @@ fn sigint_rolls_back_the_current_file_and_releases_the_lock() {
     p.write("V2__slow.sql", "CREATE TABLE partial (id INTEGER);\n");
     p.run(&["upgrade"]).expect(0);
     assert_eq!(p.versions(), vec!["1", "2"]);
-}
-
-#[test]
-fn final_statement_without_delimiter_runs_with_a_warning() {
-    let p = Project::new();
-    p.write("V1__no_semicolon.sql", "CREATE TABLE a (id INTEGER);\nCREATE TABLE b (id INTEGER)\n-- rollback\nDROP TABLE b;\nDROP TABLE a;\n");
-    let r = p.run(&["upgrade", "--dry-run"]).expect(0);
-    assert!(r.stdout.contains("warning"), "{}", r.stdout);
-    let r = p.run(&["upgrade"]).expect(0);
-    assert!(
-        r.stderr.contains("warning: V1__no_semicolon.sql: line 2"),
-        "{}",
-        r.stderr
-    );
-    assert!(p.table_exists("a") && p.table_exists("b"));
-    // The checksum is still the original's, which drops the unterminated statement.
-    assert_eq!(
-        p.rows("SELECT checksum FROM jetbase_migrations"),
-        vec![vec![sha256_hex("CREATE TABLE a (id INTEGER)")]]
-    );
 }

@@ -1,12 +1,58 @@
-//! Test harness: a temporary project, the real `jetbase` binary run with a cleared
-//! environment, and direct reads of the SQLite database it writes.
+//! Test harness: a temporary project on SQLite, PostgreSQL or MariaDB (a fresh database per
+//! project on the servers `JETBASE_TEST_POSTGRES_URL` / `JETBASE_TEST_MYSQL_URL` name), the
+//! real `jetbase` binary run with a cleared environment, and direct reads of the database.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The database a test project runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Sqlite,
+    Postgres,
+    MySql,
+}
+
+impl Kind {
+    fn env_var(self) -> Option<&'static str> {
+        match self {
+            Kind::Sqlite => None,
+            Kind::Postgres => Some("JETBASE_TEST_POSTGRES_URL"),
+            Kind::MySql => Some("JETBASE_TEST_MYSQL_URL"),
+        }
+    }
+
+    /// DDL inside a transaction is rolled back with it.
+    pub fn transactional_ddl(self) -> bool {
+        self != Kind::MySql
+    }
+}
+
+/// A fresh database on a test server, dropped with the project.
+struct ServerDb {
+    admin_url: String,
+    name: String,
+}
+
 pub struct Project {
     pub tmp: tempfile::TempDir,
+    pub kind: Kind,
+    /// The URL written to env.py (SQLAlchemy spelling, as the Python tool needs it).
+    pub url: String,
+    server: Option<ServerDb>,
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        if let Some(db) = &self.server {
+            let sql = match self.kind {
+                Kind::Postgres => format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", db.name),
+                _ => format!("DROP DATABASE IF EXISTS `{}`", db.name),
+            };
+            let _ = std::panic::catch_unwind(|| server_exec(self.kind, &db.admin_url, &sql));
+        }
+    }
 }
 
 /// The outcome of one run of a binary.
@@ -56,23 +102,89 @@ pub fn clean_command(program: &Path, cwd: &Path) -> Command {
     cmd
 }
 
+fn unique_name() -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "jb_{}_{}_{nanos}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
 impl Project {
     /// An empty folder with `jetbase/migrations/` and an env.py using `jetbase.db`.
     pub fn new() -> Project {
-        let p = Project::bare();
+        Project::on(Kind::Sqlite).unwrap()
+    }
+
+    /// A project on `kind`, with a fresh database on its test server. `None` (after saying
+    /// so) when the server's URL is unset, which fails the test under `CI`.
+    pub fn on(kind: Kind) -> Option<Project> {
+        let mut p = Project::bare();
+        p.kind = kind;
+        if let Some(var) = kind.env_var() {
+            let Ok(admin_url) = std::env::var(var) else {
+                assert!(
+                    std::env::var_os("CI").is_none(),
+                    "CI is set but {var} is not: start the server with scripts/{}.sh",
+                    if kind == Kind::Postgres {
+                        "postgres"
+                    } else {
+                        "mariadb"
+                    }
+                );
+                eprintln!("skipping: {var} is not set");
+                return None;
+            };
+            let name = unique_name();
+            let create = match kind {
+                Kind::Postgres => format!("CREATE DATABASE \"{name}\""),
+                _ => format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4"),
+            };
+            server_exec(kind, &admin_url, &create);
+            let base = admin_url.rsplit_once('/').unwrap().0;
+            p.url = match kind {
+                Kind::Postgres => format!(
+                    "{}/{name}",
+                    base.replacen("postgresql://", "postgresql+psycopg2://", 1)
+                        .replacen("postgres://", "postgresql+psycopg2://", 1)
+                ),
+                _ => format!(
+                    "{}/{name}",
+                    base.replacen("mysql://", "mysql+pymysql://", 1)
+                ),
+            };
+            p.server = Some(ServerDb { admin_url, name });
+        }
         std::fs::create_dir_all(p.migrations()).unwrap();
         std::fs::write(
             p.dir().join("env.py"),
-            "sqlalchemy_url = \"sqlite:///jetbase.db\"\n",
+            format!("sqlalchemy_url = \"{}\"\n", p.url),
         )
         .unwrap();
-        p
+        Some(p)
     }
 
     /// An empty temporary folder.
     pub fn bare() -> Project {
         Project {
             tmp: tempfile::tempdir().unwrap(),
+            kind: Kind::Sqlite,
+            url: "sqlite:///jetbase.db".into(),
+            server: None,
+        }
+    }
+
+    /// The URL of the project's database for sqlx (driver suffix removed).
+    fn sqlx_url(&self) -> String {
+        match &self.server {
+            None => format!("sqlite://{}", self.db_path().display()),
+            Some(db) => format!("{}/{}", db.admin_url.rsplit_once('/').unwrap().0, db.name),
         }
     }
 
@@ -124,7 +236,18 @@ impl Project {
 
     /// Rows of `sql` on the project's database, every value as text ("NULL" for null).
     pub fn rows(&self, sql: &str) -> Vec<Vec<String>> {
-        query(&self.db_path(), sql)
+        match self.kind {
+            Kind::Sqlite => query(&self.db_path(), sql),
+            kind => server_query(kind, &self.sqlx_url(), sql),
+        }
+    }
+
+    /// Execute a statement on the project's database (to simulate other writers).
+    pub fn exec(&self, sql: &str) {
+        match self.kind {
+            Kind::Sqlite => exec(&self.db_path(), sql),
+            kind => server_exec(kind, &self.sqlx_url(), sql),
+        }
     }
 
     /// `version` of every VERSIONED history row, in order executed.
@@ -138,11 +261,21 @@ impl Project {
     }
 
     pub fn table_exists(&self, name: &str) -> bool {
-        !self
-            .rows(&format!(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '{name}'"
-            ))
-            .is_empty()
+        let sql = match self.kind {
+            Kind::Sqlite => {
+                if !self.db_path().exists() {
+                    return false;
+                }
+                format!("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '{name}'")
+            }
+            Kind::Postgres => format!(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = '{name}'"
+            ),
+            Kind::MySql => format!(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '{name}'"
+            ),
+        };
+        !self.rows(&sql).is_empty()
     }
 }
 
@@ -201,5 +334,97 @@ pub fn sha256_hex(text: &str) -> String {
         use std::fmt::Write;
         let _ = write!(s, "{b:02x}");
         s
+    })
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Execute one statement on a server database.
+pub fn server_exec(kind: Kind, url: &str, sql: &str) {
+    use sqlx::Connection;
+    runtime().block_on(async {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match kind {
+            Kind::Postgres => {
+                let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+                sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+            }
+            Kind::MySql => {
+                let mut c = sqlx::MySqlConnection::connect(url).await.unwrap();
+                sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+            }
+            Kind::Sqlite => unreachable!(),
+        }
+    });
+}
+
+fn cell<R>(row: &R, i: usize) -> String
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i32: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> f64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> chrono::NaiveDateTime: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    if r_is_null(row, i) {
+        return "NULL".into();
+    }
+    if let Ok(v) = row.try_get::<String, _>(i) {
+        return v;
+    }
+    if let Ok(v) = row.try_get::<i64, _>(i) {
+        return v.to_string();
+    }
+    if let Ok(v) = row.try_get::<i32, _>(i) {
+        return v.to_string();
+    }
+    if let Ok(v) = row.try_get::<bool, _>(i) {
+        return if v { "1" } else { "0" }.into();
+    }
+    if let Ok(v) = row.try_get::<chrono::NaiveDateTime, _>(i) {
+        return v.to_string();
+    }
+    row.try_get::<f64, _>(i)
+        .map_or_else(|e| format!("<{e}>"), |v| v.to_string())
+}
+
+fn r_is_null<R: sqlx::Row>(row: &R, i: usize) -> bool
+where
+    usize: sqlx::ColumnIndex<R>,
+{
+    use sqlx::ValueRef;
+    row.try_get_raw(i).is_ok_and(|v| v.is_null())
+}
+
+/// Rows of a query on a server database, every value as text.
+pub fn server_query(kind: Kind, url: &str, sql: &str) -> Vec<Vec<String>> {
+    use sqlx::{Connection, Row};
+    runtime().block_on(async {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match kind {
+            Kind::Postgres => {
+                let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+                let rows = sqlx::query(sql).fetch_all(&mut c).await.unwrap();
+                rows.iter()
+                    .map(|r| (0..r.len()).map(|i| cell(r, i)).collect())
+                    .collect()
+            }
+            Kind::MySql => {
+                let mut c = sqlx::MySqlConnection::connect(url).await.unwrap();
+                let rows = sqlx::query(sql).fetch_all(&mut c).await.unwrap();
+                rows.iter()
+                    .map(|r| (0..r.len()).map(|i| cell(r, i)).collect())
+                    .collect()
+            }
+            Kind::Sqlite => unreachable!(),
+        }
     })
 }

@@ -1,0 +1,347 @@
+//! One behavioural suite, run on every backend: SQLite, PostgreSQL and MariaDB. Each test gets
+//! its own fresh database, so the tests run in parallel. Server tests skip with a message when
+//! their URL (`JETBASE_TEST_POSTGRES_URL`, `JETBASE_TEST_MYSQL_URL`) is unset, and fail when
+//! `CI` is set (`.ci/run` starts both servers with `scripts/`).
+
+mod common;
+
+use common::{Kind, Project, sha256_hex};
+
+const USERS: &str = "-- upgrade\nCREATE TABLE users (\n    id INTEGER PRIMARY KEY,\n    email VARCHAR(255)\n);\nINSERT INTO users (id, email) VALUES (1, 'a');\n\n-- rollback\nDROP TABLE users;\n";
+const ITEMS: &str =
+    "-- upgrade\nCREATE TABLE items (id INTEGER PRIMARY KEY);\n-- rollback\nDROP TABLE items;\n";
+const TAGS: &str = "CREATE TABLE tags (id INTEGER PRIMARY KEY);\n-- rollback\nDROP TABLE tags;\n";
+
+fn three(p: &Project) {
+    p.write("V1__create_users.sql", USERS);
+    p.write("V2__create_items.sql", ITEMS);
+    p.write("V3__create_tags.sql", TAGS);
+}
+
+/// The same test body on every backend, as `sqlite::name`, `postgres::name`, `mysql::name`.
+macro_rules! on_every_backend {
+    ($(fn $name:ident($p:ident) $body:block)*) => {
+        $(fn $name($p: &Project) $body)*
+        mod sqlite {
+            $(#[test] fn $name() { let p = super::Project::on(super::Kind::Sqlite).unwrap(); super::$name(&p); })*
+        }
+        mod postgres {
+            $(#[test] fn $name() { if let Some(p) = super::Project::on(super::Kind::Postgres) { super::$name(&p); } })*
+        }
+        mod mysql {
+            $(#[test] fn $name() { if let Some(p) = super::Project::on(super::Kind::MySql) { super::$name(&p); } })*
+        }
+    };
+}
+
+on_every_backend! {
+    fn upgrade_records_history_rows_like_the_original(p) {
+        three(p);
+        let r = p.run(&["upgrade"]).expect(0);
+        assert!(r.stderr.contains("Migration applied successfully: V1__create_users.sql"), "{}", r.stderr);
+        let rows = p.rows(
+            "SELECT version, description, filename, migration_type, checksum FROM jetbase_migrations ORDER BY order_executed",
+        );
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0][..4], ["1", "create users", "V1__create_users.sql", "VERSIONED"]);
+        assert_eq!(
+            rows[0][4],
+            sha256_hex("CREATE TABLE users ( id INTEGER PRIMARY KEY, email VARCHAR(255) )\nINSERT INTO users (id, email) VALUES (1, 'a')")
+        );
+        assert_eq!(p.rows("SELECT COUNT(*) FROM users"), vec![vec!["1"]]);
+        let r = p.run(&["upgrade"]).expect(0);
+        assert!(r.stdout.contains("Migrations are up to date."), "{}", r.stdout);
+        assert_eq!(p.run(&["lock-status"]).expect(0).stdout, "Status: UNLOCKED\n");
+    }
+
+    fn upgrade_count_and_to_version_limit_versioned_files(p) {
+        three(p);
+        p.run(&["upgrade", "-c", "1"]).expect(0);
+        assert_eq!(p.versions(), vec!["1"]);
+        p.run(&["upgrade", "--to-version", "2"]).expect(0);
+        assert_eq!(p.versions(), vec!["1", "2"]);
+        let r = p.run(&["upgrade", "-t", "9"]).expect(1);
+        assert!(r.stderr.contains("does not exist among pending migrations"), "{}", r.stderr);
+        p.run(&["upgrade", "-c", "0"]).expect(2);
+        assert_eq!(p.versions(), vec!["1", "2"]);
+    }
+
+    fn rollback_default_count_and_to_version(p) {
+        three(p);
+        p.run(&["upgrade"]).expect(0);
+        p.run(&["rollback"]).expect(0);
+        assert_eq!(p.versions(), vec!["1", "2"]);
+        assert!(!p.table_exists("tags"));
+        p.run(&["upgrade"]).expect(0);
+        p.run(&["rollback", "--to-version", "1"]).expect(0);
+        assert_eq!(p.versions(), vec!["1"]);
+        assert!(p.table_exists("users") && !p.table_exists("items"));
+        let r = p.run(&["rollback", "-t", "3"]).expect(1);
+        assert!(r.stderr.contains("has not been applied"), "{}", r.stderr);
+        p.run(&["rollback", "-c", "5"]).expect(0);
+        assert!(p.versions().is_empty());
+        assert!(!p.table_exists("users"));
+    }
+
+    fn rollback_missing_file_suggests_fix(p) {
+        three(p);
+        p.run(&["upgrade"]).expect(0);
+        p.remove("V3__create_tags.sql");
+        let r = p.run(&["rollback"]).expect(1);
+        assert!(r.stderr.contains("jetbase fix"), "{}", r.stderr);
+        assert_eq!(p.versions(), vec!["1", "2", "3"]);
+    }
+
+    fn failing_statement_names_file_and_line(p) {
+        p.write("V1__ok.sql", ITEMS);
+        p.write(
+            "V2__broken.sql",
+            "-- upgrade\nCREATE TABLE half (id INTEGER);\n\nINSERT INTO nowhere VALUES (1);\nCREATE TABLE never (id INTEGER);\n-- rollback\nDROP TABLE half;\n",
+        );
+        let r = p.run(&["upgrade"]).expect(1);
+        assert!(r.stderr.contains("migrations/V2__broken.sql:4"), "{}", r.stderr);
+        assert!(r.stderr.contains("nowhere"), "{}", r.stderr);
+        assert_eq!(p.versions(), vec!["1"], "no history row for the failed file");
+        assert!(!p.table_exists("never"));
+        if p.kind.transactional_ddl() {
+            assert!(!p.table_exists("half"), "the failed file's first statement stayed applied");
+            assert!(r.stderr.contains("rolled back"), "{}", r.stderr);
+        } else {
+            // MySQL commits DDL at once: say exactly what ran and what did not.
+            assert!(p.table_exists("half"));
+            assert!(r.stderr.contains("1 statement(s) before it ran and stay applied (lines 2)"), "{}", r.stderr);
+            assert!(r.stderr.contains("1 after it did not run (lines 5)"), "{}", r.stderr);
+        }
+        assert_eq!(p.run(&["lock-status"]).expect(0).stdout, "Status: UNLOCKED\n");
+    }
+
+    fn checksum_drift_fails_upgrade_and_audits_report_every_version(p) {
+        three(p);
+        p.run(&["upgrade"]).expect(0);
+        p.write("V1__create_users.sql", &USERS.replace("'a'", "'b'"));
+        p.write("V2__create_items.sql", &ITEMS.replace("items (id", "items (id2"));
+        p.write("V4__more.sql", "CREATE TABLE more_t (id INTEGER);\n");
+        let r = p.run(&["upgrade"]).expect(3);
+        assert!(r.stderr.contains("version 1 (") && r.stderr.contains("version 2 ("), "{}", r.stderr);
+        assert!(!p.table_exists("more_t"));
+        let r = p.run(&["validate-checksums"]).expect(3);
+        assert!(r.stdout.contains("→ 1\n→ 2\n"), "{}", r.stdout);
+        p.run(&["fix-checksums"]).expect(0);
+        p.run(&["validate-checksums"]).expect(0);
+        p.run(&["upgrade"]).expect(0);
+        assert!(p.table_exists("more_t"));
+    }
+
+    fn missing_files_are_reported_and_fixed(p) {
+        three(p);
+        p.write("RA__refresh.sql", "DELETE FROM items WHERE id < 0;\n");
+        p.run(&["upgrade"]).expect(0);
+        p.remove("V2__create_items.sql");
+        p.remove("RA__refresh.sql");
+        let r = p.run(&["validate-files"]).expect(3);
+        assert!(r.stdout.contains("→ 2\n→ RA__refresh.sql"), "{}", r.stdout);
+        p.run(&["upgrade"]).expect(3);
+        p.run(&["fix"]).expect(0);
+        assert_eq!(p.versions(), vec!["1", "3"]);
+        assert_eq!(p.rows("SELECT COUNT(*) FROM jetbase_migrations"), vec![vec!["2"]]);
+        p.run(&["validate-files"]).expect(0);
+    }
+
+    fn out_of_order_file_is_rejected_unless_file_validation_is_skipped(p) {
+        p.write("V1__a.sql", ITEMS);
+        p.write("V3__c.sql", TAGS);
+        p.run(&["upgrade"]).expect(0);
+        p.write("V2__b.sql", "CREATE TABLE b (id INTEGER);\n");
+        let r = p.run(&["upgrade"]).expect(3);
+        assert!(r.stderr.contains("V2__b.sql has version 2, lower than the latest applied version 3"), "{}", r.stderr);
+        p.run(&["upgrade", "--skip-file-validation"]).expect(0);
+    }
+
+    fn repeatables_run_always_or_on_change(p) {
+        p.write("V1__hits.sql", "CREATE TABLE hits (n INTEGER);\n");
+        p.write("RA__count.sql", "INSERT INTO hits (n) VALUES (1);\n");
+        p.write("ROC__view.sql", "DROP VIEW IF EXISTS v;\nCREATE VIEW v AS SELECT 1 AS x;\n");
+        p.run(&["upgrade"]).expect(0);
+        p.run(&["upgrade"]).expect(0);
+        assert_eq!(p.rows("SELECT COUNT(*) FROM hits"), vec![vec!["2"]]);
+        let types = p.rows("SELECT migration_type, version FROM jetbase_migrations ORDER BY order_executed");
+        assert_eq!(types, vec![vec!["VERSIONED", "1"], vec!["RUNS_ALWAYS", "NULL"], vec!["RUNS_ON_CHANGE", "NULL"]]);
+        p.write("ROC__view.sql", "DROP VIEW IF EXISTS v;\nCREATE VIEW v AS SELECT 2 AS x;\n");
+        p.run(&["upgrade"]).expect(0);
+        assert_eq!(p.rows("SELECT COUNT(*) FROM jetbase_migrations WHERE filename = 'ROC__view.sql'"), vec![vec!["1"]]);
+        assert_eq!(p.rows("SELECT x FROM v"), vec![vec!["2"]]);
+    }
+
+    fn held_lock_stops_upgrade_until_unlock(p) {
+        three(p);
+        p.run(&["upgrade", "-c", "1"]).expect(0);
+        p.exec("UPDATE jetbase_lock SET is_locked = TRUE, locked_at = '2026-01-01 00:00:00', process_id = 'other' WHERE id = 1");
+        let r = p.run(&["upgrade"]).expect(4);
+        assert!(r.stderr.contains("lock is held by process other"), "{}", r.stderr);
+        let r = p.run(&["lock-status"]).expect(0);
+        assert!(r.stdout.starts_with("Status: LOCKED\nLocked At: 2026-01-01 00:00:00"), "{}", r.stdout);
+        p.run(&["status"]).expect(0);
+        p.run(&["unlock"]).expect(0);
+        p.run(&["upgrade"]).expect(0);
+        assert_eq!(p.versions(), vec!["1", "2", "3"]);
+    }
+
+    fn read_only_commands_and_dry_runs_create_no_tables(p) {
+        three(p);
+        for args in [&["status"][..], &["history"], &["current"], &["lock-status"], &["validate-checksums"], &["validate-files"], &["upgrade", "--dry-run"], &["rollback", "--dry-run"], &["unlock"]] {
+            p.run(args).expect(0);
+        }
+        assert!(!p.table_exists("jetbase_migrations") && !p.table_exists("jetbase_lock"));
+    }
+
+    fn dry_run_previews_and_writes_nothing(p) {
+        three(p);
+        let j = p.run(&["--json", "upgrade", "--dry-run"]).expect(0).json();
+        assert_eq!(j["preview"][0]["statements"][1]["line"], 6);
+        p.run(&["upgrade"]).expect(0);
+        let r = p.run(&["rollback", "-d", "-c", "2"]).expect(0);
+        assert!(r.stdout.find("V3__create_tags.sql") < r.stdout.find("V2__create_items.sql"), "{}", r.stdout);
+        assert_eq!(p.versions(), vec!["1", "2", "3"]);
+    }
+
+    fn status_history_current_agree(p) {
+        three(p);
+        p.run(&["upgrade", "-c", "2"]).expect(0);
+        let j = p.run(&["--json", "status"]).expect(0).json();
+        assert_eq!(j["applied"].as_array().unwrap().len(), 2);
+        assert_eq!(j["pending"][0]["version"], "3");
+        assert_eq!(j["current"], "2");
+        let j = p.run(&["--json", "history"]).expect(0).json();
+        assert_eq!(j["rows"][1]["filename"], "V2__create_items.sql");
+        assert!(j["rows"][1]["applied_at"].as_str().unwrap().ends_with('Z'));
+        assert_eq!(p.run(&["current"]).expect(0).stdout, "Latest migration version: 2\n");
+    }
+
+    fn transaction_false_runs_statements_one_by_one(p) {
+        p.write("V1__t.sql", "CREATE TABLE t (id INTEGER);\n");
+        let body = match p.kind {
+            Kind::Postgres => "-- jetbase: transaction=false\nCREATE INDEX CONCURRENTLY t_id ON t (id);\nCREATE INDEX CONCURRENTLY t_id2 ON t (id);\n",
+            Kind::Sqlite => "-- jetbase: transaction=false\nVACUUM;\nCREATE INDEX t_id ON t (id);\n",
+            Kind::MySql => "-- jetbase: transaction=false\nCREATE INDEX t_id ON t (id);\nOPTIMIZE TABLE t;\n",
+        };
+        p.write("V2__outside.sql", body);
+        p.run(&["upgrade"]).expect(0);
+        assert_eq!(p.versions(), vec!["1", "2"]);
+        // The directive is a comment: the checksum is the original's.
+        let stored = p.rows("SELECT checksum FROM jetbase_migrations WHERE version = '2'");
+        let statements: Vec<&str> = body.lines().skip(1).map(|l| l.trim_end_matches(';')).collect();
+        assert_eq!(stored, vec![vec![sha256_hex(&statements.join("\n"))]]);
+    }
+
+    fn final_statement_without_delimiter_runs_with_a_warning(p) {
+        p.write("V1__no_semicolon.sql", "CREATE TABLE a (id INTEGER);\nCREATE TABLE b (id INTEGER)\n-- rollback\nDROP TABLE b;\nDROP TABLE a;\n");
+        let r = p.run(&["upgrade"]).expect(0);
+        assert!(r.stderr.contains("warning: V1__no_semicolon.sql: line 2"), "{}", r.stderr);
+        assert!(p.table_exists("a") && p.table_exists("b"));
+        assert_eq!(p.rows("SELECT checksum FROM jetbase_migrations"), vec![vec![sha256_hex("CREATE TABLE a (id INTEGER)")]]);
+        p.run(&["rollback"]).expect(0);
+        assert!(!p.table_exists("a") && !p.table_exists("b"));
+    }
+}
+
+#[test]
+fn postgres_bodies_and_do_blocks_run_as_written() {
+    let Some(p) = Project::on(Kind::Postgres) else {
+        return;
+    };
+    p.write(
+        "V1__fn.sql",
+        "-- upgrade\nCREATE FUNCTION add1(i int) RETURNS int AS $$\nBEGIN\n  -- a comment; with a semicolon\n  RETURN i + 1;\nEND;\n$$ LANGUAGE plpgsql;\nDO $body$ BEGIN PERFORM add1(1); END $body$;\nCREATE TABLE t (s TEXT DEFAULT 'a;b');\n-- rollback\nDROP TABLE t;\nDROP FUNCTION add1(int);\n",
+    );
+    p.run(&["upgrade"]).expect(0);
+    assert_eq!(p.rows("SELECT add1(41)"), vec![vec!["42"]]);
+    p.write(
+        "V2__bad.sql",
+        "CREATE TABLE bad (\n  id INT,\n  x TYPO\n);\n",
+    );
+    let r = p.run(&["upgrade"]).expect(1);
+    assert!(
+        r.stderr.contains("migrations/V2__bad.sql:3"),
+        "the error position maps to the line: {}",
+        r.stderr
+    );
+    p.run(&["rollback"]).expect(0);
+    assert!(
+        p.rows("SELECT proname FROM pg_proc WHERE proname = 'add1'")
+            .is_empty()
+    );
+}
+
+#[test]
+fn postgres_schema_is_the_search_path_and_must_exist() {
+    let Some(p) = Project::on(Kind::Postgres) else {
+        return;
+    };
+    p.write("V1__t.sql", "CREATE TABLE t (id INT);\n");
+    std::fs::write(
+        p.dir().join("env.py"),
+        format!(
+            "sqlalchemy_url = \"{}\"\npostgres_schema = \"app\"\n",
+            p.url
+        ),
+    )
+    .unwrap();
+    let r = p.run(&["upgrade"]).expect(5);
+    assert!(
+        r.stderr.contains("\"app\"") && r.stderr.contains("CREATE SCHEMA"),
+        "{}",
+        r.stderr
+    );
+    p.exec("CREATE SCHEMA app");
+    p.run(&["upgrade"]).expect(0);
+    assert_eq!(
+        p.rows("SELECT table_schema FROM information_schema.tables WHERE table_name IN ('t', 'jetbase_migrations') ORDER BY table_name"),
+        vec![vec!["app"], vec!["app"]]
+    );
+}
+
+#[test]
+fn mysql_triggers_use_the_delimiter_directive_and_utf8mb4() {
+    let Some(p) = Project::on(Kind::MySql) else {
+        return;
+    };
+    p.write(
+        "V1__t.sql",
+        "CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(20)) DEFAULT CHARSET = utf8mb4;\n-- rollback\nDROP TABLE t;\n",
+    );
+    p.write(
+        "V2__trigger.sql",
+        "-- jetbase: delimiter=//\nCREATE TRIGGER t_bi BEFORE INSERT ON t FOR EACH ROW\nBEGIN\n  SET NEW.name = UPPER(NEW.name);\nEND//\n-- rollback\nDROP TRIGGER t_bi//\n",
+    );
+    p.write(
+        "V3__row.sql",
+        "INSERT INTO t (id, name) VALUES (1, 'abc😀');\n",
+    );
+    p.run(&["upgrade"]).expect(0);
+    assert_eq!(p.rows("SELECT name FROM t"), vec![vec!["ABC😀"]]);
+}
+
+#[test]
+fn server_passwords_never_appear_in_connection_errors() {
+    for kind in [Kind::Postgres, Kind::MySql] {
+        let Some(p) = Project::on(kind) else { continue };
+        let secret = "Wr0ng-S3cret";
+        let bad = p.url.replacen(":secret@", &format!(":{secret}@"), 1);
+        assert_ne!(
+            bad, p.url,
+            "the test URL is expected to carry the password 'secret'"
+        );
+        std::fs::write(
+            p.dir().join("env.py"),
+            format!("sqlalchemy_url = \"{bad}\"\n"),
+        )
+        .unwrap();
+        let r = p.run(&["status"]).expect(5);
+        assert!(
+            !r.stderr.contains(secret) && !r.stdout.contains(secret),
+            "{}",
+            r.stderr
+        );
+        assert!(r.stderr.contains("***"), "{}", r.stderr);
+    }
+}
