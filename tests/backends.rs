@@ -3,6 +3,7 @@
 //! their URL (`JETBASE_TEST_POSTGRES_URL`, `JETBASE_TEST_MYSQL_URL`) is unset, and fail when
 //! `CI` is set (`.ci/run` starts both servers with `scripts/`).
 
+#[macro_use]
 mod common;
 
 use common::{Kind, Project, sha256_hex};
@@ -16,22 +17,6 @@ fn three(p: &Project) {
     p.write("V1__create_users.sql", USERS);
     p.write("V2__create_items.sql", ITEMS);
     p.write("V3__create_tags.sql", TAGS);
-}
-
-/// The same test body on every backend, as `sqlite::name`, `postgres::name`, `mysql::name`.
-macro_rules! on_every_backend {
-    ($(fn $name:ident($p:ident) $body:block)*) => {
-        $(fn $name($p: &Project) $body)*
-        mod sqlite {
-            $(#[test] fn $name() { let p = super::Project::on(super::Kind::Sqlite).unwrap(); super::$name(&p); })*
-        }
-        mod postgres {
-            $(#[test] fn $name() { if let Some(p) = super::Project::on(super::Kind::Postgres) { super::$name(&p); } })*
-        }
-        mod mysql {
-            $(#[test] fn $name() { if let Some(p) = super::Project::on(super::Kind::MySql) { super::$name(&p); } })*
-        }
-    };
 }
 
 on_every_backend! {

@@ -1,14 +1,16 @@
-//! Cross-tool tests: Python Jetbase 0.18.1 and this jetbase take turns on one SQLite file.
-//! The Python CLI comes from `JETBASE_PY_BIN` or `.venv-py/bin/jetbase` (`.ci/run` and
-//! `scripts/test.sh` install it). Without it these tests skip locally and fail under `CI`.
+//! Cross-tool tests: Python Jetbase 0.18.1 (with psycopg2 and pymysql) and this jetbase take
+//! turns on one database, on SQLite, PostgreSQL and MariaDB. The Python CLI comes from
+//! `JETBASE_PY_BIN` or `.venv-py/bin/jetbase` (`.ci/run` and `scripts/test.sh` install it).
+//! Without it these tests skip locally and fail under `CI`.
 
+#[macro_use]
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Project, Run, clean_command};
+use common::{Kind, Project, Run, clean_command};
 
 fn python_jetbase() -> Option<PathBuf> {
     let path = std::env::var_os("JETBASE_PY_BIN").map_or_else(
@@ -39,148 +41,54 @@ fn py(py_bin: &Path, p: &Project, args: &[&str]) -> Run {
     Run::from(&out)
 }
 
-const FILES: &[(&str, &str)] = &[
-    (
-        "V1__create_users.sql",
-        "-- upgrade\nCREATE TABLE users (\n    id INTEGER PRIMARY KEY,\n    email VARCHAR(255)\n);\nINSERT INTO users (email) VALUES ('a');\n\n-- rollback\nDROP TABLE users;\n",
-    ),
-    (
-        "V1_1__tabs_and_crlf.sql",
-        "CREATE TABLE t11 (\r\n\tid INTEGER,\t\r\n\tname TEXT\r\n);;\r\n-- ROLLBACK\r\nDROP TABLE t11;\r\n",
-    ),
-    (
-        "V2__trigger_with_delimiter.sql",
-        "-- jetbase: delimiter=//\n-- upgrade\nCREATE TABLE audit (id INTEGER PRIMARY KEY, note TEXT)//\nCREATE TRIGGER users_ai AFTER INSERT ON users\nBEGIN\n  INSERT INTO audit (note) VALUES ('user added');\nEND//\n-- rollback\nDROP TRIGGER users_ai//\nDROP TABLE audit//\n",
-    ),
-    (
-        "V10__later.sql",
-        "CREATE TABLE later (id INTEGER);\nINSERT INTO users (email) VALUES ('b');\n--rollback\nDROP TABLE later;\nDELETE FROM users WHERE email = 'b';\n",
-    ),
-];
+const USERS: &str = "-- upgrade\nCREATE TABLE users (\n    id INTEGER PRIMARY KEY,\n    email VARCHAR(255)\n);\nINSERT INTO users (id, email) VALUES (1, 'a');\n\n-- rollback\nDROP TABLE users;\n";
+const TABS_AND_CRLF: &str = "CREATE TABLE t11 (\r\n\tid INTEGER,\t\r\n\tname VARCHAR(20)\r\n);;\r\n-- ROLLBACK\r\nDROP TABLE t11;\r\n";
+const LATER: &str = "CREATE TABLE later (id INTEGER);\nINSERT INTO users (id, email) VALUES (2, 'b');\n--rollback\nDROP TABLE later;\nDELETE FROM users WHERE email = 'b';\n";
 
-fn project_with(files: &[(&str, &str)]) -> Project {
-    let p = Project::new();
+/// A trigger written with the delimiter directive, in each database's syntax; the original
+/// joins its lines with spaces, we run it as written, and both must work.
+fn trigger_file(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Sqlite => {
+            "-- jetbase: delimiter=//\n-- upgrade\nCREATE TABLE audit (id INTEGER PRIMARY KEY, note TEXT)//\nCREATE TRIGGER users_ai AFTER INSERT ON users\nBEGIN\n  INSERT INTO audit (note) VALUES ('user added');\nEND//\n-- rollback\nDROP TRIGGER users_ai//\nDROP TABLE audit//\n"
+        }
+        Kind::Postgres => {
+            "-- jetbase: delimiter=//\n-- upgrade\nCREATE TABLE audit (id SERIAL PRIMARY KEY, note TEXT)//\nCREATE FUNCTION note_user() RETURNS trigger AS $$\nBEGIN\n  INSERT INTO audit (note) VALUES ('user added');\n  RETURN NEW;\nEND;\n$$ LANGUAGE plpgsql//\nCREATE TRIGGER users_ai AFTER INSERT ON users FOR EACH ROW EXECUTE FUNCTION note_user()//\n-- rollback\nDROP TRIGGER users_ai ON users//\nDROP FUNCTION note_user()//\nDROP TABLE audit//\n"
+        }
+        Kind::MySql => {
+            "-- jetbase: delimiter=//\n-- upgrade\nCREATE TABLE audit (id INTEGER PRIMARY KEY AUTO_INCREMENT, note VARCHAR(50))//\nCREATE TRIGGER users_ai AFTER INSERT ON users FOR EACH ROW\nBEGIN\n  INSERT INTO audit (note) VALUES ('user added');\nEND//\n-- rollback\nDROP TRIGGER users_ai//\nDROP TABLE audit//\n"
+        }
+    }
+}
+
+fn files(kind: Kind) -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("V1__create_users.sql", USERS),
+        ("V1_1__tabs_and_crlf.sql", TABS_AND_CRLF),
+        ("V2__trigger_with_delimiter.sql", trigger_file(kind)),
+        ("V10__later.sql", LATER),
+    ]
+}
+
+/// A statement that runs long enough to be killed mid-file.
+fn slow(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Sqlite => {
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000000) SELECT MAX(x) FROM c;\n"
+        }
+        Kind::Postgres => "SELECT pg_sleep(60);\n",
+        Kind::MySql => "SELECT SLEEP(60);\n",
+    }
+}
+
+fn add(p: &Project, files: &[(&str, &str)]) {
     for (name, body) in files {
         p.write(name, body);
     }
-    p
 }
 
 fn history(p: &Project) -> Vec<Vec<String>> {
     p.rows("SELECT version, description, filename, migration_type, checksum FROM jetbase_migrations ORDER BY order_executed")
-}
-
-#[test]
-fn crosstool_both_tools_write_identical_history_rows() {
-    let Some(pyb) = python_jetbase() else { return };
-    let a = project_with(FILES);
-    let b = project_with(FILES);
-    py(&pyb, &a, &["upgrade"]).expect(0);
-    b.run(&["upgrade"]).expect(0);
-    let (ha, hb) = (history(&a), history(&b));
-    assert_eq!(ha.len(), FILES.len());
-    assert_eq!(ha, hb, "Python and Rust histories differ");
-    // Same schema effects: the trigger fired in both.
-    assert_eq!(
-        a.rows("SELECT COUNT(*) FROM audit"),
-        b.rows("SELECT COUNT(*) FROM audit")
-    );
-}
-
-#[test]
-fn crosstool_tools_take_turns_on_one_database() {
-    let Some(pyb) = python_jetbase() else { return };
-    let p = project_with(FILES);
-    py(&pyb, &p, &["upgrade", "-c", "1"]).expect(0);
-    let j = p.run(&["--json", "status"]).expect(0).json();
-    assert_eq!(j["applied"].as_array().unwrap().len(), 1);
-    assert_eq!(j["pending"][0]["version"], "1.1");
-    p.run(&["upgrade", "-c", "2"]).expect(0);
-    let r = py(&pyb, &p, &["upgrade"]).expect(0);
-    assert!(r.stderr.contains("V10__later.sql"), "{}", r.stderr);
-    p.run(&["validate-checksums"]).expect(0);
-    py(&pyb, &p, &["validate-checksums"]).expect(0);
-    assert_eq!(
-        p.run(&["current"]).expect(0).stdout,
-        "Latest migration version: 10\n"
-    );
-    py(&pyb, &p, &["rollback"]).expect(0);
-    assert_eq!(
-        p.run(&["current"]).expect(0).stdout,
-        "Latest migration version: 2\n"
-    );
-    p.run(&["rollback", "-t", "1"]).expect(0);
-    assert_eq!(p.versions(), vec!["1"]);
-    // Python sees the same state: its next upgrade applies exactly what we rolled back.
-    py(&pyb, &p, &["upgrade"]).expect(0);
-    assert_eq!(p.versions(), vec!["1", "1.1", "2", "10"]);
-    let r = p.run(&["upgrade"]).expect(0);
-    assert!(r.stdout.contains("up to date"), "{}", r.stdout);
-}
-
-#[test]
-fn crosstool_fast_applies_keep_the_python_tool_ordered() {
-    // We apply many files within one millisecond; the Python tool orders by applied_at
-    // alone, so it must still find the true latest version and roll back the right one.
-    let Some(pyb) = python_jetbase() else { return };
-    let p = Project::new();
-    for i in 1..=30 {
-        p.write(
-            &format!("V{i}__t{i}.sql"),
-            &format!("CREATE TABLE t{i} (id INTEGER);\n-- rollback\nDROP TABLE t{i};\n"),
-        );
-    }
-    p.run(&["upgrade"]).expect(0);
-    py(&pyb, &p, &["rollback", "-c", "3"]).expect(0);
-    assert_eq!(p.versions().last().map(String::as_str), Some("27"));
-    let r = py(&pyb, &p, &["upgrade"]).expect(0);
-    assert!(r.stderr.contains("V28__t28.sql"), "{}", r.stderr);
-    assert_eq!(p.versions().len(), 30);
-}
-
-#[test]
-fn crosstool_repeatables_interoperate() {
-    let Some(pyb) = python_jetbase() else { return };
-    let p = project_with(&FILES[..1]);
-    p.write(
-        "RA__stamp.sql",
-        "INSERT INTO users (email) VALUES ('ra');\n",
-    );
-    p.write(
-        "ROC__view.sql",
-        "DROP VIEW IF EXISTS v;\nCREATE VIEW v AS SELECT 1 AS x;\n",
-    );
-    p.run(&["upgrade"]).expect(0);
-    py(&pyb, &p, &["upgrade"]).expect(0);
-    // RA ran twice (once per tool), ROC once: Python agreed on the ROC checksum.
-    assert_eq!(
-        p.rows("SELECT COUNT(*) FROM users WHERE email = 'ra'"),
-        vec![vec!["2"]]
-    );
-    assert_eq!(
-        p.rows("SELECT COUNT(*) FROM jetbase_migrations"),
-        vec![vec!["3"]]
-    );
-    p.write(
-        "ROC__view.sql",
-        "DROP VIEW IF EXISTS v;\nCREATE VIEW v AS SELECT 2 AS x;\n",
-    );
-    py(&pyb, &p, &["upgrade"]).expect(0);
-    let j = p.run(&["--json", "status"]).expect(0).json();
-    let pending: Vec<_> = j["pending"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["filename"].clone())
-        .collect();
-    assert_eq!(
-        pending,
-        vec!["RA__stamp.sql"],
-        "only the RA file is pending after Python applied the ROC change"
-    );
-    p.remove("RA__stamp.sql");
-    p.run(&["fix-files"]).expect(0);
-    py(&pyb, &p, &["validate-files"]).expect(0);
 }
 
 /// Start `cmd` (an upgrade with a slow first statement), wait until it holds the lock row,
@@ -190,8 +98,7 @@ fn crash_while_locked(mut cmd: Command, p: &Project) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         assert!(Instant::now() < deadline, "the lock was never taken");
-        if p.db_path().exists()
-            && p.table_exists("jetbase_lock")
+        if p.table_exists("jetbase_lock")
             && p.rows("SELECT is_locked FROM jetbase_lock WHERE id = 1") == vec![vec!["1"]]
         {
             break;
@@ -205,36 +112,107 @@ fn crash_while_locked(mut cmd: Command, p: &Project) {
     child.wait().unwrap();
 }
 
-const SLOW: &str = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000000) SELECT MAX(x) FROM c;\n";
+on_every_backend! {
+    fn crosstool_both_tools_write_identical_history_rows(p) {
+        let Some(pyb) = python_jetbase() else { return };
+        let q = Project::on(p.kind).unwrap();
+        add(p, &files(p.kind));
+        add(&q, &files(p.kind));
+        py(&pyb, p, &["upgrade"]).expect(0);
+        q.run(&["upgrade"]).expect(0);
+        let (hp, hq) = (history(p), history(&q));
+        assert_eq!(hp.len(), 4);
+        assert_eq!(hp, hq, "Python and Rust histories differ");
+        // Same schema effects: the trigger fired in both.
+        assert_eq!(p.rows("SELECT COUNT(*) FROM audit"), vec![vec!["1"]]);
+        assert_eq!(q.rows("SELECT COUNT(*) FROM audit"), vec![vec!["1"]]);
+    }
 
-#[test]
-fn crosstool_python_lock_stops_us_and_ours_stops_python() {
-    let Some(pyb) = python_jetbase() else { return };
-    // Python holds the lock (crashed mid-file): we refuse with the lock exit code.
-    let p = project_with(&FILES[..1]);
-    p.write("V5__slow.sql", SLOW);
-    let mut cmd = clean_command(&pyb, &p.dir());
-    cmd.arg("upgrade");
-    crash_while_locked(cmd, &p);
-    let r = p.run(&["upgrade"]).expect(4);
-    assert!(r.stderr.contains("lock is held"), "{}", r.stderr);
-    assert_eq!(
-        p.rows("SELECT COUNT(*) FROM jetbase_migrations WHERE version = '5'"),
-        vec![vec!["0"]]
-    );
-    p.run(&["unlock"]).expect(0);
+    fn crosstool_tools_take_turns_on_one_database(p) {
+        let Some(pyb) = python_jetbase() else { return };
+        add(p, &files(p.kind));
+        py(&pyb, p, &["upgrade", "-c", "1"]).expect(0);
+        let j = p.run(&["--json", "status"]).expect(0).json();
+        assert_eq!(j["applied"].as_array().unwrap().len(), 1);
+        assert_eq!(j["pending"][0]["version"], "1.1");
+        p.run(&["upgrade", "-c", "2"]).expect(0);
+        let r = py(&pyb, p, &["upgrade"]).expect(0);
+        assert!(r.stderr.contains("V10__later.sql"), "{}", r.stderr);
+        p.run(&["validate-checksums"]).expect(0);
+        py(&pyb, p, &["validate-checksums"]).expect(0);
+        assert_eq!(p.run(&["current"]).expect(0).stdout, "Latest migration version: 10\n");
+        py(&pyb, p, &["rollback"]).expect(0);
+        assert_eq!(p.run(&["current"]).expect(0).stdout, "Latest migration version: 2\n");
+        p.run(&["rollback", "-t", "1"]).expect(0);
+        assert_eq!(p.versions(), vec!["1"]);
+        // Python sees the same state: its next upgrade applies exactly what we rolled back.
+        py(&pyb, p, &["upgrade"]).expect(0);
+        assert_eq!(p.versions(), vec!["1", "1.1", "2", "10"]);
+        let r = p.run(&["upgrade"]).expect(0);
+        assert!(r.stdout.contains("up to date"), "{}", r.stdout);
+    }
 
-    // We hold the lock (crashed mid-file): Python refuses.
-    let q = project_with(&FILES[..1]);
-    q.write("V5__slow.sql", SLOW);
-    let mut cmd = clean_command(&common::bin(), &q.dir());
-    cmd.arg("upgrade");
-    crash_while_locked(cmd, &q);
-    let r = py(&pyb, &q, &["upgrade"]);
-    assert_ne!(r.code, 0, "Python ran despite our lock:\n{}", r.stderr);
-    assert!(r.stderr.contains("lock is already held"), "{}", r.stderr);
-    // Our killed file left nothing behind: the file before it stays, no row for it.
-    assert_eq!(q.versions(), vec!["1"]);
+    fn crosstool_fast_applies_keep_the_python_tool_ordered(p) {
+        // We apply many files quickly; the Python tool orders by applied_at alone, so it must
+        // still find the true latest version and roll back the right ones.
+        let Some(pyb) = python_jetbase() else { return };
+        for i in 1..=30 {
+            p.write(&format!("V{i}__t{i}.sql"), &format!("CREATE TABLE t{i} (id INTEGER);\n-- rollback\nDROP TABLE t{i};\n"));
+        }
+        p.run(&["upgrade"]).expect(0);
+        py(&pyb, p, &["rollback", "-c", "3"]).expect(0);
+        assert_eq!(p.versions().last().map(String::as_str), Some("27"));
+        let r = py(&pyb, p, &["upgrade"]).expect(0);
+        assert!(r.stderr.contains("V28__t28.sql"), "{}", r.stderr);
+        assert_eq!(p.versions().len(), 30);
+    }
+
+    fn crosstool_repeatables_interoperate(p) {
+        let Some(pyb) = python_jetbase() else { return };
+        add(p, &files(p.kind)[..1]);
+        p.write("RA__stamp.sql", "UPDATE users SET email = 'ra' WHERE id = 1;\nCREATE TABLE IF NOT EXISTS ra_runs (n INTEGER);\nINSERT INTO ra_runs (n) VALUES (1);\n");
+        p.write("ROC__view.sql", "DROP VIEW IF EXISTS v;\nCREATE VIEW v AS SELECT 1 AS x;\n");
+        p.run(&["upgrade"]).expect(0);
+        py(&pyb, p, &["upgrade"]).expect(0);
+        // RA ran twice (once per tool), ROC once: Python agreed on the ROC checksum.
+        assert_eq!(p.rows("SELECT COUNT(*) FROM ra_runs"), vec![vec!["2"]]);
+        assert_eq!(p.rows("SELECT COUNT(*) FROM jetbase_migrations"), vec![vec!["3"]]);
+        p.write("ROC__view.sql", "DROP VIEW IF EXISTS v;\nCREATE VIEW v AS SELECT 2 AS x;\n");
+        py(&pyb, p, &["upgrade"]).expect(0);
+        let j = p.run(&["--json", "status"]).expect(0).json();
+        let pending: Vec<_> = j["pending"].as_array().unwrap().iter().map(|i| i["filename"].clone()).collect();
+        assert_eq!(pending, vec!["RA__stamp.sql"], "only the RA file is pending after Python applied the ROC change");
+        p.remove("RA__stamp.sql");
+        p.run(&["fix-files"]).expect(0);
+        py(&pyb, p, &["validate-files"]).expect(0);
+    }
+
+    fn crosstool_python_lock_stops_us_and_ours_stops_python(p) {
+        let Some(pyb) = python_jetbase() else { return };
+        // Python holds the lock (crashed mid-file): we refuse with the lock exit code.
+        add(p, &files(p.kind)[..1]);
+        p.write("V5__slow.sql", slow(p.kind));
+        let mut cmd = clean_command(&pyb, &p.dir());
+        cmd.arg("upgrade");
+        crash_while_locked(cmd, p);
+        let r = p.run(&["upgrade"]).expect(4);
+        assert!(r.stderr.contains("lock is held"), "{}", r.stderr);
+        assert_eq!(p.versions(), vec!["1"]);
+        p.run(&["unlock"]).expect(0);
+
+        // We hold the lock (crashed mid-file): Python refuses.
+        let q = Project::on(p.kind).unwrap();
+        add(&q, &files(p.kind)[..1]);
+        q.write("V5__slow.sql", slow(p.kind));
+        let mut cmd = clean_command(&common::bin(), &q.dir());
+        cmd.arg("upgrade");
+        crash_while_locked(cmd, &q);
+        let r = py(&pyb, &q, &["upgrade"]);
+        assert_ne!(r.code, 0, "Python ran despite our lock:\n{}", r.stderr);
+        assert!(r.stderr.contains("lock is already held"), "{}", r.stderr);
+        // Our killed file left no history row behind.
+        assert_eq!(q.versions(), vec!["1"]);
+    }
 }
 
 #[test]

@@ -428,3 +428,20 @@ pub fn server_query(kind: Kind, url: &str, sql: &str) -> Vec<Vec<String>> {
         }
     })
 }
+
+/// The same test body on every backend, as `sqlite::name`, `postgres::name`, `mysql::name`.
+#[allow(unused_macros)]
+macro_rules! on_every_backend {
+    ($(fn $name:ident($p:ident) $body:block)*) => {
+        $(fn $name($p: &Project) $body)*
+        mod sqlite {
+            $(#[test] fn $name() { let p = super::Project::on(super::Kind::Sqlite).unwrap(); super::$name(&p); })*
+        }
+        mod postgres {
+            $(#[test] fn $name() { if let Some(p) = super::Project::on(super::Kind::Postgres) { super::$name(&p); } })*
+        }
+        mod mysql {
+            $(#[test] fn $name() { if let Some(p) = super::Project::on(super::Kind::MySql) { super::$name(&p); } })*
+        }
+    };
+}
