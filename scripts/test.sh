@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The test command (README): installs Python Jetbase 0.18.1 into .venv-py when missing (the
-# cross-tool tests and golden checksums need it), then runs every test of the crate.
+# The test command (README). Installs Python Jetbase 0.18.1 into .venv-py when missing (the
+# cross-tool tests and golden checksums need it), starts throwaway PostgreSQL and MariaDB
+# servers on 127.0.0.1 unless JETBASE_TEST_POSTGRES_URL / JETBASE_TEST_MYSQL_URL already
+# name servers (or JETBASE_TEST_SERVERS=0), runs every test, and stops what it started.
 # Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,4 +11,22 @@ if [ ! -x .venv-py/bin/jetbase ]; then
   python3 -m venv .venv-py
   .venv-py/bin/pip install --quiet --disable-pip-version-check jetbase==0.18.1 psycopg2-binary pymysql
 fi
+
+PG_DIR=""; MY_DIR=""
+cleanup() {
+  if [ -n "$PG_DIR" ]; then scripts/postgres.sh stop "$PG_DIR" || true; fi
+  if [ -n "$MY_DIR" ]; then scripts/mariadb.sh stop "$MY_DIR" || true; fi
+}
+trap cleanup EXIT
+if [ "${JETBASE_TEST_SERVERS:-1}" != 0 ] && [ "$(id -u)" = 0 ]; then
+  if [ -z "${JETBASE_TEST_POSTGRES_URL:-}" ]; then
+    PG_DIR=$(scripts/postgres.sh start)
+    export JETBASE_TEST_POSTGRES_URL=$(cat "$PG_DIR/url")
+  fi
+  if [ -z "${JETBASE_TEST_MYSQL_URL:-}" ]; then
+    MY_DIR=$(scripts/mariadb.sh start)
+    export JETBASE_TEST_MYSQL_URL=$(cat "$MY_DIR/url")
+  fi
+fi
+echo "== test servers: ${JETBASE_TEST_POSTGRES_URL:-none (PostgreSQL tests skip)}, ${JETBASE_TEST_MYSQL_URL:-none (MariaDB tests skip)}"
 cargo test --locked "$@"
