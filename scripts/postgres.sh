@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL server on 127.0.0.1 for tests (Debian's postgresql-15).
-#   scripts/postgres.sh start   -> prints the server's folder; its URL is in <folder>/url
+#   scripts/postgres.sh start   -> prints the server's folder; its URL is in <folder>/url,
+#                                  its Unix socket in that folder, the CA of its TLS certificate
+#                                  in <folder>/ca.crt
 #   scripts/postgres.sh stop DIR
 # Runs as root: initdb and postgres refuse root, so they run as the `postgres` user.
 set -euo pipefail
@@ -20,8 +22,22 @@ start)
   printf '%s' "$PG_PASS" > "$D/pw"; chown postgres "$D/pw"
   runuser -u postgres -- "$PGBIN/initdb" -D "$D/data" -U "$PG_USER" --pwfile="$D/pw" \
     --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 --no-sync >"$D/initdb.log"
+  # TLS: a throwaway CA ($D/ca.crt) signs a certificate for 127.0.0.1, so sslmode=require
+  # and verify-full can be tested; plain connections still work.
+  TLS=""
+  if command -v openssl >/dev/null; then
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=jetbase test CA" \
+      -keyout "$D/ca.key" -out "$D/ca.crt" >/dev/null 2>&1
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+      -keyout "$D/server.key" -out "$D/server.csr" >/dev/null 2>&1
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > "$D/ext.cnf"
+    openssl x509 -req -in "$D/server.csr" -CA "$D/ca.crt" -CAkey "$D/ca.key" -CAcreateserial \
+      -days 2 -extfile "$D/ext.cnf" -out "$D/server.crt" >/dev/null 2>&1
+    chown postgres: "$D/server.key" "$D/server.crt"; chmod 600 "$D/server.key"
+    TLS="-c ssl=on -c ssl_cert_file=$D/server.crt -c ssl_key_file=$D/server.key"
+  fi
   runuser -u postgres -- "$PGBIN/pg_ctl" -D "$D/data" -l "$D/server.log" -w -s -o \
-    "-c listen_addresses=127.0.0.1 -p $PGPORT -k $D -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" start
+    "-c listen_addresses=127.0.0.1 -p $PGPORT -k $D -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 $TLS" start
   echo "$PGBIN" > "$D/bin"
   echo "postgresql://$PG_USER:$PG_PASS@127.0.0.1:$PGPORT/postgres" > "$D/url"
   echo "$D"

@@ -22,6 +22,8 @@ if [ "${JETBASE_TEST_SERVERS:-1}" != 0 ] && [ "$(id -u)" = 0 ]; then
   if [ -z "${JETBASE_TEST_POSTGRES_URL:-}" ]; then
     PG_DIR=$(scripts/postgres.sh start)
     export JETBASE_TEST_POSTGRES_URL=$(cat "$PG_DIR/url")
+    export JETBASE_TEST_POSTGRES_SOCKET_DIR=$PG_DIR
+    if [ -f "$PG_DIR/ca.crt" ]; then export JETBASE_TEST_POSTGRES_CA=$PG_DIR/ca.crt; fi
   fi
   if [ -z "${JETBASE_TEST_MYSQL_URL:-}" ]; then
     MY_DIR=$(scripts/mariadb.sh start)

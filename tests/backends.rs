@@ -330,3 +330,79 @@ fn server_passwords_never_appear_in_connection_errors() {
         assert!(r.stderr.contains("***"), "{}", r.stderr);
     }
 }
+
+/// A migration that records whether its own connection uses TLS.
+const TLS_PROBE: &str =
+    "CREATE TABLE tls_probe AS SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid();\n";
+
+#[test]
+fn postgres_sslmode_uses_tls_through_rustls() {
+    let Some(p) = Project::on(Kind::Postgres) else {
+        return;
+    };
+    let Ok(ca) = std::env::var("JETBASE_TEST_POSTGRES_CA") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but JETBASE_TEST_POSTGRES_CA is not"
+        );
+        eprintln!("skipping: JETBASE_TEST_POSTGRES_CA is not set");
+        return;
+    };
+    p.write("V1__probe.sql", TLS_PROBE);
+    for (query, tls) in [
+        ("?sslmode=disable".to_owned(), "0"),
+        ("?sslmode=require".to_owned(), "1"),
+        (format!("?sslmode=verify-full&sslrootcert={ca}"), "1"),
+    ] {
+        std::fs::write(
+            p.dir().join("env.py"),
+            format!("sqlalchemy_url = \"{}{query}\"\n", p.url),
+        )
+        .unwrap();
+        p.run(&["upgrade"]).expect(0);
+        assert_eq!(
+            p.rows("SELECT ssl FROM tls_probe"),
+            vec![vec![tls]],
+            "{query}"
+        );
+        p.run(&["rollback"]).expect(0);
+        p.exec("DROP TABLE tls_probe");
+    }
+    // verify-full without the CA: the self-signed certificate is refused.
+    std::fs::write(
+        p.dir().join("env.py"),
+        format!("sqlalchemy_url = \"{}?sslmode=verify-full\"\n", p.url),
+    )
+    .unwrap();
+    p.run(&["status"]).expect(5);
+}
+
+#[test]
+fn postgres_unix_socket_host() {
+    let Some(p) = Project::on(Kind::Postgres) else {
+        return;
+    };
+    let Ok(dir) = std::env::var("JETBASE_TEST_POSTGRES_SOCKET_DIR") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but JETBASE_TEST_POSTGRES_SOCKET_DIR is not"
+        );
+        eprintln!("skipping: JETBASE_TEST_POSTGRES_SOCKET_DIR is not set");
+        return;
+    };
+    let (base, db) = p.url.rsplit_once('/').unwrap();
+    let port = base.rsplit_once(':').unwrap().1;
+    // libpq spelling: no host in the authority, the socket folder as `host`.
+    let url = format!("postgresql://migrator@/{db}?host={dir}&port={port}");
+    std::fs::write(
+        p.dir().join("env.py"),
+        format!("sqlalchemy_url = \"{url}\"\n"),
+    )
+    .unwrap();
+    p.write(
+        "V1__probe.sql",
+        "CREATE TABLE via_socket AS SELECT inet_server_addr() IS NULL AS local;\n",
+    );
+    p.run(&["upgrade"]).expect(0);
+    assert_eq!(p.rows("SELECT local FROM via_socket"), vec![vec!["1"]]);
+}

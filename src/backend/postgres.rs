@@ -60,6 +60,9 @@ fn options(url: &DatabaseUrl) -> Result<PgConnectOptions, String> {
     if let Some(h) = url.host() {
         o = o.host(h);
     }
+    if let Some(port) = url.param("port").and_then(|p| p.parse().ok()) {
+        o = o.port(port);
+    }
     // libpq's `host=/run/postgresql` (a folder) means a Unix socket.
     if let Some(dir) = url.param("host").filter(|h| h.starts_with('/')) {
         o = o.socket(Path::new(dir));
