@@ -27,6 +27,7 @@ start)
   mariadb --no-defaults -uroot --socket="$D/sock" -e \
     "CREATE USER '$MY_USER'@'%' IDENTIFIED BY '$MY_PASS'; GRANT ALL ON *.* TO '$MY_USER'@'%' WITH GRANT OPTION;"
   echo "mysql://$MY_USER:$MY_PASS@127.0.0.1:$MY_PORT/mysql" > "$D/url"
+  echo "MariaDB on 127.0.0.1:$MY_PORT, URL in $D/url (user $MY_USER)" >&2
   echo "$D"
   ;;
 stop)

@@ -40,6 +40,7 @@ start)
     "-c listen_addresses=127.0.0.1 -p $PGPORT -k $D -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 $TLS" start
   echo "$PGBIN" > "$D/bin"
   echo "postgresql://$PG_USER:$PG_PASS@127.0.0.1:$PGPORT/postgres" > "$D/url"
+  echo "PostgreSQL on 127.0.0.1:$PGPORT, URL in $D/url (user $PG_USER)" >&2
   echo "$D"
   ;;
 stop)
