@@ -60,11 +60,16 @@ pub enum Error {
     },
     #[error("validation failed: {}", summary(.problems))]
     Validation { problems: Vec<Problem> },
-    #[error("the migration lock is held{}", held_by(.locked_at.as_deref(), .process_id.as_deref()))]
+    #[error("the migration lock is held by {holder}{}; gave up after waiting {waited_secs:.0} s", .locked_at.as_deref().map(|t| format!(" since {t}")).unwrap_or_default())]
     Locked {
+        holder: String,
         locked_at: Option<String>,
-        process_id: Option<String>,
+        waited_secs: f64,
+        /// Held without a lease (the Python tool): never taken over automatically.
+        foreign: bool,
     },
+    #[error("the migration lock was taken over by another process while this one held it")]
+    LockLost,
     #[error("interrupted: the file being run was rolled back and the migration lock released")]
     Interrupted,
     #[error("{message}")]
@@ -88,15 +93,6 @@ fn summary(problems: &[Problem]) -> String {
     s
 }
 
-fn held_by(locked_at: Option<&str>, process_id: Option<&str>) -> String {
-    match (locked_at, process_id) {
-        (Some(at), Some(id)) => format!(" by process {id} since {at}"),
-        (Some(at), None) => format!(" since {at}"),
-        (None, Some(id)) => format!(" by process {id}"),
-        (None, None) => String::new(),
-    }
-}
-
 impl Error {
     /// Wrap a database error with what we were doing.
     pub fn db(context: impl Into<String>) -> impl FnOnce(DbError) -> Error {
@@ -116,7 +112,7 @@ impl Error {
         match self {
             Error::Usage { .. } => exit::USAGE,
             Error::Validation { .. } => exit::DRIFT,
-            Error::Locked { .. } => exit::LOCKED,
+            Error::Locked { .. } | Error::LockLost => exit::LOCKED,
             Error::Connect(_) => exit::CONNECT,
             Error::Interrupted => exit::INTERRUPTED,
             _ => exit::ERROR,
@@ -156,8 +152,21 @@ impl Error {
                 hints.push("or skip with --skip-validation");
                 Some(hints.join("; "))
             }
+            Error::Locked { foreign: true, .. } => Some(
+                "that lock carries no lease (Python Jetbase, or a process that died before jetbase \
+                 kept leases), so it is never taken over automatically; if no migration is running, \
+                 run `jetbase unlock`"
+                    .into(),
+            ),
             Error::Locked { .. } => Some(
-                "another migration is running; if you are sure none is, run `jetbase unlock`".into(),
+                "another migration is running: wait for it, or raise --lock-timeout (lock_timeout); \
+                 if you are sure none is, run `jetbase unlock`"
+                    .into(),
+            ),
+            Error::LockLost => Some(
+                "its heartbeat stopped for longer than lock_lease, so another process took the lock; \
+                 files finished before stay applied: run the command again"
+                    .into(),
             ),
             Error::NotFound { hint, .. } => Some(hint.clone()),
             Error::Interrupted => Some(

@@ -127,16 +127,18 @@ pub async fn read(db: &mut dyn Backend) -> Result<History, DbError> {
 /// A statement fails.
 pub async fn ensure_tables(db: &mut dyn Backend) -> Result<(), DbError> {
     let d = db.dialect();
-    let (m, l, init) = (
+    let (m, l, init, lease) = (
         d.create_migrations_table(),
         d.create_lock_table(),
         d.init_lock_row(),
+        d.create_lease_table(),
     );
     let lock_table = db.capabilities().lock_table;
     db.execute(&m, &[]).await?;
     if lock_table {
         db.execute(&l, &[]).await?;
         db.execute(&init, &[]).await?;
+        db.execute(&lease, &[]).await?;
     }
     Ok(())
 }

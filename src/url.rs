@@ -415,8 +415,9 @@ fn split_host_port(hostport: &str) -> Result<(Option<String>, Option<u16>), UrlE
     let port = match port {
         None | Some("") => None,
         Some(p) => Some(
+            // The text is not echoed: without `@host`, a password lands where a port would be.
             p.parse::<u16>()
-                .map_err(|_| malformed(format!("invalid port '{p}'")))?,
+                .map_err(|_| malformed("the port is not a number from 0 to 65535"))?,
         ),
     };
     Ok((
@@ -637,6 +638,8 @@ mod tests {
         );
         let bad = DatabaseUrl::parse(&format!("postgresql://app:{PW}@h:99999/db")).unwrap_err();
         assert!(!bad.to_string().contains("w/rd"), "{bad}");
+        let no_host = DatabaseUrl::parse("postgresql://app:hunter2/db").unwrap_err();
+        assert!(!no_host.to_string().contains("hunter2"), "{no_host}");
         let redacted = u.redact(&format!("connect failed for {text} (password {PW})"));
         assert!(
             !redacted.contains(PW) && !redacted.contains("p%40ss"),

@@ -161,8 +161,11 @@ on_every_backend! {
         three(p);
         p.run(&["upgrade", "-c", "1"]).expect(0);
         p.exec("UPDATE jetbase_lock SET is_locked = TRUE, locked_at = '2026-01-01 00:00:00', process_id = 'other' WHERE id = 1");
-        let r = p.run(&["upgrade"]).expect(4);
-        assert!(r.stderr.contains("lock is held by process other"), "{}", r.stderr);
+        let started = std::time::Instant::now();
+        let r = p.run(&["upgrade", "--lock-timeout", "1"]).expect(4);
+        assert!(started.elapsed() >= std::time::Duration::from_secs(1), "it did not wait");
+        assert!(r.stderr.contains("waiting up to 1 s for the migration lock held by process id other"), "{}", r.stderr);
+        assert!(r.stderr.contains("never taken over automatically"), "a lock without lease: {}", r.stderr);
         let r = p.run(&["lock-status"]).expect(0);
         assert!(r.stdout.starts_with("Status: LOCKED\nLocked At: 2026-01-01 00:00:00"), "{}", r.stdout);
         p.run(&["status"]).expect(0);
@@ -405,4 +408,118 @@ fn postgres_unix_socket_host() {
     );
     p.run(&["upgrade"]).expect(0);
     assert_eq!(p.rows("SELECT local FROM via_socket"), vec![vec!["1"]]);
+}
+
+/// The lease: holders that crash, holders on other machines, and racing upgrades.
+mod lease {
+    use super::*;
+
+    /// Start `jetbase upgrade` in the background and wait until it holds the lock.
+    fn upgrade_holding_lock(p: &Project) -> std::process::Child {
+        let mut child = common::clean_command(&common::bin(), &p.dir())
+            .arg("upgrade")
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !(p.table_exists("jetbase_lock_lease")
+            && p.rows("SELECT is_locked FROM jetbase_lock WHERE id = 1") == vec![vec!["1"]])
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the lock was never taken"
+            );
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("the upgrade ended before holding the lock: {status}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        child
+    }
+
+    fn slow_statement(kind: Kind) -> &'static str {
+        match kind {
+            Kind::Sqlite => {
+                "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000000) SELECT MAX(x) FROM c;\n"
+            }
+            Kind::Postgres => "SELECT pg_sleep(60);\n",
+            Kind::MySql => "SELECT SLEEP(60);\n",
+        }
+    }
+
+    on_every_backend! {
+        fn lease_of_a_killed_holder_is_taken_over_without_unlock(p) {
+            p.write("V1__a.sql", ITEMS);
+            p.write("V2__slow.sql", slow_statement(p.kind));
+            let mut child = upgrade_holding_lock(p);
+            // While it runs, lock-status names the holder and its heartbeat.
+            let r = p.run(&["lock-status"]).expect(0);
+            assert!(r.stdout.contains(&format!("Held By: jetbase pid {} on ", child.id())), "{}", r.stdout);
+            assert!(r.stdout.contains("Heartbeat: "), "{}", r.stdout);
+            let j = p.run(&["--json", "lock-status"]).expect(0).json();
+            assert_eq!(j["lease"]["owner_pid"], child.id());
+            child.kill().unwrap();
+            child.wait().unwrap();
+            // The crashed holder's lock is still set...
+            assert!(p.run(&["lock-status"]).expect(0).stdout.starts_with("Status: LOCKED"));
+            // ...and the next upgrade takes it over at once: its owner is gone from this machine.
+            p.write("V2__slow.sql", "CREATE TABLE quick (id INTEGER);\n");
+            let r = p.run(&["upgrade", "--lock-timeout", "10"]).expect(0);
+            assert!(r.stderr.contains("took over the migration lock held by jetbase pid"), "{}", r.stderr);
+            assert!(r.stderr.contains("is gone"), "{}", r.stderr);
+            assert_eq!(p.versions(), vec!["1", "2"]);
+            assert_eq!(p.run(&["lock-status"]).expect(0).stdout, "Status: UNLOCKED\n");
+        }
+
+        fn lease_from_another_host_is_taken_over_only_when_expired(p) {
+            p.write("V1__a.sql", ITEMS);
+            p.run(&["upgrade"]).expect(0);
+            p.write("V2__b.sql", TAGS);
+            // A holder on another machine whose heartbeat is fresh: we wait, then give up.
+            p.exec("UPDATE jetbase_lock SET is_locked = TRUE, locked_at = CURRENT_TIMESTAMP, process_id = 'remote-1' WHERE id = 1");
+            let now = match p.kind {
+                Kind::Sqlite => "STRFTIME('%Y-%m-%d %H:%M:%f', 'NOW')",
+                Kind::Postgres => "clock_timestamp()",
+                Kind::MySql => "CURRENT_TIMESTAMP(6)",
+            };
+            p.exec(&format!("INSERT INTO jetbase_lock_lease (id, process_id, owner_host, owner_pid, ttl_seconds, acquired_at, heartbeat_at) VALUES (1, 'remote-1', 'elsewhere', 1, 3600, {now}, {now})"));
+            let r = p.run(&["upgrade", "--lock-timeout", "0.5"]).expect(4);
+            assert!(r.stderr.contains("jetbase pid 1 on elsewhere"), "{}", r.stderr);
+            assert!(r.stderr.contains("raise --lock-timeout"), "{}", r.stderr);
+            // Its heartbeat is now older than its lease: taken over.
+            p.exec("UPDATE jetbase_lock_lease SET ttl_seconds = 1");
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            let r = p.run(&["upgrade", "--lock-timeout", "10"]).expect(0);
+            assert!(r.stderr.contains("sent no heartbeat for"), "{}", r.stderr);
+            assert_eq!(p.versions(), vec!["1", "2"]);
+        }
+
+        fn concurrent_upgrades_apply_every_file_exactly_once(p) {
+            for i in 1..=12 {
+                p.write(&format!("V{i}__t{i}.sql"), &format!("CREATE TABLE t{i} (id INTEGER);\nINSERT INTO t{i} (id) VALUES ({i});\n"));
+            }
+            p.write("RA__count.sql", "CREATE TABLE IF NOT EXISTS ra_runs (n INTEGER);\nINSERT INTO ra_runs (n) VALUES (1);\n");
+            let children: Vec<_> = (0..16)
+                .map(|_| {
+                    common::clean_command(&common::bin(), &p.dir())
+                        .args(["upgrade", "--lock-timeout", "120"])
+                        .stdout(std::process::Stdio::null())
+                        .stderr(std::process::Stdio::piped())
+                        .spawn()
+                        .unwrap()
+                })
+                .collect();
+            for child in children {
+                let out = child.wait_with_output().unwrap();
+                assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            }
+            let versions = p.versions();
+            assert_eq!(versions.len(), 12, "{versions:?}");
+            for i in 1..=12 {
+                assert_eq!(p.rows(&format!("SELECT COUNT(*) FROM t{i}")), vec![vec!["1"]], "t{i}");
+            }
+            assert_eq!(p.rows("SELECT COUNT(*) FROM jetbase_migrations WHERE filename = 'RA__count.sql'"), vec![vec!["1"]]);
+            assert_eq!(p.run(&["lock-status"]).expect(0).stdout, "Status: UNLOCKED\n");
+        }
+    }
 }

@@ -226,13 +226,13 @@ fn held_lock_stops_upgrade_with_lock_exit_code_until_unlock() {
         &p.db_path(),
         "UPDATE jetbase_lock SET is_locked = 1, locked_at = '2026-01-01 00:00:00.000', process_id = 'other' WHERE id = 1",
     );
-    let r = p.run(&["upgrade"]).expect(4);
+    let r = p.run(&["upgrade", "--lock-timeout", "0"]).expect(4);
     assert!(r.stderr.contains("lock is held"), "{}", r.stderr);
     assert!(r.stderr.contains("jetbase unlock"), "{}", r.stderr);
     let r = p.run(&["lock-status"]).expect(0);
     assert_eq!(
         r.stdout,
-        "Status: LOCKED\nLocked At: 2026-01-01 00:00:00.000\n"
+        "Status: LOCKED\nLocked At: 2026-01-01 00:00:00.000\nHeld By: process id other (no lease: Python Jetbase or an older tool)\n"
     );
     assert_eq!(p.run(&["--json", "lock-status"]).json()["is_locked"], true);
     // Read-only commands still work under a held lock.

@@ -195,8 +195,9 @@ on_every_backend! {
         let mut cmd = clean_command(&pyb, &p.dir());
         cmd.arg("upgrade");
         crash_while_locked(cmd, p);
-        let r = p.run(&["upgrade"]).expect(4);
+        let r = p.run(&["upgrade", "--lock-timeout", "0"]).expect(4);
         assert!(r.stderr.contains("lock is held"), "{}", r.stderr);
+        assert!(r.stderr.contains("never taken over automatically"), "{}", r.stderr);
         assert_eq!(p.versions(), vec!["1"]);
         p.run(&["unlock"]).expect(0);
 

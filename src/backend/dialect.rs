@@ -98,6 +98,83 @@ pub trait Dialect: Send + Sync {
             .to_owned()
     }
 
+    /// jetbase's own side table for the lease on the lock row (owner, heartbeat, time to
+    /// live). The Python tool never reads it, so both tools keep sharing `jetbase_lock`.
+    fn create_lease_table(&self) -> String {
+        "CREATE TABLE IF NOT EXISTS jetbase_lock_lease (\n    \
+         id INTEGER PRIMARY KEY CHECK (id = 1),\n    \
+         process_id VARCHAR(36) NOT NULL,\n    \
+         owner_host VARCHAR(255) NOT NULL,\n    \
+         owner_pid INTEGER NOT NULL,\n    \
+         acquired_at TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP,\n    \
+         heartbeat_at TIMESTAMPTZ NOT NULL DEFAULT CURRENT_TIMESTAMP,\n    \
+         ttl_seconds INTEGER NOT NULL\n)"
+            .to_owned()
+    }
+
+    /// The database's clock, as stored in the lease's timestamps.
+    fn lease_now(&self) -> &'static str {
+        "clock_timestamp()"
+    }
+
+    /// Microseconds since `heartbeat_at`, by the database's clock, as an integer.
+    fn lease_age_micros(&self) -> String {
+        "CAST(EXTRACT(EPOCH FROM (clock_timestamp() - heartbeat_at)) * 1000000 AS BIGINT)"
+            .to_owned()
+    }
+
+    /// The lease row: process id, host, pid, acquired, heartbeat, ttl, age in microseconds.
+    fn select_lease(&self) -> String {
+        format!(
+            "SELECT process_id, owner_host, owner_pid, acquired_at, heartbeat_at, ttl_seconds, {} \
+             FROM jetbase_lock_lease WHERE id = 1",
+            self.lease_age_micros()
+        )
+    }
+
+    /// Record our lease: process id (1), host (2), pid (3), ttl seconds (4).
+    fn insert_lease(&self) -> String {
+        format!(
+            "INSERT INTO jetbase_lock_lease (id, process_id, owner_host, owner_pid, ttl_seconds, acquired_at, heartbeat_at) \
+             VALUES (1, {}, {}, {}, {}, {now}, {now})",
+            self.placeholder(1),
+            self.placeholder(2),
+            self.placeholder(3),
+            self.placeholder(4),
+            now = self.lease_now()
+        )
+    }
+
+    /// Forget the lease row (before writing ours).
+    fn clear_lease(&self) -> String {
+        "DELETE FROM jetbase_lock_lease WHERE id = 1".to_owned()
+    }
+
+    /// Renew our lease (parameter 1: our process id); zero rows means we lost it.
+    fn heartbeat(&self) -> String {
+        format!(
+            "UPDATE jetbase_lock_lease SET heartbeat_at = {} WHERE id = 1 AND process_id = {}",
+            self.lease_now(),
+            self.placeholder(1)
+        )
+    }
+
+    /// Move a held lock from a dead owner (2) to us (1): a compare-and-set on the row.
+    fn take_over_lock(&self) -> String {
+        format!(
+            "UPDATE jetbase_lock SET locked_at = CURRENT_TIMESTAMP, process_id = {} \
+             WHERE id = 1 AND is_locked = TRUE AND process_id = {}",
+            self.placeholder(1),
+            self.placeholder(2)
+        )
+    }
+
+    /// Read the lock row's owner inside a transaction, locking the row where the database
+    /// can, so a takeover waits for the file being committed (fencing).
+    fn fence(&self) -> String {
+        "SELECT process_id FROM jetbase_lock WHERE id = 1 FOR UPDATE".to_owned()
+    }
+
     /// `is_locked, locked_at, process_id` of the lock row.
     fn lock_status(&self) -> String {
         "SELECT is_locked, locked_at, process_id FROM jetbase_lock WHERE id = 1".to_owned()
@@ -216,6 +293,37 @@ impl Dialect for SqliteDialect {
         "INSERT OR IGNORE INTO jetbase_lock (id, is_locked) VALUES (1, 0)".to_owned()
     }
 
+    fn create_lease_table(&self) -> String {
+        "CREATE TABLE IF NOT EXISTS jetbase_lock_lease (\n    \
+         id INTEGER PRIMARY KEY CHECK (id = 1),\n    \
+         process_id TEXT NOT NULL,\n    \
+         owner_host TEXT NOT NULL,\n    \
+         owner_pid INTEGER NOT NULL,\n    \
+         acquired_at TEXT NOT NULL,\n    \
+         heartbeat_at TEXT NOT NULL,\n    \
+         ttl_seconds INTEGER NOT NULL\n)"
+            .to_owned()
+    }
+
+    fn lease_now(&self) -> &'static str {
+        "STRFTIME('%Y-%m-%d %H:%M:%f', 'NOW')"
+    }
+
+    fn lease_age_micros(&self) -> String {
+        "CAST((JULIANDAY('now') - JULIANDAY(heartbeat_at)) * 86400000000.0 AS INTEGER)".to_owned()
+    }
+
+    /// SQLite has no row locks; `BEGIN IMMEDIATE` already serialises every writer.
+    fn fence(&self) -> String {
+        "SELECT process_id FROM jetbase_lock WHERE id = 1".to_owned()
+    }
+
+    fn take_over_lock(&self) -> String {
+        "UPDATE jetbase_lock SET locked_at = STRFTIME('%Y-%m-%d %H:%M:%f', 'NOW'), process_id = ? \
+         WHERE id = 1 AND is_locked = 1 AND process_id = ?"
+            .to_owned()
+    }
+
     fn table_exists(&self) -> String {
         "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?".to_owned()
     }
@@ -327,6 +435,28 @@ impl Dialect for MySqlDialect {
     fn init_lock_row(&self) -> String {
         "INSERT IGNORE INTO jetbase_lock (id, is_locked) VALUES (1, FALSE)".to_owned()
     }
+    fn create_lease_table(&self) -> String {
+        "CREATE TABLE IF NOT EXISTS jetbase_lock_lease (\n    \
+         id INT PRIMARY KEY CHECK (id = 1),\n    \
+         process_id VARCHAR(36) NOT NULL,\n    \
+         owner_host VARCHAR(255) NOT NULL,\n    \
+         owner_pid INT NOT NULL,\n    \
+         acquired_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),\n    \
+         heartbeat_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),\n    \
+         ttl_seconds INT NOT NULL\n)"
+            .to_owned()
+    }
+    fn lease_now(&self) -> &'static str {
+        "CURRENT_TIMESTAMP(6)"
+    }
+    fn lease_age_micros(&self) -> String {
+        "TIMESTAMPDIFF(MICROSECOND, heartbeat_at, CURRENT_TIMESTAMP(6))".to_owned()
+    }
+    fn take_over_lock(&self) -> String {
+        "UPDATE jetbase_lock SET locked_at = CURRENT_TIMESTAMP(6), process_id = ? \
+         WHERE id = 1 AND is_locked = TRUE AND process_id = ?"
+            .to_owned()
+    }
     fn table_exists(&self) -> String {
         "SELECT COUNT(*) FROM information_schema.tables \
          WHERE table_schema = DATABASE() AND table_name = ?"
@@ -377,6 +507,9 @@ mod tests {
             assert_eq!(count(&d.delete_repeatable()), 1, "{}", d.name());
             assert_eq!(count(&d.table_exists()), 1, "{}", d.name());
             assert_eq!(count(&d.force_unlock()), 0, "{}", d.name());
+            assert_eq!(count(&d.insert_lease()), 4, "{}", d.name());
+            assert_eq!(count(&d.heartbeat()), 1, "{}", d.name());
+            assert_eq!(count(&d.take_over_lock()), 2, "{}", d.name());
         }
     }
 

@@ -31,6 +31,10 @@ struct Cli {
     /// Print the result as JSON on stdout.
     #[arg(long, global = true)]
     json: bool,
+    /// How long upgrade, rollback and the fixes wait for a migration lock held by another
+    /// process before giving up (exit code 4). Default: lock_timeout, else 300.
+    #[arg(long = "lock-timeout", global = true, value_name = "SECONDS")]
+    lock_timeout: Option<f64>,
     #[command(subcommand)]
     command: Command,
 }
@@ -259,7 +263,15 @@ fn settings(cli: &Cli, env: &EnvVars) -> Result<Settings, Error> {
         source,
     })?;
     let project = config::discover(cli.dir.as_deref(), &cwd)?;
-    let settings = config::load(&project, env)?;
+    let mut settings = config::load(&project, env)?;
+    if let Some(secs) = cli.lock_timeout {
+        if !secs.is_finite() || secs < 0.0 {
+            return Err(Error::usage(
+                "--lock-timeout takes a number of seconds, 0 or more",
+            ));
+        }
+        settings.lock_timeout = std::time::Duration::from_secs_f64(secs);
+    }
     if settings.url_source == Source::Default {
         eprintln!(
             "No database configured: using the embedded SQLite database {} (set sqlalchemy_url in env.py or DATABASE_URL to change it)",

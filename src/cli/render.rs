@@ -178,7 +178,25 @@ impl Out {
             emit("This database does not support the migration lock.\n");
         } else if r.status.is_locked {
             let at = r.status.locked_at.as_deref().unwrap_or("unknown");
-            emit(&format!("Status: LOCKED\nLocked At: {at}\n"));
+            let mut s = format!(
+                "Status: LOCKED\nLocked At: {at}\nHeld By: {}\n",
+                r.status.holder()
+            );
+            if let Some(l) = &r.status.lease {
+                #[allow(clippy::cast_precision_loss)]
+                let left = l.ttl_seconds as f64 - l.heartbeat_age_seconds;
+                s += &format!(
+                    "Heartbeat: {:.1} s ago (lease {} s, {})\n",
+                    l.heartbeat_age_seconds,
+                    l.ttl_seconds,
+                    if left > 0.0 {
+                        format!("expires in {left:.1} s")
+                    } else {
+                        format!("expired {:.1} s ago: the next upgrade takes it over", -left)
+                    }
+                );
+            }
+            emit(&s);
         } else {
             emit("Status: UNLOCKED\n");
         }

@@ -75,8 +75,18 @@ pub struct Settings {
     pub skip_file_validation: bool,
     pub async_mode: bool,
     pub model_paths: Vec<String>,
+    /// How long upgrade, rollback and the fixes wait for a held lock (`lock_timeout`).
+    pub lock_timeout: std::time::Duration,
+    /// How long our lease lives without a heartbeat before others may take it over.
+    pub lock_lease: std::time::Duration,
     pub entries: Vec<Entry>,
 }
+
+/// Default `lock_timeout`: as long as Liquibase waits, enough for another deployment's
+/// migrations to finish.
+pub const DEFAULT_LOCK_TIMEOUT_SECS: f64 = 300.0;
+/// Default `lock_lease`: a holder renews every third of it.
+pub const DEFAULT_LOCK_LEASE_SECS: f64 = 30.0;
 
 /// A configuration value as a source gives it (Python literals map onto these).
 #[derive(Debug, Clone, PartialEq)]
@@ -171,6 +181,8 @@ pub const KEYS: &[&str] = &[
     "snowflake_private_key_password",
     "async_mode",
     "model_paths",
+    "lock_timeout",
+    "lock_lease",
 ];
 
 fn is_secret_key(key: &str) -> bool {
@@ -424,6 +436,13 @@ pub fn load(project: &Project, env: &EnvVars) -> Result<Settings, ConfigError> {
     text_value("snowflake_private_key")?;
     text_value("snowflake_private_key_password")?;
     let (model_paths, model_source) = model_paths(layers.get("model_paths"))?;
+    let lock_timeout = seconds(
+        &layers,
+        "lock_timeout",
+        DEFAULT_LOCK_TIMEOUT_SECS,
+        &mut entries,
+    )?;
+    let lock_lease = seconds(&layers, "lock_lease", DEFAULT_LOCK_LEASE_SECS, &mut entries)?;
     entries.push(Entry {
         key: "model_paths".into(),
         value: model_paths.join(","),
@@ -442,8 +461,55 @@ pub fn load(project: &Project, env: &EnvVars) -> Result<Settings, ConfigError> {
         skip_file_validation: flags["skip_file_validation"],
         async_mode: flags["async_mode"],
         model_paths,
+        lock_timeout,
+        lock_lease,
         entries,
     })
+}
+
+/// A duration key given in seconds (an integer, or a number in a string).
+fn seconds(
+    layers: &Layers,
+    key: &str,
+    default: f64,
+    entries: &mut Vec<Entry>,
+) -> Result<std::time::Duration, ConfigError> {
+    let got = layers.get(key);
+    let value = match &got {
+        None => default,
+        #[allow(clippy::cast_precision_loss)]
+        Some((Val::Int(i), _)) => *i as f64,
+        Some((Val::Str(s), source)) => {
+            s.trim().parse::<f64>().map_err(|_| ConfigError::BadValue {
+                key: key.to_owned(),
+                origin: *source,
+                expected: "a number of seconds",
+                got: format!("{s:?}"),
+            })?
+        }
+        Some((other, source)) => {
+            return Err(ConfigError::BadValue {
+                key: key.to_owned(),
+                origin: *source,
+                expected: "a number of seconds",
+                got: show(other),
+            });
+        }
+    };
+    if !value.is_finite() || value < 0.0 {
+        return Err(ConfigError::BadValue {
+            key: key.to_owned(),
+            origin: got.map_or(Source::Default, |(_, s)| s),
+            expected: "a number of seconds, 0 or more",
+            got: value.to_string(),
+        });
+    }
+    entries.push(Entry {
+        key: key.into(),
+        value: format!("{value} s"),
+        source: got.map_or(Source::Default, |(_, s)| s),
+    });
+    Ok(std::time::Duration::from_secs_f64(value))
 }
 
 /// `model_paths`: a list, or a comma-separated string (`JETBASE_MODELS`).

@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::lease::Held;
 use super::plan::{applied_versions, latest_version};
 use super::{Observer, open, par_map, scan, threads, with_lock};
 use crate::backend::{Backend, OpenMode};
@@ -191,7 +192,7 @@ pub struct AuditMode {
 pub async fn audit(
     settings: &Settings,
     mode: AuditMode,
-    _obs: &mut dyn Observer,
+    obs: &mut dyn Observer,
 ) -> Result<AuditReport, Error> {
     let set = scan(settings)?;
     let open_mode = if mode.fix {
@@ -200,15 +201,17 @@ pub async fn audit(
         OpenMode::ReadOnly
     };
     let mut db = open(settings, open_mode).await?;
-    let result = run_audit(db.as_mut(), &set, mode).await;
+    let result = run_audit(settings, db.as_mut(), &set, mode, obs).await;
     db.close().await;
     result
 }
 
 async fn run_audit(
+    settings: &Settings,
     db: &mut dyn Backend,
     set: &MigrationSet,
     mode: AuditMode,
+    obs: &mut dyn Observer,
 ) -> Result<AuditReport, Error> {
     let history = history::read(db)
         .await
@@ -243,56 +246,62 @@ async fn run_audit(
             nothing_applied: false,
         });
     }
-    with_lock(db, async |db: &mut dyn Backend| {
-        // Re-read under the lock: someone may have changed the history meanwhile.
-        let history = history::read(db)
-            .await
-            .map_err(Error::db("reading the history"))?;
-        let mut found = Vec::new();
-        db.begin().await.map_err(Error::db("starting the repair"))?;
-        let work = async {
-            if mode.files {
-                for p in missing_files(set, &history) {
-                    match (p.kind, &p.version, &p.filename) {
-                        ("missing_file", Some(v), _) => history::delete_version(db, v).await,
-                        (_, _, Some(name)) => history::delete_repeatable(db, name).await,
-                        _ => Ok(()),
-                    }
-                    .map_err(Error::db("removing a missing file's row"))?;
-                    found.push(p);
-                }
-            }
-            if mode.checksums {
-                let ChecksumCheck {
-                    problems: ps,
-                    repairs,
-                } = check_checksums(set, &history, None)?;
-                for (version, sum) in &repairs {
-                    history::update_checksum(db, version, sum)
-                        .await
-                        .map_err(Error::db("repairing a checksum"))?;
-                }
-                found.extend(ps);
-            }
-            Ok::<_, Error>(())
-        }
-        .await;
-        match work {
-            Ok(()) => db
-                .commit()
+    with_lock(
+        settings,
+        db,
+        obs,
+        async |db: &mut dyn Backend, held: &Held, _obs: &mut dyn Observer| {
+            held.check()?;
+            // Re-read under the lock: someone may have changed the history meanwhile.
+            let history = history::read(db)
                 .await
-                .map_err(Error::db("committing the repair"))?,
-            Err(e) => {
-                let _ = db.rollback().await;
-                return Err(e);
+                .map_err(Error::db("reading the history"))?;
+            let mut found = Vec::new();
+            db.begin().await.map_err(Error::db("starting the repair"))?;
+            let work = async {
+                if mode.files {
+                    for p in missing_files(set, &history) {
+                        match (p.kind, &p.version, &p.filename) {
+                            ("missing_file", Some(v), _) => history::delete_version(db, v).await,
+                            (_, _, Some(name)) => history::delete_repeatable(db, name).await,
+                            _ => Ok(()),
+                        }
+                        .map_err(Error::db("removing a missing file's row"))?;
+                        found.push(p);
+                    }
+                }
+                if mode.checksums {
+                    let ChecksumCheck {
+                        problems: ps,
+                        repairs,
+                    } = check_checksums(set, &history, None)?;
+                    for (version, sum) in &repairs {
+                        history::update_checksum(db, version, sum)
+                            .await
+                            .map_err(Error::db("repairing a checksum"))?;
+                    }
+                    found.extend(ps);
+                }
+                Ok::<_, Error>(())
             }
-        }
-        Ok(AuditReport {
-            checks: checks.clone(),
-            problems: found,
-            fixed: true,
-            nothing_applied: false,
-        })
-    })
+            .await;
+            match work {
+                Ok(()) => db
+                    .commit()
+                    .await
+                    .map_err(Error::db("committing the repair"))?,
+                Err(e) => {
+                    let _ = db.rollback().await;
+                    return Err(e);
+                }
+            }
+            Ok(AuditReport {
+                checks: checks.clone(),
+                problems: found,
+                fixed: true,
+                nothing_applied: false,
+            })
+        },
+    )
     .await
 }

@@ -4,6 +4,7 @@
 
 mod audit;
 mod files;
+mod lease;
 mod plan;
 mod rollback;
 mod run;
@@ -155,39 +156,27 @@ fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
 }
 
 /// Run `work` while holding the migration lock; the lock is released on every path.
-async fn with_lock<T, F>(db: &mut dyn Backend, work: F) -> Result<T, Error>
+/// A held lock is waited for (up to `lock_timeout`); a dead holder's is taken over; while
+/// the work runs, a heartbeat on a second connection renews our lease.
+async fn with_lock<T, F>(
+    settings: &Settings,
+    db: &mut dyn Backend,
+    obs: &mut dyn Observer,
+    work: F,
+) -> Result<T, Error>
 where
-    F: AsyncFnOnce(&mut dyn Backend) -> Result<T, Error>,
+    F: AsyncFnOnce(&mut dyn Backend, &lease::Held, &mut dyn Observer) -> Result<T, Error>,
 {
-    let id = if db.capabilities().lock_table {
-        match crate::lock::try_acquire(db)
-            .await
-            .map_err(Error::db("taking the migration lock"))?
-        {
-            crate::lock::Acquire::Held(id) => Some(id),
-            crate::lock::Acquire::Busy(st) => {
-                return Err(Error::Locked {
-                    locked_at: st.locked_at,
-                    process_id: st.process_id,
-                });
-            }
-        }
-    } else {
-        None
-    };
-    let result = match work(db).await {
+    let held = lease::acquire(settings, db, obs).await?;
+    let result = match work(db, &held, obs).await {
         // A statement stopped by `cancel` fails with the database's own message.
         Err(_) if is_cancelled() => Err(Error::Interrupted),
         other => other,
     };
-    if let Some(id) = id {
-        let released = crate::lock::release(db, &id)
-            .await
-            .map_err(Error::db("releasing the migration lock"));
-        // The work's own error matters more than a failed release.
-        if let (Ok(_), Err(e)) = (&result, released) {
-            return Err(e);
-        }
+    let released = held.release(db).await;
+    // The work's own error matters more than a failed release.
+    match (result, released) {
+        (Ok(_), Err(e)) => Err(e),
+        (result, _) => result,
     }
-    result
 }

@@ -1,6 +1,7 @@
 //! `rollback`: undo the latest applied versioned files, newest first, each in one
 //! transaction with the deletion of its history row. Repeatables are never rolled back.
 
+use super::lease::Held;
 use super::run::{FileAction, run_files};
 use super::upgrade::preview;
 use super::{Observer, open, parse, scan, with_lock};
@@ -114,21 +115,26 @@ async fn run(
         }
         return Ok(report);
     }
-    report.rolled_back = with_lock(db, async |db: &mut dyn Backend| {
-        let fresh = history::read(db)
-            .await
-            .map_err(Error::db("reading the history"))?;
-        let still: Vec<&str> = fresh
-            .versioned()
-            .filter_map(|r| r.version.as_deref())
-            .collect();
-        let todo: Vec<_> = files
-            .iter()
-            .filter(|(v, _)| still.contains(&v.as_str()))
-            .map(|(version, file)| (*file, FileAction::Undo { version }))
-            .collect();
-        run_files(settings, db, &mut AppliedClock::default(), &todo, obs).await
-    })
+    report.rolled_back = with_lock(
+        settings,
+        db,
+        obs,
+        async |db: &mut dyn Backend, held: &Held, obs: &mut dyn Observer| {
+            let fresh = history::read(db)
+                .await
+                .map_err(Error::db("reading the history"))?;
+            let still: Vec<&str> = fresh
+                .versioned()
+                .filter_map(|r| r.version.as_deref())
+                .collect();
+            let todo: Vec<_> = files
+                .iter()
+                .filter(|(v, _)| still.contains(&v.as_str()))
+                .map(|(version, file)| (*file, FileAction::Undo { version }))
+                .collect();
+            run_files(settings, db, held, &mut AppliedClock::default(), &todo, obs).await
+        },
+    )
     .await?;
     Ok(report)
 }

@@ -3,6 +3,7 @@
 
 use std::time::Instant;
 
+use super::lease::Held;
 use super::{Event, Observer, display_path, parse};
 use crate::backend::Backend;
 use crate::config::Settings;
@@ -108,6 +109,7 @@ pub(super) async fn run_file(
 pub(super) async fn run_files(
     settings: &Settings,
     db: &mut dyn Backend,
+    held: &Held,
     clock: &mut AppliedClock,
     files: &[(&MigrationFile, FileAction<'_>)],
     obs: &mut dyn Observer,
@@ -124,6 +126,7 @@ pub(super) async fn run_files(
     let mut runs = Vec::with_capacity(total);
     for (i, (file, action)) in files.iter().enumerate() {
         super::check_cancelled()?;
+        held.check()?;
         obs.event(Event::FileStart {
             filename: &file.filename,
             index: i + 1,

@@ -3,6 +3,7 @@
 //! is held so that a file applied meanwhile by another process is skipped, not re-run.
 
 use super::audit::{Prefetched, check_checksums, check_files};
+use super::lease::Held;
 use super::plan::{Plan, PlanLimit, RepeatableRun, plan};
 use super::run::{FileAction, run_files};
 use super::{Observer, open, parse, scan, with_lock};
@@ -92,19 +93,24 @@ async fn run(
     history::ensure_tables(db)
         .await
         .map_err(Error::db("creating the jetbase tables"))?;
-    let applied = with_lock(db, async |db: &mut dyn Backend| {
-        // Exactly once: what another process applied while we waited is no longer pending.
-        let fresh = history::read(db)
-            .await
-            .map_err(Error::db("reading the history"))?;
-        let todo = still_pending(&first, &fresh);
-        let mut clock = AppliedClock::after(&fresh);
-        let files: Vec<_> = todo
-            .iter()
-            .map(|(file, known)| (*file, FileAction::Apply { known: *known }))
-            .collect();
-        run_files(settings, db, &mut clock, &files, obs).await
-    })
+    let applied = with_lock(
+        settings,
+        db,
+        obs,
+        async |db: &mut dyn Backend, held: &Held, obs: &mut dyn Observer| {
+            // Exactly once: what another process applied while we waited is no longer pending.
+            let fresh = history::read(db)
+                .await
+                .map_err(Error::db("reading the history"))?;
+            let todo = still_pending(&first, &fresh);
+            let mut clock = AppliedClock::after(&fresh);
+            let files: Vec<_> = todo
+                .iter()
+                .map(|(file, known)| (*file, FileAction::Apply { known: *known }))
+                .collect();
+            run_files(settings, db, held, &mut clock, &files, obs).await
+        },
+    )
     .await?;
     report.applied = applied;
     Ok(report)

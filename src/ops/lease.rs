@@ -1,0 +1,201 @@
+//! Holding the migration lock for an operation: wait for a live holder (up to
+//! `lock_timeout`), take over from a dead one, renew our lease with a heartbeat on a second
+//! connection while the work runs, and release on every path.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use super::{Event, Observer, check_cancelled};
+use crate::backend::{self, Backend, OpenMode};
+use crate::config::Settings;
+use crate::error::Error;
+use crate::lock::{self, Acquire, Owner, Verdict};
+use crate::url::SqliteTarget;
+
+/// The lock as held by one operation.
+pub(crate) struct Held {
+    owner: Option<Owner>,
+    /// Set by the heartbeat when the lease is no longer ours.
+    lost: Arc<AtomicBool>,
+    stop: Option<mpsc::Sender<()>>,
+    beat: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Held {
+    /// Fails when the heartbeat found our lease taken over: stop before the next file.
+    pub(crate) fn check(&self) -> Result<(), Error> {
+        if self.lost.load(Ordering::SeqCst) {
+            Err(Error::LockLost)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Stop the heartbeat and release the lock and our lease.
+    pub(crate) async fn release(mut self, db: &mut dyn Backend) -> Result<(), Error> {
+        drop(self.stop.take());
+        if let Some(beat) = self.beat.take() {
+            let _ = beat.join();
+        }
+        match &self.owner {
+            Some(owner) => lock::release(db, &owner.process_id)
+                .await
+                .map_err(Error::db("releasing the migration lock")),
+            None => Ok(()),
+        }
+    }
+}
+
+fn seconds_i64(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX).max(1)
+}
+
+/// Take the lock for `settings`' database through `db`.
+pub(crate) async fn acquire(
+    settings: &Settings,
+    db: &mut dyn Backend,
+    obs: &mut dyn Observer,
+) -> Result<Held, Error> {
+    let lost = Arc::new(AtomicBool::new(false));
+    if !db.capabilities().lock_table {
+        return Ok(Held {
+            owner: None,
+            lost,
+            stop: None,
+            beat: None,
+        });
+    }
+    let owner = Owner::new();
+    let ttl = seconds_i64(settings.lock_lease);
+    let started = Instant::now();
+    let mut announced = false;
+    loop {
+        check_cancelled()?;
+        let status = match lock::try_acquire(db, &owner, ttl)
+            .await
+            .map_err(Error::db("taking the migration lock"))?
+        {
+            Acquire::Held => break,
+            Acquire::Busy(status) => status,
+        };
+        let verdict = lock::judge(&status, &owner.host, lock::pid_alive);
+        if let (Verdict::TakeOver(reason), Some(old)) = (&verdict, &status.process_id) {
+            if lock::take_over(db, &owner, old, ttl)
+                .await
+                .map_err(Error::db("taking over the migration lock"))?
+            {
+                obs.event(Event::Warning(&format!(
+                    "took over the migration lock held by {} since {}: {reason}",
+                    status.holder(),
+                    status.locked_at.as_deref().unwrap_or("an unknown time")
+                )));
+                break;
+            }
+            continue;
+        }
+        let waited = started.elapsed();
+        if waited >= settings.lock_timeout {
+            return Err(Error::Locked {
+                holder: status.holder(),
+                locked_at: status.locked_at,
+                waited_secs: waited.as_secs_f64(),
+                foreign: verdict == Verdict::Foreign,
+            });
+        }
+        if !announced {
+            announced = true;
+            let heartbeat = status.lease.as_ref().map_or_else(String::new, |l| {
+                format!(", last heartbeat {:.0} s ago", l.heartbeat_age_seconds)
+            });
+            obs.event(Event::Info(&format!(
+                "waiting up to {:.0} s for the migration lock held by {} since {}{heartbeat}...",
+                settings.lock_timeout.as_secs_f64(),
+                status.holder(),
+                status.locked_at.as_deref().unwrap_or("an unknown time"),
+            )));
+        }
+        let left = settings.lock_timeout.saturating_sub(waited);
+        tokio::time::sleep(left.min(Duration::from_millis(200))).await;
+    }
+    let (stop, beat) = match heartbeat(settings, &owner, &lost) {
+        Some((stop, beat)) => (Some(stop), Some(beat)),
+        None => (None, None),
+    };
+    Ok(Held {
+        owner: Some(owner),
+        lost,
+        stop,
+        beat,
+    })
+}
+
+/// Renew the lease every third of its life on a connection of its own (the operation's
+/// connection is busy with the migration). An in-memory SQLite database needs none: no other
+/// process can see it.
+fn heartbeat(
+    settings: &Settings,
+    owner: &Owner,
+    lost: &Arc<AtomicBool>,
+) -> Option<(mpsc::Sender<()>, std::thread::JoinHandle<()>)> {
+    if settings.url.sqlite_target(&settings.project.dir) == Some(SqliteTarget::Memory) {
+        return None;
+    }
+    let (stop, stopped) = mpsc::channel::<()>();
+    let settings = settings.clone();
+    let process_id = owner.process_id.clone();
+    let lost = Arc::clone(lost);
+    let every = (settings.lock_lease / 3).max(Duration::from_millis(100));
+    let beat = std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async {
+            let opts = backend::ConnectOptions {
+                mode: OpenMode::ReadWrite,
+                postgres_schema: settings.postgres_schema.as_deref(),
+            };
+            let mut db: Option<Box<dyn Backend>> = None;
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
+                if db.is_none() {
+                    db = backend::connect(&settings.url, &settings.project.dir, &opts)
+                        .await
+                        .ok();
+                }
+                let Some(conn) = db.as_mut() else { continue };
+                match lock::heartbeat(conn.as_mut(), &process_id).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        lost.store(true, Ordering::SeqCst);
+                        break;
+                    }
+                    // Busy or disconnected: try again on the next beat, on a new connection
+                    // if the old one broke.
+                    Err(_) => {
+                        if let Some(old) = db.take() {
+                            db = conn_ok(old).await;
+                        }
+                    }
+                }
+            }
+            if let Some(conn) = db {
+                conn.close().await;
+            }
+        });
+    });
+    Some((stop, beat))
+}
+
+/// Keep a connection that still answers; drop one that does not.
+async fn conn_ok(mut db: Box<dyn Backend>) -> Option<Box<dyn Backend>> {
+    if db.ping().await.is_ok() {
+        Some(db)
+    } else {
+        db.close().await;
+        None
+    }
+}
