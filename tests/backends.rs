@@ -522,4 +522,90 @@ mod lease {
             assert_eq!(p.run(&["lock-status"]).expect(0).stdout, "Status: UNLOCKED\n");
         }
     }
+
+    mod crash {
+        use super::*;
+
+        /// The table names of a project's database, jetbase's own excluded.
+        fn tables(p: &Project) -> Vec<String> {
+            let sql = match p.kind {
+                Kind::Sqlite => {
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'jetbase%' AND name NOT LIKE 'sqlite%' ORDER BY name"
+                }
+                Kind::Postgres => {
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name NOT LIKE 'jetbase%' ORDER BY table_name"
+                }
+                Kind::MySql => {
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name NOT LIKE 'jetbase%' ORDER BY table_name"
+                }
+            };
+            p.rows(sql).into_iter().map(|r| r[0].clone()).collect()
+        }
+
+        fn crash_files(p: &Project) {
+            // Each file takes ~20 ms, so kills land inside files, between them, and around
+            // the lock. MySQL commits DDL at once: only idempotent DDL converges after a kill.
+            let pause = match p.kind {
+                Kind::Sqlite => {
+                    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 150000) SELECT MAX(x) FROM c;"
+                }
+                Kind::Postgres => "SELECT pg_sleep(0.02);",
+                Kind::MySql => "SELECT SLEEP(0.02);",
+            };
+            for i in 1..=25 {
+                let body = if p.kind == Kind::MySql {
+                    format!("{pause}\nCREATE TABLE IF NOT EXISTS t{i} (id INTEGER);\n")
+                } else {
+                    format!(
+                        "CREATE TABLE t{i} (id INTEGER);\n{pause}\nINSERT INTO t{i} (id) VALUES ({i});\n"
+                    )
+                };
+                p.write(&format!("V{i}__t{i}.sql"), &body);
+            }
+        }
+
+        on_every_backend! {
+            fn upgrades_killed_at_random_points_converge(p) {
+                crash_files(p);
+                // A small deterministic generator: the kill points differ run to run of the loop,
+                // not between test runs.
+                let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+                let mut kills = 0;
+                for _ in 0..12 {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    let mut child = common::clean_command(&common::bin(), &p.dir())
+                        .args(["upgrade", "--lock-timeout", "30"])
+                        .stdout(std::process::Stdio::null())
+                        .stderr(std::process::Stdio::null())
+                        .spawn()
+                        .unwrap();
+                    std::thread::sleep(std::time::Duration::from_millis(5 + seed % 60));
+                    if child.try_wait().unwrap().is_none() {
+                        kills += 1;
+                    }
+                    child.kill().unwrap();
+                    child.wait().unwrap();
+                }
+                // No unlock: the next upgrade takes over whatever lock a killed run left.
+                let r = p.run(&["upgrade", "--lock-timeout", "30"]).expect(0);
+                assert_eq!(p.versions().len(), 25, "{}", r.stderr);
+                let mut seen = p.versions();
+                seen.dedup();
+                assert_eq!(seen.len(), 25, "a file was recorded twice");
+                let clean = Project::on(p.kind).unwrap();
+                crash_files(&clean);
+                clean.run(&["upgrade"]).expect(0);
+                assert_eq!(tables(p), tables(&clean), "the schema differs from a clean run");
+                if p.kind != Kind::MySql {
+                    for i in 1..=25 {
+                        assert_eq!(p.rows(&format!("SELECT COUNT(*) FROM t{i}")), vec![vec!["1"]], "t{i}");
+                    }
+                }
+                assert_eq!(p.run(&["lock-status"]).expect(0).stdout, "Status: UNLOCKED\n");
+                eprintln!("{:?}: {kills} of 12 runs killed mid-upgrade", p.kind);
+            }
+        }
+    }
 }
