@@ -134,11 +134,25 @@ pub async fn ensure_tables(db: &mut dyn Backend) -> Result<(), DbError> {
         d.create_lease_table(),
     );
     let lock_table = db.capabilities().lock_table;
-    db.execute(&m, &[]).await?;
+    // Existing tables are left alone, not re-created "IF NOT EXISTS": on Galera every DDL
+    // is replicated in total order and aborts the transactions touching its table, such as
+    // another process's file being recorded under the lock.
+    if !table_exists(db, MIGRATIONS_TABLE).await? {
+        db.execute(&m, &[]).await?;
+    }
     if lock_table {
-        db.execute(&l, &[]).await?;
-        db.execute(&init, &[]).await?;
-        db.execute(&lease, &[]).await?;
+        if !table_exists(db, LOCK_TABLE).await? {
+            db.execute(&l, &[]).await?;
+        }
+        let row = db
+            .query("SELECT 1 FROM jetbase_lock WHERE id = 1", &[])
+            .await?;
+        if row.is_empty() {
+            db.execute(&init, &[]).await?;
+        }
+        if !table_exists(db, crate::lock::LEASE_TABLE).await? {
+            db.execute(&lease, &[]).await?;
+        }
     }
     Ok(())
 }

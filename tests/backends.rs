@@ -591,9 +591,9 @@ mod lease {
                 // No unlock: the next upgrade takes over whatever lock a killed run left.
                 let r = p.run(&["upgrade", "--lock-timeout", "30"]).expect(0);
                 assert_eq!(p.versions().len(), 25, "{}", r.stderr);
-                let mut seen = p.versions();
-                seen.dedup();
-                assert_eq!(seen.len(), 25, "a file was recorded twice");
+                let mut distinct = p.versions();
+                distinct.dedup();
+                assert_eq!(distinct.len(), 25, "a file was recorded twice");
                 let clean = Project::on(p.kind).unwrap();
                 crash_files(&clean);
                 clean.run(&["upgrade"]).expect(0);
@@ -608,4 +608,101 @@ mod lease {
             }
         }
     }
+}
+
+/// Three MariaDB Galera nodes (`JETBASE_TEST_GALERA_URLS`, comma-separated, from
+/// `scripts/galera.sh`): 16 upgrades at once, spread over the nodes, apply every file once.
+#[test]
+fn galera_concurrent_upgrades_across_three_nodes_apply_every_file_once() {
+    let Ok(urls) = std::env::var("JETBASE_TEST_GALERA_URLS") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but JETBASE_TEST_GALERA_URLS is not: start the cluster with scripts/galera.sh"
+        );
+        eprintln!("skipping: JETBASE_TEST_GALERA_URLS is not set");
+        return;
+    };
+    let nodes: Vec<String> = urls
+        .split(',')
+        .map(|u| u.trim().rsplit_once('/').unwrap().0.to_owned())
+        .collect();
+    assert_eq!(nodes.len(), 3, "{urls}");
+    let db = format!("jb_galera_{}", std::process::id());
+    common::server_exec(
+        Kind::MySql,
+        &format!("{}/mysql", nodes[0]),
+        &format!("CREATE DATABASE `{db}` CHARACTER SET utf8mb4"),
+    );
+    let p = Project::bare();
+    std::fs::create_dir_all(p.migrations()).unwrap();
+    std::fs::write(
+        p.dir().join("env.py"),
+        "# the URL comes from JETBASE_SQLALCHEMY_URL, one node per process\n",
+    )
+    .unwrap();
+    for i in 1..=12 {
+        p.write(
+            &format!("V{i}__t{i}.sql"),
+            &format!(
+                "CREATE TABLE t{i} (id INTEGER PRIMARY KEY);\nINSERT INTO t{i} (id) VALUES ({i});\n"
+            ),
+        );
+    }
+    let children: Vec<_> = (0..16)
+        .map(|i| {
+            common::clean_command(&common::bin(), &p.dir())
+                .args(["upgrade", "--lock-timeout", "120"])
+                .env("JETBASE_SQLALCHEMY_URL", format!("{}/{db}", nodes[i % 3]))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    let failures: Vec<String> = outputs
+        .iter()
+        .filter(|o| !o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+        .collect();
+    if !failures.is_empty() {
+        for o in &outputs {
+            eprintln!("=== {}\n{}", o.status, String::from_utf8_lossy(&o.stderr));
+        }
+    }
+    // Read back through the third node.
+    let url = format!("{}/{db}", nodes[2]);
+    let versions = common::server_query(
+        Kind::MySql,
+        &url,
+        "SELECT version FROM jetbase_migrations ORDER BY order_executed",
+    );
+    let tables = common::server_query(
+        Kind::MySql,
+        &url,
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY table_name",
+    );
+    let counts: Vec<Vec<Vec<String>>> = (1..=12)
+        .filter(|i| tables.iter().any(|t| t[0] == format!("t{i}")))
+        .map(|i| common::server_query(Kind::MySql, &url, &format!("SELECT COUNT(*) FROM t{i}")))
+        .collect();
+    common::server_exec(
+        Kind::MySql,
+        &format!("{}/mysql", nodes[0]),
+        &format!("DROP DATABASE `{db}`"),
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of 16 failed:\n{}",
+        failures.len(),
+        failures.join("\n---\n")
+    );
+    assert_eq!(versions.len(), 12, "{versions:?}");
+    assert!(
+        counts.iter().all(|c| c == &vec![vec!["1".to_owned()]]),
+        "{counts:?}"
+    );
 }

@@ -105,6 +105,15 @@ pub struct DbError {
 }
 
 impl DbError {
+    /// A conflict the database resolved by aborting this transaction, which is worth
+    /// retrying: a deadlock, or a Galera certification failure (MySQL error 1213,
+    /// SQLSTATE 40001).
+    #[must_use]
+    pub fn is_retryable_conflict(&self) -> bool {
+        matches!(self.code.as_deref(), Some("1213" | "40001" | "40P01"))
+            || self.message.contains("Deadlock found")
+    }
+
     #[must_use]
     pub fn new(message: impl Into<String>) -> Self {
         DbError {

@@ -91,10 +91,17 @@ impl MySqlBackend {
             .connect()
             .await
             .map_err(|e| fail(db_error(&e).message))?;
-        Ok(MySqlBackend {
+        let mut backend = MySqlBackend {
             conn,
             dialect: MySqlDialect,
-        })
+        };
+        // Galera replicates virtually synchronously: a node may not have applied the last
+        // writes of another yet. Reads and writes must wait for them (1 | 2 | 4: reads,
+        // UPDATE/DELETE, INSERT/REPLACE), or a lock freshly released on one node, or a file
+        // just recorded there, would look otherwise on this one. MariaDB ignores the setting
+        // without Galera; MySQL, which lacks it, refuses it: fine too.
+        let _ = backend.execute_raw("SET SESSION wsrep_sync_wait = 7").await;
+        Ok(backend)
     }
 }
 

@@ -39,11 +39,18 @@ impl Held {
         if let Some(beat) = self.beat.take() {
             let _ = beat.join();
         }
-        match &self.owner {
-            Some(owner) => lock::release(db, &owner.process_id)
-                .await
-                .map_err(Error::db("releasing the migration lock")),
-            None => Ok(()),
+        let Some(owner) = &self.owner else {
+            return Ok(());
+        };
+        let mut tries = 0;
+        loop {
+            match lock::release(db, &owner.process_id).await {
+                Err(e) if e.is_retryable_conflict() && tries < 20 => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                other => return other.map_err(Error::db("releasing the migration lock")),
+            }
         }
     }
 }
@@ -73,19 +80,24 @@ pub(crate) async fn acquire(
     let mut announced = false;
     loop {
         check_cancelled()?;
-        let status = match lock::try_acquire(db, &owner, ttl)
-            .await
-            .map_err(Error::db("taking the migration lock"))?
-        {
-            Acquire::Held => break,
-            Acquire::Busy(status) => status,
+        let status = match lock::try_acquire(db, &owner, ttl).await {
+            Ok(Acquire::Held) => break,
+            Ok(Acquire::Busy(status)) => status,
+            // Galera: another node took the row at the same moment (certification failure).
+            Err(e) if e.is_retryable_conflict() => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+            Err(e) => return Err(Error::db("taking the migration lock")(e)),
         };
         let verdict = lock::judge(&status, &owner.host, lock::pid_alive);
         if let (Verdict::TakeOver(reason), Some(old)) = (&verdict, &status.process_id) {
-            if lock::take_over(db, &owner, old, ttl)
-                .await
-                .map_err(Error::db("taking over the migration lock"))?
-            {
+            let won = match lock::take_over(db, &owner, old, ttl).await {
+                Ok(won) => won,
+                Err(e) if e.is_retryable_conflict() => false,
+                Err(e) => return Err(Error::db("taking over the migration lock")(e)),
+            };
+            if won {
                 obs.event(Event::Warning(&format!(
                     "took over the migration lock held by {} since {}: {reason}",
                     status.holder(),

@@ -55,25 +55,34 @@ pub(super) async fn run_file(
                 });
             }
         }
-        match action {
-            FileAction::Apply { known: true } => {
-                history::update_repeatable(db, clock, &file.filename, file.kind, &parsed.checksum)
-                    .await
+        match record(db, clock, file, action, &parsed.checksum).await {
+            Ok(()) => Ok(()),
+            // Galera aborts a transaction when a DDL on its table replicates (another process
+            // creating the jetbase tables at its first run). On MySQL everything a file with
+            // DDL ran is committed already, so only the record is retried.
+            Err(e)
+                if e.is_retryable_conflict()
+                    && !atomic
+                    && statements.iter().any(|s| is_ddl(&s.sql)) =>
+            {
+                let _ = db.rollback().await;
+                let mut last = e;
+                for _ in 0..10 {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    match record(db, clock, file, action, &parsed.checksum).await {
+                        Ok(()) => return Ok(()),
+                        Err(e) => {
+                            let again = e.is_retryable_conflict();
+                            last = e;
+                            if !again {
+                                break;
+                            }
+                        }
+                    }
+                }
+                Err(last)
             }
-            FileAction::Apply { known: false } => {
-                let version = file.version.as_ref().map(ToString::to_string);
-                history::insert(
-                    db,
-                    clock,
-                    version.as_deref(),
-                    &file.description,
-                    &file.filename,
-                    file.kind,
-                    &parsed.checksum,
-                )
-                .await
-            }
-            FileAction::Undo { version } => history::delete_version(db, version).await,
+            Err(e) => Err(e),
         }
         .map_err(Error::db(format!("recording {path} in jetbase_migrations")))
     }
@@ -103,6 +112,49 @@ pub(super) async fn run_file(
         duration_ms: started.elapsed().as_secs_f64() * 1000.0,
         warnings: parsed.warnings.clone(),
     })
+}
+
+/// Write the history change of a file.
+async fn record(
+    db: &mut dyn Backend,
+    clock: &mut AppliedClock,
+    file: &MigrationFile,
+    action: FileAction<'_>,
+    checksum: &str,
+) -> Result<(), crate::backend::DbError> {
+    match action {
+        FileAction::Apply { known: true } => {
+            history::update_repeatable(db, clock, &file.filename, file.kind, checksum).await
+        }
+        FileAction::Apply { known: false } => {
+            let version = file.version.as_ref().map(ToString::to_string);
+            history::insert(
+                db,
+                clock,
+                version.as_deref(),
+                &file.description,
+                &file.filename,
+                file.kind,
+                checksum,
+            )
+            .await
+        }
+        FileAction::Undo { version } => history::delete_version(db, version).await,
+    }
+}
+
+/// A statement MySQL commits implicitly (data definition).
+fn is_ddl(sql: &str) -> bool {
+    let word: String = sql
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_alphabetic)
+        .collect::<String>()
+        .to_ascii_uppercase();
+    matches!(
+        word.as_str(),
+        "CREATE" | "ALTER" | "DROP" | "RENAME" | "TRUNCATE"
+    )
 }
 
 /// Run `files` in order, reporting progress; stops at the first failure.

@@ -419,6 +419,10 @@ pub fn server_query(kind: Kind, url: &str, sql: &str) -> Vec<Vec<String>> {
             }
             Kind::MySql => {
                 let mut c = sqlx::MySqlConnection::connect(url).await.unwrap();
+                // On Galera, read what the other nodes wrote (ignored elsewhere).
+                let _ = sqlx::raw_sql("SET SESSION wsrep_sync_wait = 1")
+                    .execute(&mut c)
+                    .await;
                 let rows = sqlx::query(sql).fetch_all(&mut c).await.unwrap();
                 rows.iter()
                     .map(|r| (0..r.len()).map(|i| cell(r, i)).collect())
