@@ -4,6 +4,7 @@
 #                                  its Unix socket in that folder, the CA of its TLS certificate
 #                                  in <folder>/ca.crt
 #   scripts/postgres.sh stop DIR
+#   scripts/postgres.sh crash DIR / resume DIR   (tests: lose the server, then get it back)
 # Runs as root: initdb and postgres refuse root, so they run as the `postgres` user.
 set -euo pipefail
 PGPORT=${PGPORT:-25432}
@@ -36,17 +37,30 @@ start)
     chown postgres: "$D/server.key" "$D/server.crt"; chmod 600 "$D/server.key"
     TLS="-c ssl=on -c ssl_cert_file=$D/server.crt -c ssl_key_file=$D/server.key"
   fi
-  runuser -u postgres -- "$PGBIN/pg_ctl" -D "$D/data" -l "$D/server.log" -w -s -o \
-    "-c listen_addresses=127.0.0.1 -p $PGPORT -k $D -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 $TLS" start
+  # Fast and not crash-safe, unless PG_DURABLE=1 (tests that crash the server on purpose).
+  FAST="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  [ "${PG_DURABLE:-0}" = 1 ] && FAST=""
+  OPTS="-c listen_addresses=127.0.0.1 -p $PGPORT -k $D $FAST -c max_connections=200 $TLS"
+  runuser -u postgres -- "$PGBIN/pg_ctl" -D "$D/data" -l "$D/server.log" -w -s -o "$OPTS" start
   echo "$PGBIN" > "$D/bin"
+  echo "$OPTS" > "$D/opts"
   echo "postgresql://$PG_USER:$PG_PASS@127.0.0.1:$PGPORT/postgres" > "$D/url"
   echo "PostgreSQL on 127.0.0.1:$PGPORT, URL in $D/url (user $PG_USER)" >&2
   echo "$D"
+  ;;
+crash)
+  # Kill the server as a lost connection would look (tests): data kept for `resume`.
+  D=${2:?usage: postgres.sh crash DIR}
+  runuser -u postgres -- "$(cat "$D/bin")/pg_ctl" -D "$D/data" -m immediate -w -s stop
+  ;;
+resume)
+  D=${2:?usage: postgres.sh resume DIR}
+  runuser -u postgres -- "$(cat "$D/bin")/pg_ctl" -D "$D/data" -l "$D/server.log" -w -s -o "$(cat "$D/opts")" start
   ;;
 stop)
   D=${2:?usage: postgres.sh stop DIR}
   [ -f "$D/bin" ] && runuser -u postgres -- "$(cat "$D/bin")/pg_ctl" -D "$D/data" -m fast -w -s stop || true
   rm -rf "$D"
   ;;
-*) echo "usage: $0 start | stop DIR" >&2; exit 2 ;;
+*) echo "usage: $0 start | stop DIR | crash DIR | resume DIR" >&2; exit 2 ;;
 esac

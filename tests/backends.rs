@@ -706,3 +706,121 @@ fn galera_concurrent_upgrades_across_three_nodes_apply_every_file_once() {
         "{counts:?}"
     );
 }
+
+/// A server of the test's own (the shared one must not go away under other tests).
+struct OwnPostgres {
+    dir: String,
+}
+
+impl OwnPostgres {
+    fn script(args: &[&str], port: &str) -> String {
+        let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let out = std::process::Command::new("bash")
+            .arg(root.join("scripts/postgres.sh"))
+            .args(args)
+            .env("PGPORT", port)
+            .env("PG_DURABLE", "1")
+            .env("APT_UPDATED", "1")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "postgres.sh {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("bash")
+            .arg(std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/postgres.sh"))
+            .args(["stop", &self.dir])
+            .output();
+    }
+}
+
+#[test]
+fn lost_connection_mid_file_leaves_no_row_and_no_stuck_lock() {
+    if std::env::var_os("JETBASE_TEST_POSTGRES_URL").is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but JETBASE_TEST_POSTGRES_URL is not"
+        );
+        eprintln!("skipping: no PostgreSQL test server");
+        return;
+    }
+    let port = "25499";
+    let pg = OwnPostgres {
+        dir: OwnPostgres::script(&["start"], port),
+    };
+    let url = std::fs::read_to_string(format!("{}/url", pg.dir))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let p = Project::bare();
+    std::fs::create_dir_all(p.migrations()).unwrap();
+    std::fs::write(
+        p.dir().join("env.py"),
+        format!("sqlalchemy_url = \"{url}\"\n"),
+    )
+    .unwrap();
+    p.write("V1__a.sql", ITEMS);
+    p.write(
+        "V2__slow.sql",
+        "CREATE TABLE half (id INTEGER);\nSELECT pg_sleep(60);\n",
+    );
+    let admin = url.clone();
+    let rows = |sql: &str| common::server_query(Kind::Postgres, &admin, sql);
+    let child = common::clean_command(&common::bin(), &p.dir())
+        .arg("upgrade")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        assert!(std::time::Instant::now() < deadline, "V1 was never applied");
+        let applied = rows("SELECT COUNT(*) FROM pg_tables WHERE tablename = 'half'");
+        if applied == vec![vec!["1"]]
+            || rows("SELECT COUNT(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%'")
+                == vec![vec!["1"]]
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // The server goes away in the middle of V2.
+    OwnPostgres::script(&["crash", &pg.dir], port);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        !out.status.success(),
+        "the upgrade survived losing its server?"
+    );
+    OwnPostgres::script(&["resume", &pg.dir], port);
+    // Nothing of V2 stayed, and no history row for it.
+    assert_eq!(
+        rows("SELECT version FROM jetbase_migrations ORDER BY order_executed"),
+        vec![vec!["1"]]
+    );
+    assert_eq!(
+        rows("SELECT COUNT(*) FROM pg_tables WHERE tablename = 'half'"),
+        vec![vec!["0"]]
+    );
+    // The lock the dead process left is taken over at once: no `unlock` needed.
+    p.write("V2__slow.sql", "CREATE TABLE half (id INTEGER);\n");
+    let r = p.run(&["upgrade", "--lock-timeout", "10"]).expect(0);
+    assert!(
+        r.stderr.contains("took over") || !r.stderr.contains("waiting"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        rows("SELECT version FROM jetbase_migrations ORDER BY order_executed"),
+        vec![vec!["1"], vec!["2"]]
+    );
+    assert_eq!(
+        p.run(&["lock-status"]).expect(0).stdout,
+        "Status: UNLOCKED\n"
+    );
+}
