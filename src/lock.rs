@@ -88,6 +88,10 @@ pub struct LockStatus {
     pub locked_at: Option<String>,
     pub process_id: Option<String>,
     pub lease: Option<Lease>,
+    /// The holder's database session is gone: we obtained the session lock every holder
+    /// keeps (PostgreSQL advisory lock) although the row is held.
+    #[serde(skip)]
+    pub holder_session_gone: bool,
 }
 
 impl LockStatus {
@@ -135,6 +139,12 @@ pub fn judge(status: &LockStatus, this_host: &str, alive: impl Fn(i64) -> bool) 
     let Some(lease) = &status.lease else {
         return Verdict::Foreign;
     };
+    if status.holder_session_gone {
+        return Verdict::TakeOver(format!(
+            "its holder, pid {} on {}, has no database session any more",
+            lease.owner_pid, lease.owner_host
+        ));
+    }
     if lease.owner_host == this_host {
         // Same machine: the process table is the truth. A live owner only looks stale when
         // a long statement keeps its heartbeat from writing (SQLite): never steal from it.
@@ -181,6 +191,7 @@ pub async fn status(db: &mut dyn Backend) -> Result<LockStatus, DbError> {
             locked_at: text(r.get(1)),
             process_id: text(r.get(2)),
             lease: None,
+            holder_session_gone: false,
         })
         .unwrap_or_default();
     if st.is_locked && table_exists(db, LEASE_TABLE).await? {
@@ -249,6 +260,12 @@ pub async fn try_acquire(
     owner: &Owner,
     ttl_seconds: i64,
 ) -> Result<Acquire, DbError> {
+    // Where the database has session locks, every holder keeps one, taken before the row:
+    // a live holder makes ours fail, a dead holder's session has dropped it.
+    let session = db.try_session_lock().await?;
+    if session == Some(false) {
+        return Ok(Acquire::Busy(status(db).await?));
+    }
     let acquire = db.dialect().acquire_lock();
     db.begin().await?;
     let taken = match db
@@ -263,7 +280,16 @@ pub async fn try_acquire(
     };
     if !taken {
         db.rollback().await?;
-        return Ok(Acquire::Busy(status(db).await?));
+        let mut st = status(db).await?;
+        if session == Some(true) {
+            // Held, yet its holder's session lock was free: the holder's session is gone.
+            // Ours is kept only if we take the lock over; the caller releases it otherwise.
+            st.holder_session_gone = st.lease.is_some();
+            if !st.holder_session_gone {
+                db.release_session_lock().await?;
+            }
+        }
+        return Ok(Acquire::Busy(st));
     }
     for (sql, params) in lease_rows(db, owner, ttl_seconds) {
         if let Err(e) = db.execute(&sql, &params).await {
@@ -340,6 +366,7 @@ pub async fn still_ours(db: &mut dyn Backend, process_id: &str) -> Result<bool, 
 /// # Errors
 /// The update fails.
 pub async fn release(db: &mut dyn Backend, process_id: &str) -> Result<(), DbError> {
+    let _ = db.release_session_lock().await;
     let d = db.dialect();
     let work = vec![
         (d.release_lock(), vec![Value::from(process_id)]),
@@ -376,6 +403,7 @@ mod tests {
             locked_at: Some("2026-01-01 00:00:00".into()),
             process_id: Some("p".into()),
             lease,
+            holder_session_gone: false,
         }
     }
 
@@ -404,6 +432,16 @@ mod tests {
             "alive, however stale"
         );
         assert!(matches!(judge(&st, "h", |_| false), Verdict::TakeOver(r) if r.contains("pid 42")));
+    }
+
+    #[test]
+    fn judge_takes_over_when_the_holders_session_is_gone() {
+        let mut st = held(Some(lease("other", 1, 1.0)));
+        assert_eq!(judge(&st, "h", |_| true), Verdict::Wait);
+        st.holder_session_gone = true;
+        assert!(
+            matches!(judge(&st, "h", |_| true), Verdict::TakeOver(r) if r.contains("no database session"))
+        );
     }
 
     #[test]

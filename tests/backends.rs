@@ -483,9 +483,19 @@ mod lease {
                 Kind::MySql => "CURRENT_TIMESTAMP(6)",
             };
             p.exec(&format!("INSERT INTO jetbase_lock_lease (id, process_id, owner_host, owner_pid, ttl_seconds, acquired_at, heartbeat_at) VALUES (1, 'remote-1', 'elsewhere', 1, 3600, {now}, {now})"));
+            // On PostgreSQL a live holder also keeps its session's advisory lock.
+            let remote_session = (p.kind == Kind::Postgres).then(|| common::PgSession::advisory_lock(&p.sqlx_url()));
             let r = p.run(&["upgrade", "--lock-timeout", "0.5"]).expect(4);
             assert!(r.stderr.contains("jetbase pid 1 on elsewhere"), "{}", r.stderr);
             assert!(r.stderr.contains("raise --lock-timeout"), "{}", r.stderr);
+            if let Some(session) = remote_session {
+                // Its session ends (its machine died): taken over at once, lease or not.
+                drop(session);
+                let r = p.run(&["upgrade", "--lock-timeout", "10"]).expect(0);
+                assert!(r.stderr.contains("has no database session any more"), "{}", r.stderr);
+                assert_eq!(p.versions(), vec!["1", "2"]);
+                return;
+            }
             // Its heartbeat is now older than its lease: taken over.
             p.exec("UPDATE jetbase_lock_lease SET ttl_seconds = 1");
             std::thread::sleep(std::time::Duration::from_millis(1500));

@@ -144,6 +144,16 @@ pub trait Backend: Send {
     async fn execute_raw(&mut self, sql: &str) -> Result<(), DbError>;
     /// Close the connection cleanly.
     async fn close(self: Box<Self>);
+    /// Take a session-level lock that the database drops by itself when this connection
+    /// ends (PostgreSQL advisory lock). `Ok(None)` when the backend has none or must not use
+    /// it (behind a transaction pooler); `Ok(Some(false))` when another session holds it.
+    async fn try_session_lock(&mut self) -> Result<Option<bool>, DbError> {
+        Ok(None)
+    }
+    /// Drop the session lock taken by [`Backend::try_session_lock`].
+    async fn release_session_lock(&mut self) -> Result<(), DbError> {
+        Ok(())
+    }
     /// A function that, called from another thread, makes the statement running on this
     /// connection fail promptly (Ctrl-C). `None` when the backend has no such thing.
     fn interrupter(&self) -> Option<Box<dyn Fn() + Send + Sync>> {

@@ -21,7 +21,13 @@ use crate::url::DatabaseUrl;
 pub struct PostgresBackend {
     conn: PgConnection,
     dialect: PostgresDialect,
+    /// Session advisory locks are usable: not behind a transaction pooler (`?pgbouncer=true`
+    /// in the URL says so), where a session lock would stick to a shared server connection.
+    advisory: bool,
 }
+
+/// One advisory lock per schema: the lock of the `jetbase_lock` row in that schema.
+const ADVISORY_KEY: &str = "hashtextextended('jetbase_lock:' || current_schema(), 0)";
 
 /// Turn a sqlx error into a `DbError`, keeping the SQLSTATE and the error position.
 pub(crate) fn db_error(e: &sqlx::Error) -> DbError {
@@ -113,6 +119,9 @@ impl PostgresBackend {
         let mut backend = PostgresBackend {
             conn,
             dialect: PostgresDialect,
+            advisory: !url
+                .param("pgbouncer")
+                .is_some_and(|v| matches!(v, "true" | "1" | "yes")),
         };
         if let Some(schema) = schema {
             let rows = backend
@@ -241,6 +250,28 @@ impl Backend for PostgresBackend {
             .await
             .map(|_| ())
             .map_err(|e| db_error(&e))
+    }
+
+    async fn try_session_lock(&mut self) -> Result<Option<bool>, DbError> {
+        if !self.advisory {
+            return Ok(None);
+        }
+        let rows = self
+            .query(&format!("SELECT pg_try_advisory_lock({ADVISORY_KEY})"), &[])
+            .await?;
+        Ok(Some(
+            rows.first()
+                .and_then(|r| r.first())
+                .is_some_and(Value::as_bool),
+        ))
+    }
+
+    async fn release_session_lock(&mut self) -> Result<(), DbError> {
+        if self.advisory {
+            self.query(&format!("SELECT pg_advisory_unlock({ADVISORY_KEY})"), &[])
+                .await?;
+        }
+        Ok(())
     }
 
     async fn close(self: Box<Self>) {

@@ -97,6 +97,9 @@ pub(crate) async fn acquire(
                 Err(e) if e.is_retryable_conflict() => false,
                 Err(e) => return Err(Error::db("taking over the migration lock")(e)),
             };
+            if !won && status.holder_session_gone {
+                let _ = db.release_session_lock().await;
+            }
             if won {
                 obs.event(Event::Warning(&format!(
                     "took over the migration lock held by {} since {}: {reason}",

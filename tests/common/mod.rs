@@ -181,7 +181,7 @@ impl Project {
     }
 
     /// The URL of the project's database for sqlx (driver suffix removed).
-    fn sqlx_url(&self) -> String {
+    pub fn sqlx_url(&self) -> String {
         match &self.server {
             None => format!("sqlite://{}", self.db_path().display()),
             Some(db) => format!("{}/{}", db.admin_url.rsplit_once('/').unwrap().0, db.name),
@@ -448,4 +448,42 @@ macro_rules! on_every_backend {
             $(#[test] fn $name() { if let Some(p) = super::Project::on(super::Kind::MySql) { super::$name(&p); } })*
         }
     };
+}
+
+/// A PostgreSQL session kept open, holding the advisory lock a jetbase holder keeps.
+pub struct PgSession {
+    rt: tokio::runtime::Runtime,
+    conn: Option<sqlx::PgConnection>,
+}
+
+impl PgSession {
+    pub fn advisory_lock(url: &str) -> PgSession {
+        use sqlx::Connection;
+        let rt = runtime();
+        let conn = rt.block_on(async {
+            let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+            sqlx::raw_sql(
+                "SELECT pg_advisory_lock(hashtextextended('jetbase_lock:' || current_schema(), 0))",
+            )
+            .execute(&mut c)
+            .await
+            .unwrap();
+            c
+        });
+        PgSession {
+            rt,
+            conn: Some(conn),
+        }
+    }
+}
+
+impl Drop for PgSession {
+    fn drop(&mut self) {
+        use sqlx::Connection;
+        if let Some(c) = self.conn.take() {
+            self.rt.block_on(async {
+                let _ = c.close().await;
+            });
+        }
+    }
 }
