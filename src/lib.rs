@@ -6,6 +6,7 @@
 pub mod backend;
 pub mod cli;
 pub mod config;
+pub mod db;
 pub mod error;
 pub mod history;
 pub mod lock;

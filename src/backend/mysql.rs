@@ -41,7 +41,7 @@ pub(crate) fn db_error(e: &sqlx::Error) -> DbError {
     }
 }
 
-fn options(url: &DatabaseUrl) -> Result<MySqlConnectOptions, String> {
+pub(crate) fn options(url: &DatabaseUrl) -> Result<MySqlConnectOptions, String> {
     let mut o = MySqlConnectOptions::new()
         .port(url.port().unwrap_or(3306))
         .charset(url.param("charset").unwrap_or("utf8mb4"))

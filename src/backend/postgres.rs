@@ -59,7 +59,7 @@ pub(crate) fn db_error(e: &sqlx::Error) -> DbError {
     }
 }
 
-fn options(url: &DatabaseUrl) -> Result<PgConnectOptions, String> {
+pub(crate) fn options(url: &DatabaseUrl) -> Result<PgConnectOptions, String> {
     let mut o = PgConnectOptions::new_without_pgpass()
         .port(url.port().unwrap_or(5432))
         .application_name(url.param("application_name").unwrap_or("jetbase"));
