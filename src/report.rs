@@ -148,6 +148,8 @@ pub struct ConfigReport {
     pub migrations_dir: String,
     pub backend: String,
     pub entries: Vec<Entry>,
+    /// What the connection layer (`jetbase::db`) resolves from the environment.
+    pub pool: Vec<(String, String)>,
 }
 
 #[cfg(test)]
@@ -166,4 +168,11 @@ mod tests {
         );
         assert_eq!(to_rfc3339("yesterday"), "yesterday");
     }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WaitReport {
+    pub url: String,
+    pub attempts: u32,
+    pub waited_ms: f64,
 }

@@ -176,7 +176,12 @@ pub enum ConnectError {
     #[error("{backend} is not supported yet by this build of jetbase")]
     Unsupported { backend: &'static str },
     #[error("cannot connect to {url}: {message}")]
-    Failed { url: String, message: String },
+    Failed {
+        url: String,
+        message: String,
+        /// Waiting may cure it (server down or starting), as opposed to bad credentials.
+        transient: bool,
+    },
     #[error("the schema \"{schema}\" (postgres_schema) does not exist")]
     MissingSchema { schema: String },
 }

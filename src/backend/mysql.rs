@@ -85,12 +85,14 @@ impl MySqlBackend {
         let fail = |message: String| ConnectError::Failed {
             url: url.to_string(),
             message: url.redact(&message),
+            transient: false,
         };
         let opts = options(url).map_err(fail)?.disable_statement_logging();
-        let conn = opts
-            .connect()
-            .await
-            .map_err(|e| fail(db_error(&e).message))?;
+        let conn = opts.connect().await.map_err(|e| ConnectError::Failed {
+            url: url.to_string(),
+            message: url.redact(&db_error(&e).message),
+            transient: crate::db::is_transient(&e),
+        })?;
         let mut backend = MySqlBackend {
             conn,
             dialect: MySqlDialect,

@@ -52,6 +52,7 @@ impl SqliteBackend {
         let fail = |e: &rusqlite::Error| ConnectError::Failed {
             url: url.to_string(),
             message: url.redact(&db_error(e).message),
+            transient: false,
         };
         let target = url.sqlite_target(base).unwrap_or(SqliteTarget::Memory);
         let conn = match &target {

@@ -120,6 +120,15 @@ enum Command {
     FixChecksums,
     /// Show every configuration key, its value and where it came from (password masked)
     Config,
+    /// Wait until the database accepts connections (DB_MAX_RETRIES, DB_RETRY_DELAY, ...)
+    Wait {
+        /// Attempts after the first (default: DB_MAX_RETRIES, else 30)
+        #[arg(long)]
+        retries: Option<u32>,
+        /// Seconds between attempts (default: DB_RETRY_DELAY, else 1)
+        #[arg(long)]
+        delay: Option<f64>,
+    },
 }
 
 /// Prints progress to stderr: one line per file like the original, or a single updating
@@ -332,6 +341,13 @@ fn execute(cli: &Cli) -> Result<i32, Error> {
     if cli.command.writes() {
         stop_cleanly_on_signals();
     }
+    if let Command::Wait { retries, delay } = &cli.command {
+        return wait_cmd(&rt, settings, &env, *retries, *delay, &out, &mut obs);
+    }
+    // With DB_MAX_RETRIES set, every command that connects waits for the database first.
+    if settings.retry.max_retries > 0 && !matches!(cli.command, Command::Config) {
+        rt.block_on(ops::wait(&settings, &mut obs))?;
+    }
     match &cli.command {
         Command::Init | Command::New { .. } => Ok(exit::OK),
         Command::Upgrade(a) | Command::Migrate(a) => {
@@ -380,11 +396,35 @@ fn execute(cli: &Cli) -> Result<i32, Error> {
         Command::Fix => audit(&rt, &settings, &out, &mut obs, true, true, true),
         Command::FixFiles => audit(&rt, &settings, &out, &mut obs, false, true, true),
         Command::FixChecksums => audit(&rt, &settings, &out, &mut obs, true, false, true),
+        Command::Wait { .. } => unreachable!("handled before connecting"),
         Command::Config => {
-            out.config(&ops::config_report(&settings));
+            out.config(&ops::config_report(&settings, &env));
             Ok(exit::OK)
         }
     }
+}
+
+fn wait_cmd(
+    rt: &tokio::runtime::Runtime,
+    mut settings: Settings,
+    env: &EnvVars,
+    retries: Option<u32>,
+    delay: Option<f64>,
+    out: &render::Out,
+    obs: &mut StderrObserver,
+) -> Result<i32, Error> {
+    if retries.is_some() || !env.contains_key("DB_MAX_RETRIES") {
+        settings.retry.max_retries = retries.unwrap_or(30);
+    }
+    if let Some(d) = delay {
+        settings.retry.delay = std::time::Duration::try_from_secs_f64(d)
+            .map_err(|_| Error::usage("--delay takes a number of seconds"))?;
+    } else if !env.contains_key("DB_RETRY_DELAY") {
+        settings.retry.delay = std::time::Duration::from_secs(1);
+    }
+    let report = rt.block_on(ops::wait(&settings, obs))?;
+    out.wait(&report);
+    Ok(exit::OK)
 }
 
 fn upgrade_options(a: &UpgradeArgs) -> Result<UpgradeOptions, Error> {

@@ -9,7 +9,7 @@ use super::table::Table;
 use crate::error::Error;
 use crate::report::{
     AuditReport, ConfigReport, CurrentReport, HistoryReport, InitReport, LockReport, NewReport,
-    Preview, RollbackReport, StatusItem, StatusReport, UnlockReport, UpgradeReport,
+    Preview, RollbackReport, StatusItem, StatusReport, UnlockReport, UpgradeReport, WaitReport,
 };
 
 /// Where reports go: stdout, as text or JSON.
@@ -309,6 +309,16 @@ impl Out {
         emit(&format!("Created migration file: {}\n", r.filename));
     }
 
+    pub fn wait(&self, r: &WaitReport) {
+        if self.json(r) {
+            return;
+        }
+        emit(&format!(
+            "Database is ready: {} ({} attempt(s), {:.0} ms)\n",
+            r.url, r.attempts, r.waited_ms
+        ));
+    }
+
     pub fn config(&self, r: &ConfigReport) {
         if self.json(r) {
             return;
@@ -331,12 +341,22 @@ impl Out {
                 })
                 .collect(),
         };
+        let pool = Table {
+            title: "Connection Layer (jetbase::db)",
+            headers: &["Setting", "Value"],
+            rows: r
+                .pool
+                .iter()
+                .map(|(k, v)| vec![k.clone(), v.clone()])
+                .collect(),
+        };
         emit(&format!(
-            "Project: {}\nMigrations: {}\nBackend: {}\n{}",
+            "Project: {}\nMigrations: {}\nBackend: {}\n{}\n{}",
             r.project_dir,
             r.migrations_dir,
             r.backend,
-            t.render()
+            t.render(),
+            pool.render()
         ));
     }
 }

@@ -79,6 +79,8 @@ pub struct Settings {
     pub lock_timeout: std::time::Duration,
     /// How long our lease lives without a heartbeat before others may take it over.
     pub lock_lease: std::time::Duration,
+    /// Waiting for the database before connecting (`DB_MAX_RETRIES`, `DB_RETRY_DELAY`, ...).
+    pub retry: crate::db::RetryPolicy,
     pub entries: Vec<Entry>,
 }
 
@@ -356,11 +358,8 @@ fn url_from_parts(
     )))
 }
 
-/// Resolve all settings for `project`. `env` is the process environment.
-///
-/// # Errors
-/// A broken source (env.py, TOML, URL) or a value of the wrong type.
-pub fn load(project: &Project, env: &EnvVars) -> Result<Settings, ConfigError> {
+/// Read the original's four per-key sources once each.
+fn read_layers(project: &Project, env: &EnvVars) -> Result<Layers, ConfigError> {
     let env_py_path = project.dir.join("env.py");
     let env_py = if env_py_path.is_file() {
         read_env_py(&env_py_path, KEYS, env)?.values
@@ -377,12 +376,20 @@ pub fn load(project: &Project, env: &EnvVars) -> Result<Settings, ConfigError> {
         .and_then(|t| t.get("tool"))
         .and_then(|t| t.get("jetbase"))
         .and_then(toml::Value::as_table);
-    let layers = Layers {
+    Ok(Layers {
         env_py,
         env: env_layer(env),
         jetbase_toml: table_layer(jetbase_toml.as_ref()),
         pyproject: table_layer(tool),
-    };
+    })
+}
+
+/// Resolve all settings for `project`. `env` is the process environment.
+///
+/// # Errors
+/// A broken source (env.py, TOML, URL) or a value of the wrong type.
+pub fn load(project: &Project, env: &EnvVars) -> Result<Settings, ConfigError> {
+    let layers = read_layers(project, env)?;
 
     let mut entries = Vec::new();
     let (url, url_source) = resolve_url(project, env, &layers)?;
@@ -433,8 +440,9 @@ pub fn load(project: &Project, env: &EnvVars) -> Result<Settings, ConfigError> {
         Ok(value)
     };
     let postgres_schema = text_value("postgres_schema")?;
-    text_value("snowflake_private_key")?;
-    text_value("snowflake_private_key_password")?;
+    for key in ["snowflake_private_key", "snowflake_private_key_password"] {
+        text_value(key)?;
+    }
     let (model_paths, model_source) = model_paths(layers.get("model_paths"))?;
     let lock_timeout = seconds(
         &layers,
@@ -463,7 +471,18 @@ pub fn load(project: &Project, env: &EnvVars) -> Result<Settings, ConfigError> {
         model_paths,
         lock_timeout,
         lock_lease,
+        retry: retry(env)?,
         entries,
+    })
+}
+
+/// The wait-for-database policy from `DB_MAX_RETRIES`, `DB_RETRY_DELAY`, ...
+fn retry(env: &EnvVars) -> Result<crate::db::RetryPolicy, ConfigError> {
+    crate::db::retry_from_env(env).map_err(|e| ConfigError::BadValue {
+        key: "DB_MAX_RETRIES/DB_RETRY_*".into(),
+        origin: Source::Env,
+        expected: "numbers",
+        got: e.to_string(),
     })
 }
 

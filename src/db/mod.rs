@@ -99,7 +99,9 @@ pub struct PoolSettings {
 /// Failures of the connection layer. Messages never carry a password.
 #[derive(Debug, thiserror::Error)]
 pub enum DbSetupError {
-    #[error("no database URL: set DATABASE_URL (or JETBASE_SQLALCHEMY_URL, or DB_TYPE/DB_HOST/...)")]
+    #[error(
+        "no database URL: set DATABASE_URL (or JETBASE_SQLALCHEMY_URL, or DB_TYPE/DB_HOST/...)"
+    )]
     NoUrl,
     #[error(transparent)]
     Url(#[from] UrlError),
@@ -132,10 +134,17 @@ impl DbSetupError {
 }
 
 fn var<'a>(env: &'a EnvVars, key: &str) -> Option<&'a str> {
-    env.get(key).map(String::as_str).filter(|v| !v.trim().is_empty())
+    env.get(key)
+        .map(String::as_str)
+        .filter(|v| !v.trim().is_empty())
 }
 
-fn num<T: FromStr>(env: &EnvVars, key: &str, default: T, expected: &'static str) -> Result<T, DbSetupError> {
+fn num<T: FromStr>(
+    env: &EnvVars,
+    key: &str,
+    default: T,
+    expected: &'static str,
+) -> Result<T, DbSetupError> {
     match var(env, key) {
         None => Ok(default),
         Some(v) => v.trim().parse().map_err(|_| DbSetupError::BadValue {
@@ -179,7 +188,9 @@ pub fn retry_from_env(env: &EnvVars) -> Result<RetryPolicy, DbSetupError> {
         max_retries: num(env, "DB_MAX_RETRIES", d.max_retries, "a whole number")?,
         delay: secs(env, "DB_RETRY_DELAY", d.delay.as_secs_f64())?,
         exponential: matches!(
-            var(env, "DB_RETRY_BACKOFF").map(str::to_ascii_lowercase).as_deref(),
+            var(env, "DB_RETRY_BACKOFF")
+                .map(str::to_ascii_lowercase)
+                .as_deref(),
             Some("exponential" | "exp" | "true" | "1")
         ),
         max_delay: secs(env, "DB_RETRY_MAX_DELAY", d.max_delay.as_secs_f64())?,
@@ -222,7 +233,9 @@ impl PoolSettings {
     /// # Errors
     /// No URL, or a value that does not parse.
     pub fn from_env(env: &EnvVars, base_dir: &Path) -> Result<PoolSettings, DbSetupError> {
-        let url = if let Some(u) = var(env, "JETBASE_SQLALCHEMY_URL").or_else(|| var(env, "DATABASE_URL")) {
+        let url = if let Some(u) =
+            var(env, "JETBASE_SQLALCHEMY_URL").or_else(|| var(env, "DATABASE_URL"))
+        {
             DatabaseUrl::parse(u)?
         } else if let Some(kind) = var(env, "DB_TYPE") {
             let kind = match kind.to_ascii_lowercase().as_str() {
@@ -230,7 +243,11 @@ impl PoolSettings {
                 "mysql" | "mariadb" => BackendKind::MySql,
                 "sqlite" | "sqlite3" => {
                     let name = var(env, "DB_NAME").unwrap_or("jetbase.db");
-                    return Self::tuned(DatabaseUrl::parse(&format!("sqlite:///{name}"))?, env, base_dir);
+                    return Self::tuned(
+                        DatabaseUrl::parse(&format!("sqlite:///{name}"))?,
+                        env,
+                        base_dir,
+                    );
                 }
                 other => {
                     return Err(DbSetupError::BadValue {
@@ -240,7 +257,11 @@ impl PoolSettings {
                     });
                 }
             };
-            let default_port = if kind == BackendKind::Postgres { 5432 } else { 3306 };
+            let default_port = if kind == BackendKind::Postgres {
+                5432
+            } else {
+                3306
+            };
             DatabaseUrl::from_parts(
                 kind,
                 var(env, "DB_USER"),
@@ -255,7 +276,15 @@ impl PoolSettings {
         Self::tuned(url, env, base_dir)
     }
 
-    fn tuned(url: DatabaseUrl, env: &EnvVars, base_dir: &Path) -> Result<PoolSettings, DbSetupError> {
+    /// Settings for `url` with the tuning keys of the environment.
+    ///
+    /// # Errors
+    /// A value that does not parse.
+    pub fn tuned(
+        url: DatabaseUrl,
+        env: &EnvVars,
+        base_dir: &Path,
+    ) -> Result<PoolSettings, DbSetupError> {
         let d = PoolSettings::new(url, base_dir);
         Ok(PoolSettings {
             pool_size: num(env, "DB_POOL_SIZE", d.pool_size, "a whole number")?.max(1),
@@ -264,11 +293,17 @@ impl PoolSettings {
             acquire_timeout: secs(env, "DB_POOL_TIMEOUT", d.acquire_timeout.as_secs_f64())?,
             recycle: secs(env, "DB_POOL_RECYCLE", d.recycle.as_secs_f64())?,
             pre_ping: flag(env, "DB_POOL_PRE_PING", d.pre_ping)?,
-            isolation_level: var(env, "DB_ISOLATION_LEVEL").map(|v| v.trim().replace('_', " ").to_ascii_uppercase()),
+            isolation_level: var(env, "DB_ISOLATION_LEVEL")
+                .map(|v| v.trim().replace('_', " ").to_ascii_uppercase()),
             statement_cache: flag(env, "DB_STATEMENT_CACHE", d.statement_cache)?,
-            application_name: var(env, "DB_APPLICATION_NAME").map_or(d.application_name.clone(), str::to_owned),
+            application_name: var(env, "DB_APPLICATION_NAME")
+                .map_or(d.application_name.clone(), str::to_owned),
             sqlite_wal: flag(env, "DB_SQLITE_WAL", d.sqlite_wal)?,
-            sqlite_busy_timeout: secs(env, "DB_SQLITE_BUSY_TIMEOUT", d.sqlite_busy_timeout.as_secs_f64())?,
+            sqlite_busy_timeout: secs(
+                env,
+                "DB_SQLITE_BUSY_TIMEOUT",
+                d.sqlite_busy_timeout.as_secs_f64(),
+            )?,
             retry: retry_from_env(env)?,
             ..d
         })
@@ -280,15 +315,34 @@ impl PoolSettings {
         vec![
             ("pool_size", self.pool_size.to_string()),
             ("max_overflow", self.max_overflow.to_string()),
-            ("pool_timeout", format!("{} s", self.acquire_timeout.as_secs_f64())),
+            (
+                "pool_timeout",
+                format!("{} s", self.acquire_timeout.as_secs_f64()),
+            ),
             ("pool_recycle", format!("{} s", self.recycle.as_secs_f64())),
-            ("pool_idle_timeout", format!("{} s", self.idle_timeout.as_secs_f64())),
+            (
+                "pool_idle_timeout",
+                format!("{} s", self.idle_timeout.as_secs_f64()),
+            ),
             ("pool_pre_ping", self.pre_ping.to_string()),
-            ("isolation_level", self.isolation_level.clone().unwrap_or_default()),
+            (
+                "isolation_level",
+                self.isolation_level.clone().unwrap_or_default(),
+            ),
             ("statement_cache", self.statement_cache.to_string()),
             ("max_retries", self.retry.max_retries.to_string()),
-            ("retry_delay", format!("{} s", self.retry.delay.as_secs_f64())),
-            ("retry_backoff", if self.retry.exponential { "exponential".into() } else { "fixed".into() }),
+            (
+                "retry_delay",
+                format!("{} s", self.retry.delay.as_secs_f64()),
+            ),
+            (
+                "retry_backoff",
+                if self.retry.exponential {
+                    "exponential".into()
+                } else {
+                    "fixed".into()
+                },
+            ),
         ]
     }
 }
@@ -324,7 +378,11 @@ pub struct Attempt {
 
 impl std::fmt::Display for Attempt {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "database not ready (attempt {}/{}): {}: {}", self.number, self.of, self.url, self.reason)?;
+        write!(
+            f,
+            "database not ready (attempt {}/{}): {}: {}",
+            self.number, self.of, self.url, self.reason
+        )?;
         if let Some(d) = self.retry_in {
             write!(f, "; retrying in {:.1} s", d.as_secs_f64())?;
         }
@@ -344,14 +402,19 @@ fn pool_options<DB: Database>(s: &PoolSettings) -> PoolOptions<DB> {
 
 fn isolation_sql(kind: BackendKind, level: &str) -> Option<String> {
     match kind {
-        BackendKind::Postgres => Some(format!("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL {level}")),
+        BackendKind::Postgres => Some(format!(
+            "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL {level}"
+        )),
         BackendKind::MySql => Some(format!("SET SESSION TRANSACTION ISOLATION LEVEL {level}")),
         _ => None,
     }
 }
 
 fn valid_isolation(level: &str) -> bool {
-    matches!(level, "READ UNCOMMITTED" | "READ COMMITTED" | "REPEATABLE READ" | "SERIALIZABLE")
+    matches!(
+        level,
+        "READ UNCOMMITTED" | "READ COMMITTED" | "REPEATABLE READ" | "SERIALIZABLE"
+    )
 }
 
 /// One plain connection, opened and closed: it fails at once when the server is down,
@@ -367,10 +430,14 @@ where
 
 async fn build(s: &PoolSettings) -> Result<Pool, sqlx::Error> {
     let level = s.isolation_level.clone().filter(|l| valid_isolation(l));
-    let after = isolation_sql(s.url.kind, level.as_deref().unwrap_or("")).filter(|_| level.is_some());
+    let after =
+        isolation_sql(s.url.kind, level.as_deref().unwrap_or("")).filter(|_| level.is_some());
     match s.url.kind {
         BackendKind::Sqlite => {
-            let target = s.url.sqlite_target(&s.base_dir).unwrap_or(SqliteTarget::Memory);
+            let target = s
+                .url
+                .sqlite_target(&s.base_dir)
+                .unwrap_or(SqliteTarget::Memory);
             let base = sqlx::sqlite::SqliteConnectOptions::new()
                 .foreign_keys(false)
                 .busy_timeout(s.sqlite_busy_timeout)
@@ -463,7 +530,10 @@ pub async fn connect(
     settings: &PoolSettings,
     mut on_retry: impl FnMut(&Attempt),
 ) -> Result<Pool, DbSetupError> {
-    if !matches!(settings.url.kind, BackendKind::Sqlite | BackendKind::Postgres | BackendKind::MySql) {
+    if !matches!(
+        settings.url.kind,
+        BackendKind::Sqlite | BackendKind::Postgres | BackendKind::MySql
+    ) {
         return Err(DbSetupError::Unsupported {
             backend: settings.url.kind.name(),
         });
@@ -511,7 +581,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> EnvVars {
-        pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect()
     }
 
     #[test]
@@ -541,9 +614,15 @@ mod tests {
         assert_eq!(s.retry.pause(1), Duration::from_millis(500));
         assert_eq!(s.retry.pause(3), Duration::from_secs(2));
         assert!(!format!("{s:?}").contains("s3cret"));
-        let bad = PoolSettings::from_env(&env(&[("DATABASE_URL", "sqlite://"), ("DB_POOL_SIZE", "many")]), Path::new("/p"));
+        let bad = PoolSettings::from_env(
+            &env(&[("DATABASE_URL", "sqlite://"), ("DB_POOL_SIZE", "many")]),
+            Path::new("/p"),
+        );
         assert!(matches!(bad, Err(DbSetupError::BadValue { .. })));
-        assert!(matches!(PoolSettings::from_env(&env(&[]), Path::new("/p")), Err(DbSetupError::NoUrl)));
+        assert!(matches!(
+            PoolSettings::from_env(&env(&[]), Path::new("/p")),
+            Err(DbSetupError::NoUrl)
+        ));
     }
 
     #[test]
@@ -560,7 +639,10 @@ mod tests {
 
     #[test]
     fn pgbouncer_url_turns_the_statement_cache_off() {
-        let s = PoolSettings::new(DatabaseUrl::parse("postgresql://u@h/db?pgbouncer=true").unwrap(), Path::new("/"));
+        let s = PoolSettings::new(
+            DatabaseUrl::parse("postgresql://u@h/db?pgbouncer=true").unwrap(),
+            Path::new("/"),
+        );
         assert!(!s.statement_cache);
     }
 
@@ -570,10 +652,19 @@ mod tests {
         let Pool::Sqlite(pool) = connect(&s, |_| {}).await.unwrap() else {
             panic!("not sqlite")
         };
-        sqlx::query("CREATE TABLE t (x INTEGER)").execute(&pool).await.unwrap();
+        sqlx::query("CREATE TABLE t (x INTEGER)")
+            .execute(&pool)
+            .await
+            .unwrap();
         let other = pool.clone();
-        sqlx::query("INSERT INTO t VALUES (1)").execute(&other).await.unwrap();
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t").fetch_one(&pool).await.unwrap();
+        sqlx::query("INSERT INTO t VALUES (1)")
+            .execute(&other)
+            .await
+            .unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
         assert_eq!(n, 1, "every handle sees the same in-memory database");
     }
 

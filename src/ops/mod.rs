@@ -92,13 +92,71 @@ fn check_cancelled() -> Result<(), Error> {
     }
 }
 
+/// Connect, waiting for a database that is down or starting as `settings.retry` says;
+/// `on_retry` hears of every failed attempt (the message has no password).
+pub async fn connect_waiting(
+    settings: &Settings,
+    opts: &backend::ConnectOptions<'_>,
+    on_retry: &mut dyn FnMut(&str),
+) -> Result<Box<dyn Backend>, Error> {
+    let total = settings.retry.max_retries + 1;
+    let mut n = 0;
+    loop {
+        n += 1;
+        match backend::connect(&settings.url, &settings.project.dir, opts).await {
+            Ok(db) => return Ok(db),
+            Err(backend::ConnectError::Failed {
+                message,
+                transient: true,
+                ..
+            }) if n < total => {
+                let pause = settings.retry.pause(n);
+                on_retry(&format!(
+                    "database not ready (attempt {n}/{total}): {message}; retrying in {:.1} s",
+                    pause.as_secs_f64()
+                ));
+                tokio::time::sleep(pause).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Wait until the database accepts a connection (`jetbase wait`, and before any command
+/// when `DB_MAX_RETRIES` is set), reporting each failed attempt.
+///
+/// # Errors
+/// The database stayed unreachable, or refused the credentials.
+pub async fn wait(
+    settings: &Settings,
+    obs: &mut dyn Observer,
+) -> Result<crate::report::WaitReport, Error> {
+    let started = std::time::Instant::now();
+    let opts = backend::ConnectOptions {
+        mode: OpenMode::ReadOnly,
+        postgres_schema: settings.postgres_schema.as_deref(),
+    };
+    let mut attempts = 1;
+    let db = connect_waiting(settings, &opts, &mut |msg| {
+        attempts += 1;
+        obs.event(Event::Warning(msg));
+    })
+    .await?;
+    db.close().await;
+    Ok(crate::report::WaitReport {
+        url: settings.url.to_string(),
+        attempts,
+        waited_ms: started.elapsed().as_secs_f64() * 1000.0,
+    })
+}
+
 /// Open the configured database.
 async fn open(settings: &Settings, mode: OpenMode) -> Result<Box<dyn Backend>, Error> {
     let opts = backend::ConnectOptions {
         mode,
         postgres_schema: settings.postgres_schema.as_deref(),
     };
-    let db = backend::connect(&settings.url, &settings.project.dir, &opts).await?;
+    let db = connect_waiting(settings, &opts, &mut |_| {}).await?;
     if let Ok(mut slot) = INTERRUPTER.lock() {
         *slot = db.interrupter();
     }

@@ -149,10 +149,19 @@ pub async fn unlock(settings: &Settings) -> Result<UnlockReport, Error> {
     Ok(UnlockReport { was_locked: res? })
 }
 
-/// What the configuration resolved to.
+/// What the configuration resolved to; `env` gives the connection layer's tuning keys.
 #[must_use]
-pub fn config_report(settings: &Settings) -> ConfigReport {
+pub fn config_report(settings: &Settings, env: &crate::config::EnvVars) -> ConfigReport {
+    let pool = crate::db::PoolSettings::tuned(settings.url.clone(), env, &settings.project.dir)
+        .unwrap_or_else(|_| {
+            crate::db::PoolSettings::new(settings.url.clone(), &settings.project.dir)
+        });
     ConfigReport {
+        pool: pool
+            .describe()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
         project_dir: settings.project.dir.display().to_string(),
         migrations_dir: settings.project.migrations_dir.display().to_string(),
         backend: settings.url.kind.name().to_owned(),

@@ -1,0 +1,278 @@
+//! The connection layer (`jetbase::db`) and `jetbase wait`, on the real test servers.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use jetbase::config::EnvVars;
+use jetbase::db::{Pool, PoolSettings};
+
+fn server(var: &str) -> Option<String> {
+    let url = std::env::var(var).ok();
+    if url.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but {var} is not"
+        );
+        eprintln!("skipping: {var} is not set");
+    }
+    url
+}
+
+fn env(pairs: &[(&str, &str)]) -> EnvVars {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).into(), (*v).into()))
+        .collect()
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+async fn pg_sessions(admin: &sqlx::PgPool, app: &str) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = $1")
+        .bind(app)
+        .fetch_one(admin)
+        .await
+        .unwrap()
+}
+
+#[test]
+fn pool_size_overflow_and_recycle_are_honoured_on_postgres() {
+    let Some(url) = server("JETBASE_TEST_POSTGRES_URL") else {
+        return;
+    };
+    rt().block_on(async {
+        let app = format!("jb-pool-{}", std::process::id());
+        let s = PoolSettings::from_env(
+            &env(&[
+                ("DATABASE_URL", &url),
+                ("DB_POOL_SIZE", "3"),
+                ("DB_MAX_OVERFLOW", "4"),
+                ("DB_POOL_IDLE_TIMEOUT", "1"),
+                ("DB_POOL_RECYCLE", "2"),
+                ("DB_APPLICATION_NAME", &app),
+            ]),
+            Path::new("."),
+        )
+        .unwrap();
+        let Pool::Postgres(pool) = jetbase::db::connect(&s, |_| {}).await.unwrap() else {
+            panic!("not postgres")
+        };
+        let admin = sqlx::PgPool::connect(&url).await.unwrap();
+        // The pool keeps its size open.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while pg_sessions(&admin, &app).await < 3 {
+            assert!(
+                Instant::now() < deadline,
+                "the pool never opened its 3 connections"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // Overflow: 7 at once, then back to 3 once idle.
+        let mut held = Vec::new();
+        for _ in 0..7 {
+            held.push(pool.acquire().await.unwrap());
+        }
+        assert_eq!(pg_sessions(&admin, &app).await, 7);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(300), pool.acquire())
+                .await
+                .is_err(),
+            "an 8th connection was handed out beyond size + overflow"
+        );
+        drop(held);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while pg_sessions(&admin, &app).await > 3 {
+            assert!(
+                Instant::now() < deadline,
+                "idle overflow connections were not closed"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // Recycle: a connection older than its lifetime is replaced.
+        let first: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        let mut pids = Vec::new();
+        for _ in 0..3 {
+            let mut c = pool.acquire().await.unwrap();
+            pids.push(
+                sqlx::query_scalar::<_, i32>("SELECT pg_backend_pid()")
+                    .fetch_one(&mut *c)
+                    .await
+                    .unwrap(),
+            );
+        }
+        assert!(
+            !pids.contains(&first),
+            "connection {first} outlived its 2 s lifetime: {pids:?}"
+        );
+        pool.close().await;
+    });
+}
+
+#[test]
+fn emoji_round_trips_on_mariadb_utf8mb4() {
+    let Some(url) = server("JETBASE_TEST_MYSQL_URL") else {
+        return;
+    };
+    rt().block_on(async {
+        let s = PoolSettings::from_env(
+            &env(&[("DATABASE_URL", &url), ("DB_POOL_SIZE", "1")]),
+            Path::new("."),
+        )
+        .unwrap();
+        let Pool::MySql(pool) = jetbase::db::connect(&s, |_| {}).await.unwrap() else {
+            panic!("not mysql")
+        };
+        let charset: String = sqlx::query_scalar("SELECT @@character_set_connection")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(charset, "utf8mb4");
+        let back: String = sqlx::query_scalar("SELECT CAST(? AS CHAR CHARACTER SET utf8mb4)")
+            .bind("jetbase 🚀 ✓")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(back, "jetbase 🚀 ✓");
+        pool.close().await;
+    });
+}
+
+#[test]
+fn wait_fails_cleanly_when_the_database_never_comes() {
+    let p = common::Project::new();
+    let secret = "N3ver-Sh0wn";
+    std::fs::write(
+        p.dir().join("env.py"),
+        format!("sqlalchemy_url = \"postgresql://app:{secret}@127.0.0.1:1/db\"\n"),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let r = p
+        .run(&["wait", "--retries", "3", "--delay", "0.1"])
+        .expect(5);
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "it did not wait"
+    );
+    assert_eq!(
+        r.stderr.matches("database not ready (attempt").count(),
+        3,
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains(secret) && !r.stdout.contains(secret),
+        "{}",
+        r.stderr
+    );
+    // The same waiting before any command, from DB_MAX_RETRIES.
+    let dir = p.dir();
+    let r = p.run_in(
+        &dir,
+        &["status"],
+        &[("DB_MAX_RETRIES", "2"), ("DB_RETRY_DELAY", "0.05")],
+    );
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert_eq!(
+        r.stderr.matches("database not ready (attempt").count(),
+        2,
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn wait_succeeds_when_the_server_starts_later_and_pre_ping_survives_a_restart() {
+    let Some(_) = server("JETBASE_TEST_POSTGRES_URL") else {
+        return;
+    };
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let script = |args: &[&str]| {
+        let out = std::process::Command::new("bash")
+            .arg(root.join("scripts/postgres.sh"))
+            .args(args)
+            .env("PGPORT", "25498")
+            .env("PG_DURABLE", "1")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let dir = script(&["start"]);
+    let url = std::fs::read_to_string(format!("{dir}/url"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let result = std::panic::catch_unwind(|| {
+        // A pool survives the server restarting: pre-ping drops the dead connections.
+        rt().block_on(async {
+            let s = PoolSettings::from_env(
+                &env(&[("DATABASE_URL", &url), ("DB_POOL_SIZE", "2")]),
+                Path::new("."),
+            )
+            .unwrap();
+            let Pool::Postgres(pool) = jetbase::db::connect(&s, |_| {}).await.unwrap() else {
+                panic!("not postgres")
+            };
+            let one: i32 = sqlx::query_scalar("SELECT 1")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            assert_eq!(one, 1);
+            script(&["crash", &dir]);
+            script(&["resume", &dir]);
+            let two: i32 = sqlx::query_scalar("SELECT 2")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            assert_eq!(two, 2);
+            pool.close().await;
+        });
+        // `jetbase wait` started while the server is down returns once it is up.
+        script(&["crash", &dir]);
+        let p = common::Project::new();
+        std::fs::write(
+            p.dir().join("env.py"),
+            format!("sqlalchemy_url = \"{url}\"\n"),
+        )
+        .unwrap();
+        let child = common::clean_command(&common::bin(), &p.dir())
+            .args(["wait", "--retries", "100", "--delay", "0.2"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_secs(2));
+        script(&["resume", &dir]);
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.starts_with("Database is ready:"), "{stdout}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("database not ready (attempt 1/101)")
+        );
+    });
+    script(&["stop", &dir]);
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}
