@@ -16,15 +16,21 @@ use jetbase::db::{self, Pool, PoolSettings};
 use jetbase::ops::{self, PlanLimit, Quiet, UpgradeOptions};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:8080".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:8080".into());
     let env: EnvVars = std::env::vars().collect();
     let project = config::discover(None, &std::env::current_dir()?)?;
     let settings = config::load(&project, &env)?;
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
 
     // 1. Wait for the database (DB_MAX_RETRIES, DB_RETRY_DELAY), then migrate.
     let pool_settings = PoolSettings::tuned(settings.url.clone(), &env, &project.dir)?;
-    let pool = rt.block_on(db::connect(&pool_settings, |attempt| eprintln!("{attempt}")))?;
+    let pool = rt.block_on(db::connect(&pool_settings, |attempt| {
+        eprintln!("{attempt}");
+    }))?;
     let report = rt.block_on(ops::upgrade(
         &settings,
         &UpgradeOptions {
@@ -36,7 +42,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
         &mut Quiet,
     ))?;
-    eprintln!("applied {} migration(s); serving on http://{addr}/", report.applied.len());
+    eprintln!(
+        "applied {} migration(s); serving on http://{addr}/",
+        report.applied.len()
+    );
 
     // 2. Serve: every request answers with the applied versions, read through the pool.
     let listener = TcpListener::bind(&addr)?;

@@ -35,7 +35,9 @@ where
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = std::env::var("DATABASE_URL")?;
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async {
         let mut settings = PoolSettings::new(jetbase::url::DatabaseUrl::parse(&url)?, Path::new("."));
         settings.pool_size = 16;

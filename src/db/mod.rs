@@ -522,6 +522,43 @@ pub fn is_transient(e: &sqlx::Error) -> bool {
     }
 }
 
+/// True when the database aborted the transaction to resolve a conflict and running it again
+/// is the cure: a deadlock, or a Galera certification failure (MySQL 1213, SQLSTATE 40001,
+/// PostgreSQL 40P01 / serialization failure).
+#[must_use]
+pub fn is_conflict(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => {
+            matches!(d.code().as_deref(), Some("40001" | "40P01" | "1213"))
+                || d.message().contains("Deadlock found")
+        }
+        _ => false,
+    }
+}
+
+/// Run a transaction body again when the database aborted it for a conflict (on Galera, a
+/// certification failure surfaces as a deadlock at commit): up to `attempts` times, with a
+/// short growing pause. `work` must run the whole transaction, from begin to commit.
+///
+/// # Errors
+/// The last error, or the first one that is not a conflict.
+pub async fn retry_on_conflict<T, F, Fut>(attempts: u32, mut work: F) -> Result<T, sqlx::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
+{
+    let mut n = 0;
+    loop {
+        n += 1;
+        match work().await {
+            Err(e) if n < attempts.max(1) && is_conflict(&e) => {
+                tokio::time::sleep(Duration::from_millis(5 * u64::from(n))).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Wait for the database and return a ready pool; `on_retry` hears of every failed attempt.
 ///
 /// # Errors
