@@ -176,6 +176,22 @@ fn wait_fails_cleanly_when_the_database_never_comes() {
         "{}",
         r.stderr
     );
+    // Outside any project, `wait` reads DATABASE_URL alone (a container's entry point).
+    let bare = tempfile::tempdir().unwrap();
+    let r = p.run_in(
+        bare.path(),
+        &["wait", "--retries", "1", "--delay", "0.05"],
+        &[(
+            "DATABASE_URL",
+            &format!("postgresql://app:{secret}@127.0.0.1:1/db"),
+        )],
+    );
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("127.0.0.1:1") && !r.stderr.contains(secret),
+        "{}",
+        r.stderr
+    );
     // The same waiting before any command, from DB_MAX_RETRIES.
     let dir = p.dir();
     let r = p.run_in(

@@ -271,7 +271,17 @@ fn settings(cli: &Cli, env: &EnvVars) -> Result<Settings, Error> {
         path: PathBuf::from("."),
         source,
     })?;
-    let project = config::discover(cli.dir.as_deref(), &cwd)?;
+    let project = match config::discover(cli.dir.as_deref(), &cwd) {
+        Ok(project) => project,
+        // `wait` also serves containers that only have DATABASE_URL (or DB_*) and no project.
+        Err(_) if matches!(cli.command, Command::Wait { .. }) && cli.dir.is_none() => {
+            config::Project {
+                migrations_dir: cwd.join("migrations"),
+                dir: cwd.clone(),
+            }
+        }
+        Err(e) => return Err(e.into()),
+    };
     let mut settings = config::load(&project, env)?;
     if let Some(secs) = cli.lock_timeout {
         if !secs.is_finite() || secs < 0.0 {
