@@ -136,25 +136,38 @@ pub async fn ensure_tables(db: &mut dyn Backend) -> Result<(), DbError> {
     let lock_table = db.capabilities().lock_table;
     // Existing tables are left alone, not re-created "IF NOT EXISTS": on Galera every DDL
     // is replicated in total order and aborts the transactions touching its table, such as
-    // another process's file being recorded under the lock.
-    if !table_exists(db, MIGRATIONS_TABLE).await? {
-        db.execute(&m, &[]).await?;
-    }
+    // another process's file being recorded under the lock. Two processes creating a table
+    // at the same moment may see the database refuse one of them ("already exists" on
+    // PostgreSQL): what matters is that the table exists afterwards.
+    create_missing(db, MIGRATIONS_TABLE, &m).await?;
     if lock_table {
-        if !table_exists(db, LOCK_TABLE).await? {
-            db.execute(&l, &[]).await?;
+        create_missing(db, LOCK_TABLE, &l).await?;
+        let has_row = |rows: Vec<crate::backend::Row>| !rows.is_empty();
+        if !has_row(
+            db.query("SELECT 1 FROM jetbase_lock WHERE id = 1", &[])
+                .await?,
+        ) && let Err(e) = db.execute(&init, &[]).await
+            && !has_row(
+                db.query("SELECT 1 FROM jetbase_lock WHERE id = 1", &[])
+                    .await?,
+            )
+        {
+            return Err(e);
         }
-        let row = db
-            .query("SELECT 1 FROM jetbase_lock WHERE id = 1", &[])
-            .await?;
-        if row.is_empty() {
-            db.execute(&init, &[]).await?;
-        }
-        if !table_exists(db, crate::lock::LEASE_TABLE).await? {
-            db.execute(&lease, &[]).await?;
-        }
+        create_missing(db, crate::lock::LEASE_TABLE, &lease).await?;
     }
     Ok(())
+}
+
+/// Create `table` with `ddl` unless it exists; a concurrent creator winning is fine.
+async fn create_missing(db: &mut dyn Backend, table: &str, ddl: &str) -> Result<(), DbError> {
+    if table_exists(db, table).await? {
+        return Ok(());
+    }
+    match db.execute(ddl, &[]).await {
+        Err(e) if !e.is_retryable_conflict() && table_exists(db, table).await? => Ok(()),
+        other => other.map(|_| ()),
+    }
 }
 
 /// Hands out `applied_at` values for databases that keep it with millisecond precision

@@ -834,3 +834,58 @@ fn lost_connection_mid_file_leaves_no_row_and_no_stuck_lock() {
         "Status: UNLOCKED\n"
     );
 }
+
+/// A holder whose heartbeat stalls and whose lock is taken over meanwhile (by another
+/// machine that judged it dead) does not record its file: it rolls it back.
+#[test]
+fn stale_holder_whose_lock_was_taken_over_rolls_back_instead_of_recording() {
+    let Some(p) = Project::on(Kind::Postgres) else {
+        return;
+    };
+    p.write("V1__t.sql", ITEMS);
+    p.run(&["upgrade"]).expect(0);
+    p.write(
+        "V2__slow.sql",
+        "CREATE TABLE stolen (id INTEGER);\nSELECT pg_sleep(2);\n",
+    );
+    let child = common::clean_command(&common::bin(), &p.dir())
+        .arg("upgrade")
+        .env("JETBASE_LOCK_LEASE", "1")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while p.rows("SELECT is_locked FROM jetbase_lock WHERE id = 1") != vec![vec!["1"]] {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lock was never taken"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    // Stall the holder's heartbeat (hold its lease row), and steal the lock as a taker would.
+    let stall = common::PgTransaction::lock_row(
+        &p.sqlx_url(),
+        "SELECT * FROM jetbase_lock_lease FOR UPDATE",
+    );
+    p.exec("UPDATE jetbase_lock SET process_id = 'thief' WHERE id = 1");
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    drop(stall);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("taken over by another process"), "{stderr}");
+    assert_eq!(
+        p.versions(),
+        vec!["1"],
+        "the stale holder recorded its file"
+    );
+    assert!(
+        !p.table_exists("stolen"),
+        "the stale holder's file was not rolled back"
+    );
+    // The thief's lock is not released by the stale holder.
+    assert_eq!(
+        p.rows("SELECT process_id FROM jetbase_lock WHERE id = 1"),
+        vec![vec!["thief"]]
+    );
+}

@@ -19,6 +19,9 @@ pub(crate) struct Held {
     owner: Option<Owner>,
     /// Set by the heartbeat when the lease is no longer ours.
     lost: Arc<AtomicBool>,
+    /// When our lease was last renewed (taken, or a heartbeat that went through).
+    renewed: Arc<std::sync::Mutex<Instant>>,
+    lease: Duration,
     stop: Option<mpsc::Sender<()>>,
     beat: Option<std::thread::JoinHandle<()>>,
 }
@@ -31,6 +34,28 @@ impl Held {
         } else {
             Ok(())
         }
+    }
+
+    /// Before a file is recorded: when our lease has gone unrenewed for half its life, another
+    /// machine may soon judge it dead, so check, inside the file's transaction and locking
+    /// the row where the database can, that the lock is still ours. A takeover then waits
+    /// for our commit, or we roll back. Nothing is queried while the heartbeat keeps up.
+    pub(crate) async fn fence(&self, db: &mut dyn Backend) -> Result<(), Error> {
+        let Some(owner) = &self.owner else {
+            return Ok(());
+        };
+        let stale = self
+            .renewed
+            .lock()
+            .map_or(true, |t| t.elapsed() > self.lease / 2);
+        if stale
+            && !lock::still_ours(db, &owner.process_id)
+                .await
+                .map_err(Error::db("checking the migration lock"))?
+        {
+            return Err(Error::LockLost);
+        }
+        Ok(())
     }
 
     /// Stop the heartbeat and release the lock and our lease.
@@ -70,6 +95,8 @@ pub(crate) async fn acquire(
         return Ok(Held {
             owner: None,
             lost,
+            renewed: Arc::new(std::sync::Mutex::new(Instant::now())),
+            lease: settings.lock_lease,
             stop: None,
             beat: None,
         });
@@ -134,13 +161,16 @@ pub(crate) async fn acquire(
         let left = settings.lock_timeout.saturating_sub(waited);
         tokio::time::sleep(left.min(Duration::from_millis(200))).await;
     }
-    let (stop, beat) = match heartbeat(settings, &owner, &lost) {
+    let renewed = Arc::new(std::sync::Mutex::new(Instant::now()));
+    let (stop, beat) = match heartbeat(settings, &owner, &lost, &renewed) {
         Some((stop, beat)) => (Some(stop), Some(beat)),
         None => (None, None),
     };
     Ok(Held {
         owner: Some(owner),
         lost,
+        renewed,
+        lease: settings.lock_lease,
         stop,
         beat,
     })
@@ -153,6 +183,7 @@ fn heartbeat(
     settings: &Settings,
     owner: &Owner,
     lost: &Arc<AtomicBool>,
+    renewed: &Arc<std::sync::Mutex<Instant>>,
 ) -> Option<(mpsc::Sender<()>, std::thread::JoinHandle<()>)> {
     if settings.url.sqlite_target(&settings.project.dir) == Some(SqliteTarget::Memory) {
         return None;
@@ -161,6 +192,7 @@ fn heartbeat(
     let settings = settings.clone();
     let process_id = owner.process_id.clone();
     let lost = Arc::clone(lost);
+    let renewed = Arc::clone(renewed);
     let every = (settings.lock_lease / 3).max(Duration::from_millis(100));
     let beat = std::thread::spawn(move || {
         let Ok(rt) = tokio::runtime::Builder::new_current_thread()
@@ -183,7 +215,11 @@ fn heartbeat(
                 }
                 let Some(conn) = db.as_mut() else { continue };
                 match lock::heartbeat(conn.as_mut(), &process_id).await {
-                    Ok(true) => {}
+                    Ok(true) => {
+                        if let Ok(mut t) = renewed.lock() {
+                            *t = Instant::now();
+                        }
+                    }
                     Ok(false) => {
                         lost.store(true, Ordering::SeqCst);
                         break;

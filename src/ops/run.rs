@@ -25,6 +25,7 @@ pub(super) enum FileAction<'a> {
 pub(super) async fn run_file(
     settings: &Settings,
     db: &mut dyn Backend,
+    held: &Held,
     clock: &mut AppliedClock,
     file: &MigrationFile,
     action: FileAction<'_>,
@@ -55,6 +56,7 @@ pub(super) async fn run_file(
                 });
             }
         }
+        held.fence(db).await?;
         match record(db, clock, file, action, &parsed.checksum).await {
             Ok(()) => Ok(()),
             // Galera aborts a transaction when a DDL on its table replicates (another process
@@ -69,6 +71,7 @@ pub(super) async fn run_file(
                 let mut last = e;
                 for _ in 0..10 {
                     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    held.fence(db).await?;
                     match record(db, clock, file, action, &parsed.checksum).await {
                         Ok(()) => return Ok(()),
                         Err(e) => {
@@ -184,7 +187,7 @@ pub(super) async fn run_files(
             index: i + 1,
             total,
         });
-        let run = run_file(settings, db, clock, file, *action).await?;
+        let run = run_file(settings, db, held, clock, file, *action).await?;
         for w in &run.warnings {
             obs.event(Event::Warning(&format!("{}: {w}", file.filename)));
         }

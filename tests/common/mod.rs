@@ -487,3 +487,41 @@ impl Drop for PgSession {
         }
     }
 }
+
+/// A PostgreSQL transaction kept open after running `sql` (to hold row locks).
+pub struct PgTransaction {
+    rt: tokio::runtime::Runtime,
+    conn: Option<sqlx::PgConnection>,
+}
+
+impl PgTransaction {
+    pub fn lock_row(url: &str, sql: &str) -> PgTransaction {
+        use sqlx::Connection;
+        let rt = runtime();
+        let conn = rt.block_on(async {
+            let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+            sqlx::raw_sql("BEGIN").execute(&mut c).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+                .execute(&mut c)
+                .await
+                .unwrap();
+            c
+        });
+        PgTransaction {
+            rt,
+            conn: Some(conn),
+        }
+    }
+}
+
+impl Drop for PgTransaction {
+    fn drop(&mut self) {
+        use sqlx::Connection;
+        if let Some(mut c) = self.conn.take() {
+            self.rt.block_on(async {
+                let _ = sqlx::raw_sql("ROLLBACK").execute(&mut c).await;
+                let _ = c.close().await;
+            });
+        }
+    }
+}
