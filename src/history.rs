@@ -99,13 +99,21 @@ pub async fn table_exists(db: &mut dyn Backend, table: &str) -> Result<bool, DbE
 /// # Errors
 /// The query fails.
 pub async fn read(db: &mut dyn Backend) -> Result<History, DbError> {
+    Ok(read_if_exists(db).await?.unwrap_or_default())
+}
+
+/// Read the history; `None` when the table does not exist (never created here).
+///
+/// # Errors
+/// The query fails.
+pub async fn read_if_exists(db: &mut dyn Backend) -> Result<Option<History>, DbError> {
     if !table_exists(db, MIGRATIONS_TABLE).await? {
-        return Ok(History::default());
+        return Ok(None);
     }
     let sql = db.dialect().select_history();
     let rows = db.query(&sql, &[]).await?;
     let text = |v: Option<&Value>| v.and_then(Value::as_text);
-    Ok(History {
+    Ok(Some(History {
         rows: rows
             .iter()
             .map(|r| HistoryRow {
@@ -118,7 +126,7 @@ pub async fn read(db: &mut dyn Backend) -> Result<History, DbError> {
                 checksum: text(r.get(6)).unwrap_or_default(),
             })
             .collect(),
-    })
+    }))
 }
 
 /// Create both tables and the lock row when missing, as the original does before writing.

@@ -85,22 +85,14 @@ pub async fn status(settings: &Settings) -> Result<StatusReport, Error> {
 /// Database failures.
 pub async fn history(settings: &Settings) -> Result<HistoryReport, Error> {
     let mut db = open(settings, OpenMode::ReadOnly).await?;
-    let result = async {
-        let exists = history::table_exists(db.as_mut(), history::MIGRATIONS_TABLE).await?;
-        let rows = if exists {
-            history::read(db.as_mut()).await?
-        } else {
-            History::default()
-        };
-        Ok((exists, rows))
-    }
-    .await
-    .map_err(Error::db("reading the history"));
+    let result = history::read_if_exists(db.as_mut())
+        .await
+        .map_err(Error::db("reading the history"));
     db.close().await;
-    let (table_exists, rows) = result?;
+    let found = result?;
     Ok(HistoryReport {
-        table_exists,
-        rows: rows.rows,
+        table_exists: found.is_some(),
+        rows: found.unwrap_or_default().rows,
     })
 }
 
