@@ -31,6 +31,18 @@ impl HistoryRow {
         }
     }
 
+    /// Compare `applied_at` as times (the text of each backend differs in precision), or as
+    /// text where one does not parse.
+    #[must_use]
+    pub fn applied_cmp(&self, other: &HistoryRow) -> std::cmp::Ordering {
+        let parse =
+            |s: &str| chrono::NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%d %H:%M:%S%.f").ok();
+        match (parse(&self.applied_at), parse(&other.applied_at)) {
+            (Some(a), Some(b)) => a.cmp(&b),
+            _ => self.applied_at.cmp(&other.applied_at),
+        }
+    }
+
     /// What the original shows in its Version column: the version, or the repeatable's type.
     #[must_use]
     pub fn display_version(&self) -> &str {
@@ -55,11 +67,33 @@ impl History {
             .filter(|r| r.kind() == Some(MigrationKind::Versioned))
     }
 
+    /// Versioned rows, newest first, the way the original asks for "the latest":
+    /// `ORDER BY applied_at DESC`, which on a tie keeps the rows in insertion order (SQLite's
+    /// sort is stable over the rowid), so of tied rows the first inserted counts as newest.
+    #[must_use]
+    pub fn newest_first(&self) -> Vec<&HistoryRow> {
+        let mut rows: Vec<&HistoryRow> = self.versioned().collect();
+        rows.sort_by_key(|r| r.order_executed);
+        rows.sort_by(|a, b| b.applied_cmp(a));
+        rows
+    }
+
     /// The latest applied versioned row: the one with the greatest `applied_at`, as the
-    /// original's `fetch_latest_versioned_migration`.
+    /// original's `fetch_latest_versioned_migration` (ties as [`History::newest_first`]).
     #[must_use]
     pub fn latest_versioned(&self) -> Option<&HistoryRow> {
-        self.versioned().next_back()
+        self.newest_first().into_iter().next()
+    }
+
+    /// Versioned rows applied strictly after `row` (the original's
+    /// `applied_at > (SELECT applied_at ... WHERE version = :v)`), newest first: a row tied
+    /// with `row` is not after it.
+    #[must_use]
+    pub fn applied_after(&self, row: &HistoryRow) -> Vec<&HistoryRow> {
+        self.newest_first()
+            .into_iter()
+            .filter(|r| r.applied_cmp(row) == std::cmp::Ordering::Greater)
+            .collect()
     }
 
     /// Rows of a repeatable kind.
@@ -317,6 +351,45 @@ mod tests {
             applied_at: applied_at.into(),
             checksum: String::new(),
         }
+    }
+
+    fn versioned(order: i64, version: &str, applied_at: &str) -> HistoryRow {
+        HistoryRow {
+            order_executed: order,
+            version: Some(version.into()),
+            ..row(applied_at)
+        }
+    }
+
+    #[test]
+    fn history_issue9_tied_applied_at_picks_the_first_inserted_as_latest() {
+        // As `ORDER BY applied_at DESC` in the original: ties keep insertion order.
+        let t = "2026-01-01 00:00:00.000";
+        let h = History {
+            rows: vec![
+                versioned(1, "0", "2025-12-31 00:00:00.000"),
+                versioned(2, "1", t),
+                versioned(3, "2", t),
+                versioned(4, "3", "2026-01-01 00:00:00"),
+            ],
+        };
+        let newest: Vec<_> = h
+            .newest_first()
+            .iter()
+            .map(|r| r.version.clone().unwrap())
+            .collect();
+        assert_eq!(newest, ["1", "2", "3", "0"]);
+        assert_eq!(h.latest_versioned().unwrap().version.as_deref(), Some("1"));
+        let after: Vec<_> = h
+            .applied_after(&h.rows[0])
+            .iter()
+            .map(|r| r.version.clone().unwrap())
+            .collect();
+        assert_eq!(after, ["1", "2", "3"]);
+        assert!(
+            h.applied_after(&h.rows[1]).is_empty(),
+            "tied rows are not after"
+        );
     }
 
     #[test]

@@ -187,6 +187,65 @@ on_every_backend! {
         py(&pyb, p, &["validate-files"]).expect(0);
     }
 
+    fn crosstool_issue9_write_commands_work_on_a_database_the_python_tool_created(p) {
+        // Python never creates jetbase_lock_lease: every write command of ours must create
+        // what is missing instead of failing with "no such table".
+        let Some(pyb) = python_jetbase() else { return };
+        let forget_lease = || p.exec("DROP TABLE IF EXISTS jetbase_lock_lease");
+        add(p, &[files(p.kind)[0], files(p.kind)[3]]);
+        py(&pyb, p, &["upgrade"]).expect(0);
+        assert!(!p.table_exists("jetbase_lock_lease"));
+        p.run(&["rollback"]).expect(0);
+        assert_eq!(p.versions(), vec!["1"]);
+        forget_lease();
+        p.run(&["rollback", "-t", "1"]).expect(0);
+        py(&pyb, p, &["upgrade"]).expect(0);
+        // Checksum repairs, each on a database without the side table.
+        for (n, args) in [&["fix-checksums"][..], &["validate-checksums", "--fix"], &["fix"]].iter().enumerate() {
+            forget_lease();
+            p.write("V1__create_users.sql", &format!("{USERS}-- edit {n}\nSELECT {n};\n"));
+            p.run(args).expect(0);
+            py(&pyb, p, &["validate-checksums"]).expect(0);
+        }
+        // Missing-file repairs.
+        for (n, args) in [&["fix-files"][..], &["validate-files", "--fix"], &["fix"]].iter().enumerate() {
+            let name = format!("V{}__gone.sql", 20 + n);
+            p.write(&name, "SELECT 1;\n");
+            py(&pyb, p, &["upgrade"]).expect(0);
+            p.remove(&name);
+            forget_lease();
+            p.run(args).expect(0);
+            py(&pyb, p, &["validate-files"]).expect(0);
+        }
+        assert_eq!(p.versions(), vec!["1", "10"]);
+        assert!(p.table_exists("jetbase_lock_lease"));
+    }
+
+    fn crosstool_issue9_tied_applied_at_resolves_like_the_python_tool(p) {
+        // A history with ties in applied_at (a fast machine, or rows written by hand): both
+        // tools must agree on the latest version and roll back the same files.
+        let Some(pyb) = python_jetbase() else { return };
+        for i in 1..=4 {
+            p.write(&format!("V{i}__t{i}.sql"), &format!("CREATE TABLE t{i} (id INTEGER);\n-- rollback\nDROP TABLE t{i};\n"));
+        }
+        p.run(&["upgrade"]).expect(0);
+        p.exec("UPDATE jetbase_migrations SET applied_at = '2026-01-01 00:00:00' WHERE version <> '1'");
+        p.exec("UPDATE jetbase_migrations SET applied_at = '2025-01-01 00:00:00' WHERE version = '1'");
+        let ours = p.run(&["current"]).expect(0).stdout;
+        // The Python tool logs it on stderr.
+        assert!(py(&pyb, p, &["current"]).expect(0).stderr.contains(ours.trim()), "{ours}");
+        assert_eq!(ours, "Latest migration version: 2\n");
+        p.run(&["rollback"]).expect(0);
+        assert_eq!(p.versions(), vec!["1", "3", "4"]);
+        // --to-version: rows tied with the target are not "after" it, as in the original.
+        p.exec("UPDATE jetbase_migrations SET applied_at = '2026-01-01 00:00:00' WHERE version = '1'");
+        p.run(&["rollback", "-t", "3"]).expect(0);
+        assert_eq!(p.versions(), vec!["1", "3", "4"], "nothing is after 3 by applied_at");
+        p.exec("UPDATE jetbase_migrations SET applied_at = '2025-01-01 00:00:00' WHERE version = '1'");
+        p.run(&["rollback", "-t", "1"]).expect(0);
+        assert_eq!(p.versions(), vec!["1"]);
+    }
+
     fn crosstool_python_lock_stops_us_and_ours_stops_python(p) {
         let Some(pyb) = python_jetbase() else { return };
         // Python holds the lock (crashed mid-file): we refuse with the lock exit code.

@@ -213,6 +213,21 @@ fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
     })
 }
 
+/// Create the jetbase tables that are missing. Idempotent, so retried when Galera nodes
+/// create them at the same moment.
+async fn ensure_tables(db: &mut dyn Backend) -> Result<(), Error> {
+    let mut tries = 0;
+    loop {
+        match crate::history::ensure_tables(db).await {
+            Err(e) if e.is_retryable_conflict() && tries < 50 => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            other => return other.map_err(Error::db("creating the jetbase tables")),
+        }
+    }
+}
+
 /// Run `work` while holding the migration lock; the lock is released on every path.
 /// A held lock is waited for (up to `lock_timeout`); a dead holder's is taken over; while
 /// the work runs, a heartbeat on a second connection renews our lease.
@@ -225,6 +240,9 @@ async fn with_lock<T, F>(
 where
     F: AsyncFnOnce(&mut dyn Backend, &lease::Held, &mut dyn Observer) -> Result<T, Error>,
 {
+    // Every write command creates what is missing first: a database the Python tool created
+    // has no `jetbase_lock_lease` (issue 9), and one it never touched has no tables at all.
+    ensure_tables(db).await?;
     let held = lease::acquire(settings, db, obs).await?;
     let result = match work(db, &held, obs).await {
         // A statement stopped by `cancel` fails with the database's own message.

@@ -49,28 +49,25 @@ pub async fn rollback(
 
 /// Versions to roll back, newest first, as their history text.
 fn targets(history: &History, opts: &RollbackOptions) -> Result<Vec<String>, Error> {
-    let rows: Vec<&str> = history
-        .versioned()
-        .filter_map(|r| r.version.as_deref())
-        .collect();
+    let text = |rows: Vec<&crate::history::HistoryRow>| {
+        rows.into_iter()
+            .filter_map(|r| r.version.clone())
+            .collect::<Vec<_>>()
+    };
     if let Some(target) = &opts.to_version {
-        let Some(pos) = rows
-            .iter()
-            .position(|v| Version::parse(v).as_ref() == Some(target))
+        let Some(row) = history
+            .versioned()
+            .find(|r| r.version.as_deref().and_then(Version::parse).as_ref() == Some(target))
         else {
             return Err(Error::NotFound {
                 message: format!("version '{target}' has not been applied yet or does not exist"),
                 hint: "`jetbase history` lists the applied versions".into(),
             });
         };
-        Ok(rows[pos + 1..]
-            .iter()
-            .rev()
-            .map(|s| (*s).to_owned())
-            .collect())
+        Ok(text(history.applied_after(row)))
     } else {
         let n = opts.count.unwrap_or(1);
-        Ok(rows.iter().rev().take(n).map(|s| (*s).to_owned()).collect())
+        Ok(text(history.newest_first().into_iter().take(n).collect()))
     }
 }
 

@@ -90,17 +90,6 @@ async fn run(
         }
         return Ok(report);
     }
-    // Idempotent, so retried when Galera nodes create them at the same moment.
-    let mut tries = 0;
-    loop {
-        match history::ensure_tables(db).await {
-            Err(e) if e.is_retryable_conflict() && tries < 50 => {
-                tries += 1;
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            }
-            other => break other.map_err(Error::db("creating the jetbase tables"))?,
-        }
-    }
     let applied = with_lock(
         settings,
         db,
