@@ -9,12 +9,103 @@ use crate::history::{LOCK_TABLE, MIGRATIONS_TABLE, table_exists};
 
 pub const LEASE_TABLE: &str = "jetbase_lock_lease";
 
+/// Where a lock holder runs, precisely enough that "its pid is gone" is only believed where
+/// it is true: the host name alone is shared by containers with host networking, Kubernetes
+/// `hostNetwork` pods and cloned machines, each with a process table of its own (issue 9).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identity {
+    pub host: String,
+    /// `/proc/sys/kernel/random/boot_id`: one running kernel.
+    pub boot_id: Option<String>,
+    /// The inode of `/proc/self/ns/pid`: one process table of that kernel.
+    pub pid_namespace: Option<String>,
+    /// The process's start time in clock ticks since boot (`/proc/<pid>/stat`, field 22):
+    /// a pid reused by another process does not pass for the holder.
+    pub start_time: Option<u64>,
+}
+
+impl Identity {
+    /// This process.
+    #[must_use]
+    pub fn current() -> Identity {
+        let boot_id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+            .ok()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty() && !s.contains(['|', '=']));
+        let pid_namespace = std::fs::read_link("/proc/self/ns/pid").ok().and_then(|l| {
+            let l = l.to_string_lossy();
+            let inode = l.trim_start_matches("pid:[").trim_end_matches(']');
+            (!inode.is_empty() && inode.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| inode.to_owned())
+        });
+        Identity {
+            host: hostname(),
+            boot_id,
+            pid_namespace,
+            start_time: start_time(i64::from(std::process::id())),
+        }
+    }
+
+    /// Both run on one kernel in one PID namespace, so the process table is the truth.
+    #[must_use]
+    pub fn shares_process_table(&self, other: &Identity) -> bool {
+        self.host == other.host
+            && self.boot_id.is_some()
+            && self.boot_id == other.boot_id
+            && self.pid_namespace.is_some()
+            && self.pid_namespace == other.pid_namespace
+    }
+
+    /// The text stored in `jetbase_lock_lease.owner_host`: the host name, then the details
+    /// (`host|b=<boot id>|ns=<pid namespace>|st=<start time>|s=1`), so the table keeps its
+    /// shape. `s=1` says the holder keeps a session lock. An older jetbase stored the host
+    /// name alone; it judged any other text as another machine, by the heartbeat.
+    #[must_use]
+    pub fn encode(&self, session_lock: bool) -> String {
+        let mut out = self.host.clone();
+        if let Some(b) = &self.boot_id {
+            out += &format!("|b={b}");
+        }
+        if let Some(ns) = &self.pid_namespace {
+            out += &format!("|ns={ns}");
+        }
+        if let Some(st) = self.start_time {
+            out += &format!("|st={st}");
+        }
+        if session_lock {
+            out += "|s=1";
+        }
+        out
+    }
+
+    /// Read back [`Identity::encode`]'s text, with its session-lock mark.
+    #[must_use]
+    pub fn decode(text: &str) -> (Identity, bool) {
+        let mut parts = text.split('|');
+        let mut id = Identity {
+            host: parts.next().unwrap_or_default().to_owned(),
+            ..Identity::default()
+        };
+        let mut session = false;
+        for part in parts {
+            match part.split_once('=') {
+                Some(("b", v)) => id.boot_id = Some(v.to_owned()),
+                Some(("ns", v)) => id.pid_namespace = Some(v.to_owned()),
+                Some(("st", v)) => id.start_time = v.parse().ok(),
+                Some(("s", v)) => session = v == "1",
+                _ => {}
+            }
+        }
+        (id, session)
+    }
+}
+
 /// Who we are when we hold the lock.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Owner {
     /// A fresh UUID, stored as `jetbase_lock.process_id` (as the original does).
     pub process_id: String,
-    pub host: String,
+    pub identity: Identity,
     pub pid: u32,
 }
 
@@ -23,7 +114,7 @@ impl Owner {
     pub fn new() -> Owner {
         Owner {
             process_id: uuid::Uuid::new_v4().to_string(),
-            host: hostname(),
+            identity: Identity::current(),
             pid: std::process::id(),
         }
     }
@@ -44,19 +135,34 @@ pub fn hostname() -> String {
         .into_owned()
 }
 
-/// True unless the process certainly does not exist on this machine.
+/// A process's start time (field 22 of `/proc/<pid>/stat`, after the command name, which
+/// may hold spaces and parentheses).
+fn start_time(pid: i64) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// True unless the process certainly does not exist in this process table: no such pid, or
+/// the pid now belongs to a process started at another time than `start`.
 #[must_use]
-pub fn pid_alive(pid: i64) -> bool {
-    let Some(pid) = i32::try_from(pid)
+pub fn pid_alive(pid: i64, start: Option<u64>) -> bool {
+    let Some(raw) = i32::try_from(pid)
         .ok()
         .and_then(rustix::process::Pid::from_raw)
     else {
         return true;
     };
-    !matches!(
-        rustix::process::test_kill_process(pid),
+    if matches!(
+        rustix::process::test_kill_process(raw),
         Err(rustix::io::Errno::SRCH)
-    )
+    ) {
+        return false;
+    }
+    match (start, start_time(pid)) {
+        (Some(expected), Some(now)) => expected == now,
+        _ => true,
+    }
 }
 
 /// The lease of the current holder, when the holder is a jetbase that wrote one.
@@ -64,6 +170,12 @@ pub fn pid_alive(pid: i64) -> bool {
 pub struct Lease {
     pub owner_host: String,
     pub owner_pid: i64,
+    /// Where the holder runs (boot id, PID namespace, start time), when it said.
+    #[serde(skip)]
+    pub owner: Identity,
+    /// The holder keeps a session lock (PostgreSQL advisory lock, SQLite file lock): a free
+    /// session lock means it is gone.
+    pub owner_session_lock: bool,
     #[serde(serialize_with = "crate::report::rfc3339_str")]
     pub acquired_at: String,
     #[serde(serialize_with = "crate::report::rfc3339_str")]
@@ -88,10 +200,23 @@ pub struct LockStatus {
     pub locked_at: Option<String>,
     pub process_id: Option<String>,
     pub lease: Option<Lease>,
-    /// The holder's database session is gone: we obtained the session lock every holder
-    /// keeps (PostgreSQL advisory lock) although the row is held.
+    /// What the session lock said about the holder, when it was tried.
     #[serde(skip)]
-    pub holder_session_gone: bool,
+    pub session: HolderSession,
+}
+
+/// The session lock every holder keeps where the database has one (PostgreSQL advisory
+/// lock, SQLite file lock), as seen by a waiter.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum HolderSession {
+    /// Not tried, or the database has none.
+    #[default]
+    Unknown,
+    /// Someone holds it: the holder is alive, whatever else says.
+    Alive,
+    /// We obtained it although the row is held: a holder that keeps one is gone. We hold
+    /// it now, to keep if we take the lock over.
+    Gone,
 }
 
 impl LockStatus {
@@ -128,34 +253,46 @@ pub enum Verdict {
     Foreign,
 }
 
-/// Judge a held lock: a lease whose owner process is gone from this host, or whose
-/// heartbeat is older than its time to live, is dead. `alive` tells whether a pid of this
-/// host exists.
+/// Judge a held lock. A held session lock means alive; a free one means gone when the
+/// holder keeps one. In the holder's own process table (same kernel, same PID namespace) the
+/// table is the truth: alive however stale its heartbeat (a long statement can keep SQLite's
+/// heartbeat from writing), gone when its pid (with its start time) is. Anywhere else (another
+/// machine, container or namespace, or a holder that did not say where it runs) only the
+/// heartbeat counts: a lease younger than its time to live is never taken over.
+/// `alive(pid, start)` tells whether a process of our table exists.
 #[must_use]
-pub fn judge(status: &LockStatus, this_host: &str, alive: impl Fn(i64) -> bool) -> Verdict {
+pub fn judge(
+    status: &LockStatus,
+    me: &Identity,
+    alive: impl Fn(i64, Option<u64>) -> bool,
+) -> Verdict {
     if !status.is_locked {
         return Verdict::Wait;
     }
     let Some(lease) = &status.lease else {
         return Verdict::Foreign;
     };
-    if status.holder_session_gone {
+    // In the holder's own process table a gone pid is certain, and outranks even a held
+    // session lock: PostgreSQL keeps a killed client's session, and its advisory lock, until
+    // the statement it was running ends (its transaction then aborts, unrecorded).
+    let same_table = lease.owner.shares_process_table(me);
+    if same_table && !alive(lease.owner_pid, lease.owner.start_time) {
+        return Verdict::TakeOver(format!(
+            "its holder, pid {} on this machine, is gone",
+            lease.owner_pid
+        ));
+    }
+    if status.session == HolderSession::Alive {
+        return Verdict::Wait;
+    }
+    if status.session == HolderSession::Gone && lease.owner_session_lock {
         return Verdict::TakeOver(format!(
             "its holder, pid {} on {}, has no database session any more",
             lease.owner_pid, lease.owner_host
         ));
     }
-    if lease.owner_host == this_host {
-        // Same machine: the process table is the truth. A live owner only looks stale when
-        // a long statement keeps its heartbeat from writing (SQLite): never steal from it.
-        if alive(lease.owner_pid) {
-            Verdict::Wait
-        } else {
-            Verdict::TakeOver(format!(
-                "its holder, pid {} on this machine, is gone",
-                lease.owner_pid
-            ))
-        }
+    if same_table {
+        Verdict::Wait
     } else if lease.expired() {
         Verdict::TakeOver(format!(
             "its holder, pid {} on {}, sent no heartbeat for {:.0} s (lease {} s)",
@@ -191,7 +328,7 @@ pub async fn status(db: &mut dyn Backend) -> Result<LockStatus, DbError> {
             locked_at: text(r.get(1)),
             process_id: text(r.get(2)),
             lease: None,
-            holder_session_gone: false,
+            session: HolderSession::Unknown,
         })
         .unwrap_or_default();
     if st.is_locked && table_exists(db, LEASE_TABLE).await? {
@@ -200,15 +337,22 @@ pub async fn status(db: &mut dyn Backend) -> Result<LockStatus, DbError> {
         st.lease = rows
             .first()
             .filter(|r| text(r.first()) == st.process_id)
-            .map(|r| Lease {
-                owner_host: text(r.get(1)).unwrap_or_default(),
-                owner_pid: r.get(2).and_then(Value::as_i64).unwrap_or_default(),
-                acquired_at: text(r.get(3)).unwrap_or_default(),
-                heartbeat_at: text(r.get(4)).unwrap_or_default(),
-                ttl_seconds: r.get(5).and_then(Value::as_i64).unwrap_or_default(),
-                #[allow(clippy::cast_precision_loss)]
-                heartbeat_age_seconds: r.get(6).and_then(Value::as_i64).unwrap_or_default() as f64
-                    / 1e6,
+            .map(|r| {
+                let (owner, owner_session_lock) =
+                    Identity::decode(&text(r.get(1)).unwrap_or_default());
+                Lease {
+                    owner_host: owner.host.clone(),
+                    owner,
+                    owner_session_lock,
+                    owner_pid: r.get(2).and_then(Value::as_i64).unwrap_or_default(),
+                    acquired_at: text(r.get(3)).unwrap_or_default(),
+                    heartbeat_at: text(r.get(4)).unwrap_or_default(),
+                    ttl_seconds: r.get(5).and_then(Value::as_i64).unwrap_or_default(),
+                    #[allow(clippy::cast_precision_loss)]
+                    heartbeat_age_seconds: r.get(6).and_then(Value::as_i64).unwrap_or_default()
+                        as f64
+                        / 1e6,
+                }
             });
     }
     Ok(st)
@@ -234,7 +378,12 @@ async fn in_transaction(
     Ok(counts)
 }
 
-fn lease_rows(db: &dyn Backend, owner: &Owner, ttl_seconds: i64) -> Vec<(String, Vec<Value>)> {
+fn lease_rows(
+    db: &dyn Backend,
+    owner: &Owner,
+    ttl_seconds: i64,
+    session_lock: bool,
+) -> Vec<(String, Vec<Value>)> {
     let d = db.dialect();
     vec![
         (d.clear_lease(), vec![]),
@@ -242,7 +391,7 @@ fn lease_rows(db: &dyn Backend, owner: &Owner, ttl_seconds: i64) -> Vec<(String,
             d.insert_lease(),
             vec![
                 Value::from(owner.process_id.as_str()),
-                Value::from(owner.host.as_str()),
+                Value::Text(owner.identity.encode(session_lock)),
                 Value::Int(i64::from(owner.pid)),
                 Value::Int(ttl_seconds),
             ],
@@ -263,42 +412,62 @@ pub async fn try_acquire(
     // Where the database has session locks, every holder keeps one, taken before the row:
     // a live holder makes ours fail, a dead holder's session has dropped it.
     let session = db.try_session_lock().await?;
-    if session == Some(false) {
-        return Ok(Acquire::Busy(status(db).await?));
+    let result = acquire_row(db, owner, ttl_seconds, session).await;
+    // Ours is kept while we hold the row, or may take it over (the caller releases it
+    // otherwise); never after a failure.
+    if session == Some(true) && result.is_err() {
+        let _ = db.release_session_lock().await;
     }
-    let acquire = db.dialect().acquire_lock();
-    db.begin().await?;
-    let taken = match db
-        .execute(&acquire, &[Value::from(owner.process_id.as_str())])
-        .await
-    {
-        Ok(n) => n == 1,
-        Err(e) => {
-            let _ = db.rollback().await;
-            return Err(e);
-        }
-    };
-    if !taken {
-        db.rollback().await?;
+    result
+}
+
+async fn acquire_row(
+    db: &mut dyn Backend,
+    owner: &Owner,
+    ttl_seconds: i64,
+    session: Option<bool>,
+) -> Result<Acquire, DbError> {
+    if session == Some(false) {
         let mut st = status(db).await?;
-        if session == Some(true) {
-            // Held, yet its holder's session lock was free: the holder's session is gone.
-            // Ours is kept only if we take the lock over; the caller releases it otherwise.
-            st.holder_session_gone = st.lease.is_some();
-            if !st.holder_session_gone {
-                db.release_session_lock().await?;
-            }
-        }
+        st.session = HolderSession::Alive;
         return Ok(Acquire::Busy(st));
     }
-    for (sql, params) in lease_rows(db, owner, ttl_seconds) {
-        if let Err(e) = db.execute(&sql, &params).await {
-            let _ = db.rollback().await;
-            return Err(e);
+    let acquire = db.dialect().acquire_lock();
+    let mut work = vec![(acquire, vec![Value::from(owner.process_id.as_str())])];
+    work.extend(lease_rows(db, owner, ttl_seconds, session == Some(true)));
+    if in_transaction_if_first(db, &work).await? {
+        return Ok(Acquire::Held);
+    }
+    let mut st = status(db).await?;
+    if session == Some(true) {
+        // Held, yet the session lock was free: a holder that keeps one is gone.
+        st.session = HolderSession::Gone;
+    }
+    Ok(Acquire::Busy(st))
+}
+
+/// Run `work` in one transaction when its first statement changes a row (a guarded UPDATE
+/// or compare-and-set on the lock row); otherwise roll back and return false.
+async fn in_transaction_if_first(
+    db: &mut dyn Backend,
+    work: &[(String, Vec<Value>)],
+) -> Result<bool, DbError> {
+    db.begin().await?;
+    for (i, (sql, params)) in work.iter().enumerate() {
+        match db.execute(sql, params).await {
+            Ok(0) if i == 0 => {
+                db.rollback().await?;
+                return Ok(false);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let _ = db.rollback().await;
+                return Err(e);
+            }
         }
     }
     db.commit().await?;
-    Ok(Acquire::Held)
+    Ok(true)
 }
 
 /// Take over a lock held by `old` (a dead holder): a compare-and-set on the row, so of
@@ -311,34 +480,15 @@ pub async fn take_over(
     owner: &Owner,
     old: &str,
     ttl_seconds: i64,
+    session_lock: bool,
 ) -> Result<bool, DbError> {
     let cas = db.dialect().take_over_lock();
-    db.begin().await?;
-    let won = match db
-        .execute(
-            &cas,
-            &[Value::from(owner.process_id.as_str()), Value::from(old)],
-        )
-        .await
-    {
-        Ok(n) => n == 1,
-        Err(e) => {
-            let _ = db.rollback().await;
-            return Err(e);
-        }
-    };
-    if !won {
-        db.rollback().await?;
-        return Ok(false);
-    }
-    for (sql, params) in lease_rows(db, owner, ttl_seconds) {
-        if let Err(e) = db.execute(&sql, &params).await {
-            let _ = db.rollback().await;
-            return Err(e);
-        }
-    }
-    db.commit().await?;
-    Ok(true)
+    let mut work = vec![(
+        cas,
+        vec![Value::from(owner.process_id.as_str()), Value::from(old)],
+    )];
+    work.extend(lease_rows(db, owner, ttl_seconds, session_lock));
+    in_transaction_if_first(db, &work).await
 }
 
 /// Renew our lease. `false` when the lease is no longer ours (taken over).
@@ -366,7 +516,14 @@ pub async fn still_ours(db: &mut dyn Backend, process_id: &str) -> Result<bool, 
 /// # Errors
 /// The update fails.
 pub async fn release(db: &mut dyn Backend, process_id: &str) -> Result<(), DbError> {
+    let released = release_row(db, process_id).await;
+    // After the row: a waiter that finds the session lock free while the row is still ours
+    // would take the lock over from a holder that is only letting go.
     let _ = db.release_session_lock().await;
+    released
+}
+
+async fn release_row(db: &mut dyn Backend, process_id: &str) -> Result<(), DbError> {
     let d = db.dialect();
     let work = vec![
         (d.release_lock(), vec![Value::from(process_id)]),
@@ -403,13 +560,24 @@ mod tests {
             locked_at: Some("2026-01-01 00:00:00".into()),
             process_id: Some("p".into()),
             lease,
-            holder_session_gone: false,
+            session: HolderSession::Unknown,
         }
     }
 
-    fn lease(host: &str, pid: i64, age: f64) -> Lease {
+    fn me() -> Identity {
+        Identity {
+            host: "h".into(),
+            boot_id: Some("boot".into()),
+            pid_namespace: Some("4026531836".into()),
+            start_time: Some(7),
+        }
+    }
+
+    fn lease(owner: Identity, pid: i64, age: f64) -> Lease {
         Lease {
-            owner_host: host.into(),
+            owner_host: owner.host.clone(),
+            owner,
+            owner_session_lock: false,
             owner_pid: pid,
             acquired_at: String::new(),
             heartbeat_at: String::new(),
@@ -418,50 +586,171 @@ mod tests {
         }
     }
 
-    #[test]
-    fn judge_never_takes_over_a_lock_without_lease() {
-        assert_eq!(judge(&held(None), "h", |_| false), Verdict::Foreign);
+    fn other_host() -> Identity {
+        Identity {
+            host: "other".into(),
+            ..me()
+        }
     }
 
     #[test]
-    fn judge_same_host_trusts_the_process_table() {
-        let st = held(Some(lease("h", 42, 999.0)));
+    fn judge_never_takes_over_a_lock_without_lease() {
+        assert_eq!(judge(&held(None), &me(), |_, _| false), Verdict::Foreign);
+    }
+
+    #[test]
+    fn judge_same_process_table_trusts_the_process_table() {
+        let st = held(Some(lease(me(), 42, 999.0)));
         assert_eq!(
-            judge(&st, "h", |_| true),
+            judge(&st, &me(), |_, _| true),
             Verdict::Wait,
             "alive, however stale"
         );
-        assert!(matches!(judge(&st, "h", |_| false), Verdict::TakeOver(r) if r.contains("pid 42")));
+        assert!(
+            matches!(judge(&st, &me(), |_, _| false), Verdict::TakeOver(r) if r.contains("pid 42"))
+        );
+        // The holder's start time is what the process table is asked about.
+        let seen = std::cell::Cell::new(None);
+        let _ = judge(&st, &me(), |_, start| {
+            seen.set(start);
+            true
+        });
+        assert_eq!(seen.get(), Some(7));
     }
 
     #[test]
-    fn judge_takes_over_when_the_holders_session_is_gone() {
-        let mut st = held(Some(lease("other", 1, 1.0)));
-        assert_eq!(judge(&st, "h", |_| true), Verdict::Wait);
-        st.holder_session_gone = true;
+    fn judge_issue9_another_pid_namespace_or_boot_goes_by_the_heartbeat() {
+        // Same host name, another process table: "pid gone" means nothing there.
+        for owner in [
+            Identity {
+                pid_namespace: Some("4026532000".into()),
+                ..me()
+            },
+            Identity {
+                boot_id: Some("cloned-vm".into()),
+                ..me()
+            },
+            // An older jetbase's lease: the host name only.
+            Identity {
+                host: "h".into(),
+                ..Identity::default()
+            },
+        ] {
+            let fresh = held(Some(lease(owner.clone(), 42, 0.0)));
+            assert_eq!(
+                judge(&fresh, &me(), |_, _| false),
+                Verdict::Wait,
+                "{owner:?}"
+            );
+            let expired = held(Some(lease(owner.clone(), 42, 31.0)));
+            assert!(
+                matches!(judge(&expired, &me(), |_, _| true), Verdict::TakeOver(r) if r.contains("no heartbeat for 31 s")),
+                "{owner:?}"
+            );
+        }
+        // Without a boot id or namespace of our own, nothing is the same table either.
+        let blind = Identity {
+            host: "h".into(),
+            ..Identity::default()
+        };
+        let st = held(Some(lease(blind.clone(), 42, 0.0)));
+        assert_eq!(judge(&st, &blind, |_, _| false), Verdict::Wait);
+    }
+
+    #[test]
+    fn judge_issue9_a_held_session_lock_means_alive_unless_our_process_table_says_gone() {
+        // Anywhere but the holder's own process table, however stale its heartbeat.
+        let mut st = held(Some(lease(other_host(), 42, 999.0)));
+        st.session = HolderSession::Alive;
+        assert_eq!(judge(&st, &me(), |_, _| false), Verdict::Wait);
+        let mut st = held(Some(lease(me(), 42, 999.0)));
+        st.session = HolderSession::Alive;
+        assert_eq!(judge(&st, &me(), |_, _| true), Verdict::Wait);
+        // A killed client's server session may outlive it (PostgreSQL, mid-statement).
         assert!(
-            matches!(judge(&st, "h", |_| true), Verdict::TakeOver(r) if r.contains("no database session"))
+            matches!(judge(&st, &me(), |_, _| false), Verdict::TakeOver(r) if r.contains("is gone"))
         );
+    }
+
+    #[test]
+    fn judge_takes_over_when_the_holders_session_is_gone_if_it_kept_one() {
+        let mut l = lease(other_host(), 1, 1.0);
+        l.owner_session_lock = true;
+        let mut st = held(Some(l));
+        assert_eq!(judge(&st, &me(), |_, _| true), Verdict::Wait);
+        st.session = HolderSession::Gone;
+        assert!(
+            matches!(judge(&st, &me(), |_, _| true), Verdict::TakeOver(r) if r.contains("no database session"))
+        );
+        // A holder that keeps no session lock (behind PgBouncer, an older jetbase): its lock
+        // being free says nothing.
+        if let Some(l) = st.lease.as_mut() {
+            l.owner_session_lock = false;
+        }
+        assert_eq!(judge(&st, &me(), |_, _| true), Verdict::Wait);
     }
 
     #[test]
     fn judge_other_host_goes_by_the_heartbeat() {
         assert_eq!(
-            judge(&held(Some(lease("other", 1, 5.0))), "h", |_| false),
+            judge(&held(Some(lease(other_host(), 1, 5.0))), &me(), |_, _| {
+                false
+            }),
             Verdict::Wait
         );
         assert!(matches!(
-            judge(&held(Some(lease("other", 1, 31.0))), "h", |_| true),
+            judge(&held(Some(lease(other_host(), 1, 31.0))), &me(), |_, _| true),
             Verdict::TakeOver(r) if r.contains("no heartbeat for 31 s")
         ));
     }
 
     #[test]
-    fn pid_alive_knows_this_process_and_a_dead_one() {
-        assert!(pid_alive(i64::from(std::process::id())));
+    fn identity_round_trips_through_the_owner_host_column() {
+        let id = Identity::current();
+        assert!(!id.host.is_empty());
+        let text = id.encode(true);
+        assert!(text.len() <= 255, "{text}");
+        assert_eq!(Identity::decode(&text), (id.clone(), true));
+        assert_eq!(Identity::decode(&id.encode(false)), (id, false));
+        // An older jetbase stored the host name alone.
+        assert_eq!(
+            Identity::decode("web-1"),
+            (
+                Identity {
+                    host: "web-1".into(),
+                    ..Identity::default()
+                },
+                false
+            )
+        );
+    }
+
+    #[test]
+    fn identity_of_this_process_is_precise_on_linux() {
+        let id = Identity::current();
+        if cfg!(target_os = "linux") {
+            assert!(
+                id.boot_id.is_some() && id.pid_namespace.is_some() && id.start_time.is_some(),
+                "{id:?}"
+            );
+            assert!(id.shares_process_table(&Identity::current()));
+        }
+    }
+
+    #[test]
+    fn pid_alive_knows_this_process_a_dead_one_and_a_reused_pid() {
+        let me = i64::from(std::process::id());
+        assert!(pid_alive(me, None));
+        assert!(pid_alive(me, start_time(me)));
+        if let Some(start) = start_time(me) {
+            assert!(
+                !pid_alive(me, Some(start + 1)),
+                "another start time is another process"
+            );
+        }
         let mut child = std::process::Command::new("true").spawn().unwrap();
         let pid = i64::from(child.id());
         child.wait().unwrap();
-        assert!(!pid_alive(pid));
+        assert!(!pid_alive(pid, None));
     }
 }

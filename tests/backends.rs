@@ -437,6 +437,71 @@ mod lease {
         child
     }
 
+    /// `unshare` can give a command a PID namespace of its own here (root). Locally without
+    /// it the test skips; under `CI` it must work.
+    fn unshare_works() -> bool {
+        let ok = std::process::Command::new("unshare")
+            .args(["-pf", "--mount-proc", "true"])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            ok || std::env::var_os("CI").is_none(),
+            "CI is set but `unshare -pf --mount-proc` fails (run as root)"
+        );
+        if !ok {
+            eprintln!("skipping: unshare -pf --mount-proc is not permitted here");
+        }
+        ok
+    }
+
+    #[test]
+    fn sqlite_issue9_upgrade_waits_while_a_long_file_holds_the_write_lock() {
+        // SQLite's write lock outlasts the 5 s busy timeout: busy is "keep waiting" (up to
+        // --lock-timeout, then exit 4), never a fatal "database is locked".
+        let p = Project::new();
+        p.write("V1__a.sql", ITEMS);
+        p.write("V2__slow.sql", slow_statement(Kind::Sqlite));
+        let mut holder = upgrade_holding_lock(&p);
+        let started = std::time::Instant::now();
+        let r = p.run(&["upgrade", "--lock-timeout", "2"]);
+        assert_eq!(r.code, 4, "{}", r.stderr);
+        assert!(!r.stderr.contains("database is locked"), "{}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!("jetbase pid {}", holder.id())),
+            "{}",
+            r.stderr
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        // A patient one waits past the busy timeout until the holder lets go (stopped here),
+        // then applies what is still pending: the slow file, now quick on disk.
+        p.write("V2__slow.sql", "CREATE TABLE quick (id INTEGER);\n");
+        let stopper = std::thread::spawn({
+            let pid = holder.id();
+            move || {
+                std::thread::sleep(std::time::Duration::from_secs(7));
+                let _ = std::process::Command::new("kill")
+                    .args(["-TERM", &pid.to_string()])
+                    .status();
+            }
+        });
+        let waiter = common::clean_command(&common::bin(), &p.dir())
+            .args(["upgrade", "--lock-timeout", "120"])
+            .output();
+        let r = common::Run::from(&waiter.unwrap());
+        stopper.join().unwrap();
+        let status = holder.wait().unwrap();
+        assert_eq!(status.code(), Some(130), "the holder stops on SIGTERM");
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(!r.stderr.contains("took over"), "{}", r.stderr);
+        assert_eq!(p.versions(), vec!["1", "2"]);
+        assert!(p.table_exists("quick"));
+    }
+
     fn slow_statement(kind: Kind) -> &'static str {
         match kind {
             Kind::Sqlite => {
@@ -471,6 +536,47 @@ mod lease {
             assert_eq!(p.run(&["lock-status"]).expect(0).stdout, "Status: UNLOCKED\n");
         }
 
+        fn lease_issue9_holder_in_another_pid_namespace_is_not_taken_over(p) {
+            // Same host name, another process table (containers with host networking,
+            // hostNetwork pods): the holder's pid is not visible there, which must not read
+            // as "gone". A lease of 1 s: SQLite's heartbeat cannot write while the holder's
+            // file keeps the write lock, so only the session lock can tell it is alive.
+            if !unshare_works() {
+                return;
+            }
+            p.write("V1__a.sql", ITEMS);
+            p.write("V2__slow.sql", slow_statement(p.kind));
+            let mut child = common::clean_command(&common::bin(), &p.dir())
+                .arg("upgrade")
+                .env("JETBASE_LOCK_LEASE", "1")
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while !(p.table_exists("jetbase_lock_lease")
+                && p.rows("SELECT is_locked FROM jetbase_lock WHERE id = 1") == vec![vec!["1"]])
+            {
+                assert!(std::time::Instant::now() < deadline, "the lock was never taken");
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            let out = common::clean_command(std::path::Path::new("unshare"), &p.dir())
+                .args(["-pf", "--mount-proc"])
+                .arg(common::bin())
+                .args(["upgrade", "--lock-timeout", "3"])
+                .output()
+                .unwrap();
+            let r = common::Run::from(&out);
+            let alive = child.try_wait().unwrap().is_none();
+            child.kill().unwrap();
+            child.wait().unwrap();
+            assert!(alive, "the holder ended early");
+            assert_eq!(r.code, 4, "{}", r.stderr);
+            assert!(!r.stderr.contains("took over"), "{}", r.stderr);
+            assert!(r.stderr.contains(&format!("jetbase pid {}", child.id())), "{}", r.stderr);
+            assert_eq!(p.versions(), vec!["1"]);
+        }
+
         fn lease_from_another_host_is_taken_over_only_when_expired(p) {
             p.write("V1__a.sql", ITEMS);
             p.run(&["upgrade"]).expect(0);
@@ -482,7 +588,9 @@ mod lease {
                 Kind::Postgres => "clock_timestamp()",
                 Kind::MySql => "CURRENT_TIMESTAMP(6)",
             };
-            p.exec(&format!("INSERT INTO jetbase_lock_lease (id, process_id, owner_host, owner_pid, ttl_seconds, acquired_at, heartbeat_at) VALUES (1, 'remote-1', 'elsewhere', 1, 3600, {now}, {now})"));
+            // `|s=1`: the holder says it keeps a session lock (on PostgreSQL, an advisory lock).
+            let host = if p.kind == Kind::Postgres { "elsewhere|s=1" } else { "elsewhere" };
+            p.exec(&format!("INSERT INTO jetbase_lock_lease (id, process_id, owner_host, owner_pid, ttl_seconds, acquired_at, heartbeat_at) VALUES (1, 'remote-1', '{host}', 1, 3600, {now}, {now})"));
             // On PostgreSQL a live holder also keeps its session's advisory lock.
             let remote_session = (p.kind == Kind::Postgres).then(|| common::PgSession::advisory_lock(&p.sqlx_url()));
             let r = p.run(&["upgrade", "--lock-timeout", "0.5"]).expect(4);

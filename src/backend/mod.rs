@@ -114,6 +114,18 @@ impl DbError {
             || self.message.contains("Deadlock found")
     }
 
+    /// Another connection holds what this statement needs and did not let go in time:
+    /// SQLite's "database is locked" (SQLITE_BUSY and SQLITE_LOCKED with their extended
+    /// codes), MySQL's lock wait timeout (1205), PostgreSQL's lock_not_available (55P03).
+    /// Worth waiting for, not fatal.
+    #[must_use]
+    pub fn is_busy(&self) -> bool {
+        matches!(
+            self.code.as_deref(),
+            Some("5" | "261" | "517" | "773" | "6" | "262" | "518" | "1205" | "55P03")
+        )
+    }
+
     #[must_use]
     pub fn new(message: impl Into<String>) -> Self {
         DbError {

@@ -24,6 +24,8 @@ pub struct PostgresBackend {
     /// Session advisory locks are usable: not behind a transaction pooler (`?pgbouncer=true`
     /// in the URL says so), where a session lock would stick to a shared server connection.
     advisory: bool,
+    /// This session holds the advisory lock.
+    advisory_held: bool,
 }
 
 /// One advisory lock per schema: the lock of the `jetbase_lock` row in that schema.
@@ -124,6 +126,7 @@ impl PostgresBackend {
             advisory: !url
                 .param("pgbouncer")
                 .is_some_and(|v| matches!(v, "true" | "1" | "yes")),
+            advisory_held: false,
         };
         if let Some(schema) = schema {
             let rows = backend
@@ -258,20 +261,25 @@ impl Backend for PostgresBackend {
         if !self.advisory {
             return Ok(None);
         }
+        // Advisory locks stack within a session: take ours once, release it once.
+        if self.advisory_held {
+            return Ok(Some(true));
+        }
         let rows = self
             .query(&format!("SELECT pg_try_advisory_lock({ADVISORY_KEY})"), &[])
             .await?;
-        Ok(Some(
-            rows.first()
-                .and_then(|r| r.first())
-                .is_some_and(Value::as_bool),
-        ))
+        self.advisory_held = rows
+            .first()
+            .and_then(|r| r.first())
+            .is_some_and(Value::as_bool);
+        Ok(Some(self.advisory_held))
     }
 
     async fn release_session_lock(&mut self) -> Result<(), DbError> {
-        if self.advisory {
+        if self.advisory_held {
             self.query(&format!("SELECT pg_advisory_unlock({ADVISORY_KEY})"), &[])
                 .await?;
+            self.advisory_held = false;
         }
         Ok(())
     }

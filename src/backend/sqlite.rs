@@ -6,7 +6,9 @@
 //! worker thread (as sqlx-sqlite does) measured 40 futex calls and ~0.5 ms of overhead per
 //! migration file, more than the work itself.
 
-use std::path::Path;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -25,6 +27,43 @@ pub struct SqliteBackend {
     may_persist_journal: bool,
     /// We switched a `delete`-mode database to `persist` for this session; restore on close.
     restore_delete_journal: bool,
+    /// The database file, for the session lock (none in memory).
+    file: Option<PathBuf>,
+    /// The descriptor holding our session lock, while we hold it.
+    session: Option<OwnedFd>,
+}
+
+/// Descriptors of database files opened for session locks and not in use. They are never
+/// closed: closing any descriptor of a file drops every POSIX lock this process holds on it,
+/// SQLite's own included (sqlite.org/howtocorrupt.html, 2.2), so one is kept for reuse.
+static IDLE_LOCK_FDS: Mutex<Vec<(PathBuf, OwnedFd)>> = Mutex::new(Vec::new());
+
+fn lock_fd(path: &Path) -> Option<OwnedFd> {
+    if let Ok(mut idle) = IDLE_LOCK_FDS.lock()
+        && let Some(i) = idle.iter().position(|(p, _)| p == path)
+    {
+        return Some(idle.swap_remove(i).1);
+    }
+    let fd = std::fs::File::open(path).ok().map(OwnedFd::from)?;
+    // On network file systems flock() is emulated with byte-range locks, which would
+    // collide with SQLite's own: no session lock there (the lease alone decides).
+    const NETWORK: [u64; 4] = [0x6969, 0x517B, 0xFF53_4D42, 0xFE53_4D42];
+    match rustix::fs::fstatfs(&fd) {
+        #[allow(clippy::useless_conversion, clippy::unnecessary_cast)]
+        Ok(st) if !NETWORK.contains(&(st.f_type as u64)) => Some(fd),
+        _ => {
+            park_fd(path, fd);
+            None
+        }
+    }
+}
+
+fn park_fd(path: &Path, fd: OwnedFd) {
+    match IDLE_LOCK_FDS.lock() {
+        Ok(mut idle) => idle.push((path.to_path_buf(), fd)),
+        // Never close it (see IDLE_LOCK_FDS).
+        Err(_) => std::mem::forget(fd),
+    }
 }
 
 fn db_error(e: &rusqlite::Error) -> DbError {
@@ -87,7 +126,21 @@ impl SqliteBackend {
             may_persist_journal: mode == OpenMode::ReadWrite
                 && matches!(target, SqliteTarget::File(_)),
             restore_delete_journal: false,
+            file: match target {
+                SqliteTarget::File(path) if mode == OpenMode::ReadWrite => {
+                    Some(std::fs::canonicalize(&path).unwrap_or(path))
+                }
+                _ => None,
+            },
+            session: None,
         })
+    }
+
+    fn unlock_session(&mut self) {
+        if let (Some(fd), Some(path)) = (self.session.take(), &self.file) {
+            let _ = rustix::fs::flock(&fd, rustix::fs::FlockOperation::Unlock);
+            park_fd(path, fd);
+        }
     }
 
     /// In the default `delete` journal mode every commit creates, syncs the folder of, and
@@ -139,7 +192,7 @@ impl Backend for SqliteBackend {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             transactional_ddl: true,
-            session_locks: false,
+            session_locks: self.file.is_some(),
             lock_table: true,
         }
     }
@@ -195,12 +248,45 @@ impl Backend for SqliteBackend {
         self.conn.execute_batch(sql).map_err(|e| db_error(&e))
     }
 
+    /// An exclusive `flock` on the database file, on a descriptor of its own: the kernel
+    /// drops it when the holder's process ends however it ends, and it does not touch the
+    /// POSIX byte-range locks SQLite itself uses. Unlike the lease's heartbeat, it stays live
+    /// while the holder's file keeps SQLite's write lock for minutes, and it is seen from
+    /// every container and PID namespace sharing the file.
+    async fn try_session_lock(&mut self) -> Result<Option<bool>, DbError> {
+        if self.session.is_some() {
+            return Ok(Some(true));
+        }
+        let Some(path) = &self.file else {
+            return Ok(None);
+        };
+        let Some(fd) = lock_fd(path) else {
+            return Ok(None);
+        };
+        match rustix::fs::flock(&fd, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => {
+                self.session = Some(fd);
+                Ok(Some(true))
+            }
+            Err(e) => {
+                park_fd(path, fd);
+                Ok((e == rustix::io::Errno::WOULDBLOCK).then_some(false))
+            }
+        }
+    }
+
+    async fn release_session_lock(&mut self) -> Result<(), DbError> {
+        self.unlock_session();
+        Ok(())
+    }
+
     fn interrupter(&self) -> Option<Box<dyn Fn() + Send + Sync>> {
         let handle = self.conn.get_interrupt_handle();
         Some(Box::new(move || handle.interrupt()))
     }
 
-    async fn close(self: Box<Self>) {
+    async fn close(mut self: Box<Self>) {
+        self.unlock_session();
         if self.restore_delete_journal {
             // Only when the mode is still ours: a migration may have chosen WAL on purpose.
             let now: Result<String, _> =

@@ -11,7 +11,7 @@ use super::{Event, Observer, check_cancelled};
 use crate::backend::{self, Backend, OpenMode};
 use crate::config::Settings;
 use crate::error::Error;
-use crate::lock::{self, Acquire, Owner, Verdict};
+use crate::lock::{self, Acquire, HolderSession, LockStatus, Owner, Verdict};
 use crate::url::SqliteTarget;
 
 /// The lock as held by one operation.
@@ -105,57 +105,78 @@ pub(crate) async fn acquire(
     let ttl = seconds_i64(settings.lock_lease);
     let started = Instant::now();
     let mut announced = false;
+    // What we last saw of the holder, for the message when we give up.
+    let mut seen = LockStatus::default();
     loop {
         check_cancelled()?;
         let status = match lock::try_acquire(db, &owner, ttl).await {
             Ok(Acquire::Held) => break,
-            Ok(Acquire::Busy(status)) => status,
+            Ok(Acquire::Busy(status)) => Some(status),
             // Galera: another node took the row at the same moment (certification failure).
             Err(e) if e.is_retryable_conflict() => {
                 tokio::time::sleep(Duration::from_millis(20)).await;
                 continue;
             }
+            // SQLite: the holder is writing a file and its write lock outlasted our busy
+            // timeout. That is a holder at work: keep waiting, as for a held row.
+            Err(e) if e.is_busy() => None,
             Err(e) => return Err(Error::db("taking the migration lock")(e)),
         };
-        let verdict = lock::judge(&status, &owner.host, lock::pid_alive);
-        if let (Verdict::TakeOver(reason), Some(old)) = (&verdict, &status.process_id) {
-            let won = match lock::take_over(db, &owner, old, ttl).await {
-                Ok(won) => won,
-                Err(e) if e.is_retryable_conflict() => false,
-                Err(e) => return Err(Error::db("taking over the migration lock")(e)),
+        let verdict = match &status {
+            Some(st) => lock::judge(st, &owner.identity, lock::pid_alive),
+            None => Verdict::Wait,
+        };
+        if let Some(st) = status {
+            let won = match (&verdict, &st.process_id) {
+                (Verdict::TakeOver(reason), Some(old)) => {
+                    let session = st.session == HolderSession::Gone;
+                    match lock::take_over(db, &owner, old, ttl, session).await {
+                        Ok(true) => {
+                            obs.event(Event::Warning(&format!(
+                                "took over the migration lock held by {} since {}: {reason}",
+                                st.holder(),
+                                st.locked_at.as_deref().unwrap_or("an unknown time")
+                            )));
+                            true
+                        }
+                        Ok(false) => false,
+                        Err(e) if e.is_retryable_conflict() || e.is_busy() => false,
+                        Err(e) => return Err(Error::db("taking over the migration lock")(e)),
+                    }
+                }
+                _ => false,
             };
-            if !won && status.holder_session_gone {
-                let _ = db.release_session_lock().await;
-            }
             if won {
-                obs.event(Event::Warning(&format!(
-                    "took over the migration lock held by {} since {}: {reason}",
-                    status.holder(),
-                    status.locked_at.as_deref().unwrap_or("an unknown time")
-                )));
                 break;
             }
-            continue;
+            // The session lock we obtained is kept only by a holder.
+            if st.session == HolderSession::Gone {
+                let _ = db.release_session_lock().await;
+            }
+            if matches!(verdict, Verdict::TakeOver(_)) {
+                continue;
+            }
+            seen = st;
         }
         let waited = started.elapsed();
         if waited >= settings.lock_timeout {
             return Err(Error::Locked {
-                holder: status.holder(),
-                locked_at: status.locked_at,
+                holder: seen.holder(),
+                locked_at: seen.locked_at,
                 waited_secs: waited.as_secs_f64(),
                 foreign: verdict == Verdict::Foreign,
             });
         }
-        if !announced {
+        if !announced && seen.is_locked {
             announced = true;
-            let heartbeat = status.lease.as_ref().map_or_else(String::new, |l| {
+            let heartbeat = seen.lease.as_ref().map_or_else(String::new, |l| {
                 format!(", last heartbeat {:.0} s ago", l.heartbeat_age_seconds)
             });
             obs.event(Event::Info(&format!(
                 "waiting up to {:.0} s for the migration lock held by {} since {}{heartbeat}...",
                 settings.lock_timeout.as_secs_f64(),
-                status.holder(),
-                status.locked_at.as_deref().unwrap_or("an unknown time"),
+                seen.holder(),
+                seen.locked_at.as_deref().unwrap_or("an unknown time"),
             )));
         }
         let left = settings.lock_timeout.saturating_sub(waited);
