@@ -415,6 +415,31 @@ fn embedded_default_is_announced_when_nothing_is_configured() {
 }
 
 #[test]
+fn issue_9_env_py_url_of_unset_variable_fails_instead_of_migrating_the_default() {
+    // A CI job that lost its secret: env.py reads PROD_URL, which is unset.
+    let p = three();
+    std::fs::write(
+        p.dir().join("env.py"),
+        "import os\nsqlalchemy_url = os.environ.get(\"PROD_URL\")\n",
+    )
+    .unwrap();
+    for args in [&["upgrade"][..], &["config"]] {
+        let r = p.run(args).expect(1);
+        assert!(
+            r.stderr.contains("env.py:2") && r.stderr.contains("None"),
+            "{args:?}: {}",
+            r.stderr
+        );
+        assert!(
+            !r.stderr.contains("embedded SQLite database"),
+            "{}",
+            r.stderr
+        );
+    }
+    assert!(!p.db_path().exists(), "no jetbase.db may be created");
+}
+
+#[test]
 fn passwords_never_appear_in_output() {
     let p = Project::new();
     let secret = "s3cr3t-Pa55";

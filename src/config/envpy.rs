@@ -2,7 +2,7 @@
 //! evaluated by one `python3` run, the way the original imports it (module attributes, and
 //! `get_env_vars()` winning over them).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -13,6 +13,11 @@ use crate::url::scrub_userinfo;
 #[derive(Debug, Clone, PartialEq)]
 pub struct EnvPy {
     pub values: BTreeMap<String, Val>,
+    /// Keys env.py names but sets to `None` (the original reads them as absent; for
+    /// `sqlalchemy_url` that is a configuration error unless a later source has it).
+    pub nones: BTreeSet<String>,
+    /// Keys whose value (or `None`) came from the `get_env_vars()` dict.
+    pub from_get_env_vars: BTreeSet<String>,
     /// True when a Python process evaluated the file.
     pub evaluated: bool,
 }
@@ -27,20 +32,70 @@ pub fn read_env_py(path: &Path, keys: &[&str], env: &EnvVars) -> Result<EnvPy, C
         message: e.to_string(),
     })?;
     if let Some(all) = read_literals(&text) {
-        let values = all
-            .into_iter()
-            .filter(|(k, _)| keys.contains(&k.as_str()))
-            .filter_map(|(k, v)| v.map(|v| (k, v)))
-            .collect();
+        let mut values = BTreeMap::new();
+        let mut nones = BTreeSet::new();
+        for (k, v) in all.into_iter().filter(|(k, _)| keys.contains(&k.as_str())) {
+            match v {
+                Some(v) => {
+                    values.insert(k, v);
+                }
+                None => {
+                    nones.insert(k);
+                }
+            }
+        }
         return Ok(EnvPy {
             values,
+            nones,
+            from_get_env_vars: BTreeSet::new(),
             evaluated: false,
         });
     }
-    evaluate(path, keys, env).map(|values| EnvPy {
-        values,
-        evaluated: true,
-    })
+    evaluate(path, keys, env)
+}
+
+/// Where env.py sets `key`: the 1-based line and its text, and the lines of any further
+/// settings of it. A dict key (`"key": ...` or `key=...` inside `get_env_vars()`) when
+/// `in_get_env_vars`, else a module-level assignment; a plain mention when neither is found.
+#[must_use]
+pub fn locate(text: &str, key: &str, in_get_env_vars: bool) -> Option<(usize, String, Vec<usize>)> {
+    let is_assignment = |line: &str| {
+        line.trim_start().strip_prefix(key).is_some_and(|rest| {
+            let rest = rest.trim_start();
+            (rest.starts_with('=') && !rest.starts_with("==")) || rest.starts_with(':')
+        })
+    };
+    let is_dict_key = |line: &str| {
+        line.contains(&format!("\"{key}\""))
+            || line.contains(&format!("'{key}'"))
+            || is_assignment(line)
+    };
+    let lines: Vec<(usize, &str)> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l))
+        .filter(|(_, l)| !l.trim_start().starts_with('#'))
+        .collect();
+    let mut hits: Vec<(usize, &str)> = lines
+        .iter()
+        .copied()
+        .filter(|(_, l)| {
+            if in_get_env_vars {
+                is_dict_key(l)
+            } else {
+                is_assignment(l)
+            }
+        })
+        .collect();
+    if hits.is_empty() {
+        hits = lines.into_iter().filter(|(_, l)| l.contains(key)).collect();
+    }
+    let (&(line, first), rest) = hits.split_first()?;
+    Some((
+        line,
+        first.trim().to_owned(),
+        rest.iter().map(|(n, _)| *n).collect(),
+    ))
 }
 
 /// Parse a file made only of comments, a docstring and `name = literal` lines. `None` when
@@ -219,14 +274,33 @@ try:
     spec = importlib.util.spec_from_file_location("config", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    found = {k: getattr(mod, k) for k in keys if getattr(mod, k, None) is not None}
+    found, nones, from_fn = {}, set(), set()
+    for k in keys:
+        if hasattr(mod, k):
+            v = getattr(mod, k)
+            if v is None:
+                nones.add(k)
+            else:
+                found[k] = v
     fn = getattr(mod, "get_env_vars", None)
     if callable(fn):
         extra = fn()
         if not isinstance(extra, dict):
             raise TypeError("get_env_vars() must return a dict, got %s" % type(extra).__name__)
-        found.update({k: v for k, v in extra.items() if k in keys and v is not None})
-    real_out.write(json.dumps({"values": {k: conv(v) for k, v in found.items()}}))
+        for k, v in extra.items():
+            if k not in keys or (v is None and k in found):
+                continue
+            from_fn.add(k)
+            if v is None:
+                nones.add(k)
+            else:
+                found[k] = v
+                nones.discard(k)
+    real_out.write(json.dumps({
+        "values": {k: conv(v) for k, v in found.items()},
+        "nones": sorted(nones),
+        "from_get_env_vars": sorted(from_fn),
+    }))
 except BaseException as e:
     line = None
     target = os.path.abspath(path)
@@ -238,11 +312,7 @@ except BaseException as e:
     real_out.write(json.dumps({"error": "%s: %s" % (type(e).__name__, e), "line": line}))
 "#;
 
-fn evaluate(
-    path: &Path,
-    keys: &[&str],
-    env: &EnvVars,
-) -> Result<BTreeMap<String, Val>, ConfigError> {
+fn evaluate(path: &Path, keys: &[&str], env: &EnvVars) -> Result<EnvPy, ConfigError> {
     let python = env
         .get("JETBASE_PYTHON")
         .filter(|p| !p.is_empty())
@@ -303,5 +373,22 @@ fn evaluate(
             values.insert(k.clone(), val);
         }
     }
-    Ok(values)
+    let names = |field: &str| -> BTreeSet<String> {
+        parsed
+            .get(field)
+            .and_then(serde_json::Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(serde_json::Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    Ok(EnvPy {
+        values,
+        nones: names("nones"),
+        from_get_env_vars: names("from_get_env_vars"),
+        evaluated: true,
+    })
 }

@@ -143,6 +143,18 @@ pub enum ConfigError {
         #[source]
         error: UrlError,
     },
+    /// A source names the URL but yields nothing (issue 9): never the embedded default then.
+    #[error(
+        "{place}: {what}, so there is no database URL (a source that names the URL but yields nothing never falls back to the embedded SQLite default)"
+    )]
+    UrlUnset {
+        origin: Source,
+        /// The file (and line) or the variable.
+        place: String,
+        /// What it yielded, e.g. `sqlalchemy_url is None`.
+        what: String,
+        hint: String,
+    },
     #[error("unknown DB_TYPE '{value}'")]
     DbType { value: String },
     #[error("cannot read {}: {message}", path.display())]
@@ -166,6 +178,7 @@ impl ConfigError {
             ConfigError::Toml { .. } => "fix the TOML syntax".into(),
             ConfigError::BadValue { key, .. } => format!("set {key} to a proper value (booleans: True/False in env.py, true/false elsewhere)"),
             ConfigError::Url { error, .. } => return error.hint(),
+            ConfigError::UrlUnset { hint, .. } => hint.clone(),
             ConfigError::DbType { .. } => "DB_TYPE is one of postgres, postgresql, mysql, mariadb, sqlite".into(),
             ConfigError::Io { .. } => return None,
         })
@@ -197,6 +210,90 @@ struct Layers {
     env: BTreeMap<String, Val>,
     jetbase_toml: BTreeMap<String, Val>,
     pyproject: BTreeMap<String, Val>,
+    /// The first of them that names `sqlalchemy_url` but yields `None` or `""` (left out of
+    /// its map, so a later source can still give the URL, as the original's lookup does).
+    url_unset: Option<UnsetUrl>,
+}
+
+/// A source that names the URL but yields nothing: the fields of `ConfigError::UrlUnset`.
+#[derive(Debug, Clone)]
+struct UnsetUrl {
+    origin: Source,
+    place: String,
+    what: String,
+    hint: String,
+}
+
+impl From<UnsetUrl> for ConfigError {
+    fn from(u: UnsetUrl) -> Self {
+        ConfigError::UrlUnset {
+            origin: u.origin,
+            place: u.place,
+            what: u.what,
+            hint: u.hint,
+        }
+    }
+}
+
+const URL_KEY: &str = "sqlalchemy_url";
+
+/// Take an empty-string `sqlalchemy_url` out of a TOML layer, saying where it was.
+fn take_empty_url(
+    layer: &mut BTreeMap<String, Val>,
+    origin: Source,
+    place: String,
+) -> Option<UnsetUrl> {
+    if !matches!(layer.get(URL_KEY), Some(Val::Str(s)) if s.is_empty()) {
+        return None;
+    }
+    layer.remove(URL_KEY);
+    Some(UnsetUrl {
+        origin,
+        place,
+        what: "sqlalchemy_url is an empty string".into(),
+        hint: "give sqlalchemy_url a database URL, or remove the line".into(),
+    })
+}
+
+/// env.py sets `sqlalchemy_url` to `None` or `""`: take it out of the values and say where
+/// (file, line, the line itself with any password masked).
+fn env_py_unset_url(path: &Path, env_py: &mut EnvPy) -> Option<UnsetUrl> {
+    let yielded = if env_py.nones.contains(URL_KEY) {
+        "None"
+    } else if matches!(env_py.values.get(URL_KEY), Some(Val::Str(s)) if s.is_empty()) {
+        "an empty string"
+    } else {
+        return None;
+    };
+    env_py.values.remove(URL_KEY);
+    let via_fn = env_py.from_get_env_vars.contains(URL_KEY);
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut place = path.display().to_string();
+    let mut what = if via_fn {
+        format!("get_env_vars() gives sqlalchemy_url {yielded}")
+    } else {
+        format!("sqlalchemy_url is {yielded}")
+    };
+    if let Some((line, code, others)) = envpy::locate(&text, URL_KEY, via_fn) {
+        place = format!("{place}:{line}");
+        let code: String = code.chars().take(120).collect();
+        what = format!("{what} (`{}`)", crate::url::scrub_userinfo(&code));
+        if !others.is_empty() {
+            let others: Vec<String> = others.iter().map(ToString::to_string).collect();
+            what = format!("{what}; it is also set on line {}", others.join(", "));
+        }
+    }
+    let hint = if env_py.evaluated {
+        "the variable it reads is probably unset (or empty) in this environment; set it, or remove the line to use the embedded SQLite default"
+    } else {
+        "give sqlalchemy_url a database URL, or remove the line to use the embedded SQLite default"
+    };
+    Some(UnsetUrl {
+        origin: Source::EnvPy,
+        place,
+        what,
+        hint: hint.into(),
+    })
 }
 
 impl Layers {
@@ -361,14 +458,36 @@ fn url_from_parts(
 /// Read the original's four per-key sources once each.
 fn read_layers(project: &Project, env: &EnvVars) -> Result<Layers, ConfigError> {
     let env_py_path = project.dir.join("env.py");
+    let mut unset = Vec::new();
     let env_py = if env_py_path.is_file() {
-        read_env_py(&env_py_path, KEYS, env)?.values
+        let mut read = read_env_py(&env_py_path, KEYS, env)?;
+        unset.extend(env_py_unset_url(&env_py_path, &mut read));
+        read.values
     } else {
         BTreeMap::new()
     };
-    let jetbase_toml = read_toml(&project.dir.join("jetbase.toml"))?;
-    let pyproject = match find_pyproject(&project.dir) {
-        Some(p) => read_toml(&p)?,
+    // A missing CI secret often arrives as an empty variable.
+    if env
+        .get("JETBASE_SQLALCHEMY_URL")
+        .is_some_and(String::is_empty)
+    {
+        unset.push(UnsetUrl {
+            origin: Source::Env,
+            place: "environment variable JETBASE_SQLALCHEMY_URL".into(),
+            what: "it is set but empty".into(),
+            hint: "set JETBASE_SQLALCHEMY_URL to the database URL (a missing CI secret often arrives empty), or unset it".into(),
+        });
+    }
+    let jetbase_toml_path = project.dir.join("jetbase.toml");
+    let mut jetbase_toml = table_layer(read_toml(&jetbase_toml_path)?.as_ref());
+    unset.extend(take_empty_url(
+        &mut jetbase_toml,
+        Source::JetbaseToml,
+        jetbase_toml_path.display().to_string(),
+    ));
+    let pyproject_path = find_pyproject(&project.dir);
+    let pyproject = match &pyproject_path {
+        Some(p) => read_toml(p)?,
         None => None,
     };
     let tool = pyproject
@@ -376,11 +495,20 @@ fn read_layers(project: &Project, env: &EnvVars) -> Result<Layers, ConfigError> 
         .and_then(|t| t.get("tool"))
         .and_then(|t| t.get("jetbase"))
         .and_then(toml::Value::as_table);
+    let mut pyproject = table_layer(tool);
+    if let Some(path) = &pyproject_path {
+        unset.extend(take_empty_url(
+            &mut pyproject,
+            Source::Pyproject,
+            format!("{} [tool.jetbase]", path.display()),
+        ));
+    }
     Ok(Layers {
         env_py,
         env: env_layer(env),
-        jetbase_toml: table_layer(jetbase_toml.as_ref()),
-        pyproject: table_layer(tool),
+        jetbase_toml,
+        pyproject,
+        url_unset: unset.into_iter().next(),
     })
 }
 
@@ -585,17 +713,44 @@ fn resolve_url(
         }
         None => {}
     }
-    if let Some(u) = env.get("DATABASE_URL").filter(|u| !u.is_empty()) {
-        return Ok((parse(u, Source::DatabaseUrl)?, Source::DatabaseUrl));
+    // Issue 9: a source named the URL but yielded nothing. The embedded default (and the
+    // sources beyond the original) are for projects that name no database at all.
+    if let Some(unset) = &layers.url_unset {
+        return Err(unset.clone().into());
+    }
+    match env.get("DATABASE_URL") {
+        Some(u) if u.is_empty() => {
+            return Err(ConfigError::UrlUnset {
+                origin: Source::DatabaseUrl,
+                place: "environment variable DATABASE_URL".into(),
+                what: "it is set but empty".into(),
+                hint: "set DATABASE_URL to the database URL (a missing CI secret often arrives empty), or unset it".into(),
+            });
+        }
+        Some(u) => return Ok((parse(u, Source::DatabaseUrl)?, Source::DatabaseUrl)),
+        None => {}
     }
     let mut dot = BTreeMap::new();
+    let mut dot_url_file = None;
     for file in dotenv_files(project) {
         for (k, v) in dotenv::read(&file)? {
+            if k == "DATABASE_URL" && !dot.contains_key(&k) {
+                dot_url_file = Some(file.clone());
+            }
             dot.entry(k).or_insert(v);
         }
     }
-    if let Some(u) = dot.get("DATABASE_URL").filter(|u| !u.is_empty()) {
-        return Ok((parse(u, Source::DotEnv)?, Source::DotEnv));
+    match (dot.get("DATABASE_URL"), dot_url_file) {
+        (Some(u), Some(file)) if u.is_empty() => {
+            return Err(ConfigError::UrlUnset {
+                origin: Source::DotEnv,
+                place: file.display().to_string(),
+                what: "DATABASE_URL is empty".into(),
+                hint: "give DATABASE_URL a database URL in that file, or remove the line".into(),
+            });
+        }
+        (Some(u), _) => return Ok((parse(u, Source::DotEnv)?, Source::DotEnv)),
+        _ => {}
     }
     let get = |k: &str| -> Option<String> {
         env.get(k)

@@ -295,3 +295,182 @@ fn config_dotenv_parser_handles_quotes_and_comments() {
         ]
     );
 }
+
+/// Issue 9, defect 4: the error a source that names the URL but yields nothing gives, as text.
+#[track_caller]
+fn unset_url_error(p: &Project, e: &EnvVars, origin: Source) -> String {
+    match load(p, e) {
+        Err(err @ ConfigError::UrlUnset { origin: o, .. }) if o == origin => {
+            format!("{err}\nhint: {}", err.hint().unwrap_or_default())
+        }
+        Err(err) => panic!("expected an unset-URL error from {origin:?}, got {err}"),
+        Ok(s) => panic!(
+            "expected an unset-URL error from {origin:?}, got {} from {:?}",
+            s.url, s.url_source
+        ),
+    }
+}
+
+#[test]
+fn resolve_url_env_py_none_literal_is_an_error_naming_the_line() {
+    let (_t, p) = project();
+    fs::write(
+        p.dir.join("env.py"),
+        "# settings\npostgres_schema = 'app'\nsqlalchemy_url = None  # was postgresql://app:hunter2@db/x\n",
+    )
+    .unwrap();
+    // Never DATABASE_URL, DB_* or the embedded default in its place.
+    let e = env(&[("DATABASE_URL", "sqlite:///du.db"), ("DB_TYPE", "sqlite")]);
+    let text = unset_url_error(&p, &e, Source::EnvPy);
+    assert!(text.contains("env.py:3") && text.contains("None"), "{text}");
+    assert!(
+        text.contains("give sqlalchemy_url a database URL"),
+        "{text}"
+    );
+    assert!(!text.contains("hunter2"), "{text}");
+}
+
+#[test]
+fn resolve_url_env_py_environ_get_of_unset_variable_is_an_error_naming_the_line() {
+    if !python_available() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "python3 is required under CI"
+        );
+        return;
+    }
+    let (_t, p) = project();
+    fs::write(
+        p.dir.join("env.py"),
+        "import os\n\nsqlalchemy_url = os.environ.get(\"PROD_URL\")\n",
+    )
+    .unwrap();
+    let text = unset_url_error(&p, &env(&[]), Source::EnvPy);
+    assert!(
+        text.contains("env.py:3") && text.contains("None") && text.contains("PROD_URL"),
+        "{text}"
+    );
+    assert!(text.contains("probably unset"), "{text}");
+    // An empty secret is no better than a missing one.
+    let text = unset_url_error(&p, &env(&[("PROD_URL", "")]), Source::EnvPy);
+    assert!(
+        text.contains("env.py:3") && text.contains("empty string"),
+        "{text}"
+    );
+    let s = load(&p, &env(&[("PROD_URL", "sqlite:///prod.db")])).unwrap();
+    assert_eq!(s.url.database(), Some("prod.db"));
+}
+
+#[test]
+fn resolve_url_get_env_vars_none_is_an_error_naming_the_key_line() {
+    if !python_available() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "python3 is required under CI"
+        );
+        return;
+    }
+    let (_t, p) = project();
+    fs::write(
+        p.dir.join("env.py"),
+        "import os\n\n\ndef get_env_vars():\n    return {\n        \"postgres_schema\": \"app\",\n        \"sqlalchemy_url\": os.getenv(\"PROD_URL\"),\n    }\n",
+    )
+    .unwrap();
+    let text = unset_url_error(&p, &env(&[]), Source::EnvPy);
+    assert!(
+        text.contains("env.py:7") && text.contains("get_env_vars()") && text.contains("None"),
+        "{text}"
+    );
+}
+
+#[test]
+fn resolve_url_empty_jetbase_sqlalchemy_url_is_an_error_naming_the_variable() {
+    let (_t, p) = project();
+    let e = env(&[
+        ("JETBASE_SQLALCHEMY_URL", ""),
+        ("DATABASE_URL", "sqlite:///du.db"),
+    ]);
+    let text = unset_url_error(&p, &e, Source::Env);
+    assert!(
+        text.contains("JETBASE_SQLALCHEMY_URL") && text.contains("empty"),
+        "{text}"
+    );
+    // Empty values of other keys still read as unset.
+    let s = load(
+        &p,
+        &env(&[
+            ("JETBASE_SQLALCHEMY_URL", "sqlite:///x.db"),
+            ("JETBASE_POSTGRES_SCHEMA", ""),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(s.postgres_schema, None);
+}
+
+#[test]
+fn resolve_url_empty_toml_string_is_an_error_naming_the_file() {
+    let (_t, p) = project();
+    fs::write(
+        p.dir.join("../pyproject.toml"),
+        "[tool.jetbase]\nsqlalchemy_url = \"\"\n",
+    )
+    .unwrap();
+    let text = unset_url_error(&p, &env(&[]), Source::Pyproject);
+    assert!(
+        text.contains("pyproject.toml") && text.contains("empty string"),
+        "{text}"
+    );
+    fs::write(p.dir.join("jetbase.toml"), "sqlalchemy_url = \"\"\n").unwrap();
+    let text = unset_url_error(&p, &env(&[]), Source::JetbaseToml);
+    assert!(text.contains("jetbase.toml"), "{text}");
+}
+
+#[test]
+fn resolve_url_empty_database_url_is_an_error_not_the_default() {
+    let (_t, p) = project();
+    let text = unset_url_error(
+        &p,
+        &env(&[("DATABASE_URL", ""), ("DB_TYPE", "sqlite")]),
+        Source::DatabaseUrl,
+    );
+    assert!(
+        text.contains("DATABASE_URL") && text.contains("empty"),
+        "{text}"
+    );
+    fs::write(p.dir.join("../.env"), "DATABASE_URL=\n").unwrap();
+    let text = unset_url_error(&p, &env(&[]), Source::DotEnv);
+    assert!(text.contains(".env"), "{text}");
+}
+
+#[test]
+fn resolve_url_later_source_wins_over_env_py_none() {
+    let (_t, p) = project();
+    fs::write(p.dir.join("env.py"), "sqlalchemy_url = None\n").unwrap();
+    fs::write(
+        p.dir.join("jetbase.toml"),
+        "sqlalchemy_url = \"sqlite:///toml.db\"\n",
+    )
+    .unwrap();
+    let s = load(&p, &env(&[])).unwrap();
+    assert_eq!(
+        (s.url.database(), s.url_source),
+        (Some("toml.db"), Source::JetbaseToml)
+    );
+    let s = load(&p, &env(&[("JETBASE_SQLALCHEMY_URL", "sqlite:///env.db")])).unwrap();
+    assert_eq!(
+        (s.url.database(), s.url_source),
+        (Some("env.db"), Source::Env)
+    );
+    // An empty one in between does not stop a later one either.
+    fs::write(
+        p.dir.join("../pyproject.toml"),
+        "[tool.jetbase]\nsqlalchemy_url = \"sqlite:///py.db\"\n",
+    )
+    .unwrap();
+    fs::write(p.dir.join("jetbase.toml"), "sqlalchemy_url = \"\"\n").unwrap();
+    let s = load(&p, &env(&[("JETBASE_SQLALCHEMY_URL", "")])).unwrap();
+    assert_eq!(
+        (s.url.database(), s.url_source),
+        (Some("py.db"), Source::Pyproject)
+    );
+}
