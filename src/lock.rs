@@ -239,7 +239,7 @@ pub enum Acquire {
     /// We hold the lock.
     Held,
     /// Someone else holds it.
-    Busy(LockStatus),
+    Busy(Box<LockStatus>),
 }
 
 /// What to do about a lock someone else holds.
@@ -430,7 +430,7 @@ async fn acquire_row(
     if session == Some(false) {
         let mut st = status(db).await?;
         st.session = HolderSession::Alive;
-        return Ok(Acquire::Busy(st));
+        return Ok(Acquire::Busy(Box::new(st)));
     }
     let acquire = db.dialect().acquire_lock();
     let mut work = vec![(acquire, vec![Value::from(owner.process_id.as_str())])];
@@ -443,7 +443,7 @@ async fn acquire_row(
         // Held, yet the session lock was free: a holder that keeps one is gone.
         st.session = HolderSession::Gone;
     }
-    Ok(Acquire::Busy(st))
+    Ok(Acquire::Busy(Box::new(st)))
 }
 
 /// Run `work` in one transaction when its first statement changes a row (a guarded UPDATE

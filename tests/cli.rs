@@ -641,3 +641,79 @@ fn sigint_rolls_back_the_current_file_and_releases_the_lock() {
     p.run(&["upgrade"]).expect(0);
     assert_eq!(p.versions(), vec!["1", "2"]);
 }
+
+#[test]
+fn count_issue9_zero_says_what_omitting_count_does() {
+    let p = three();
+    let r = p.run(&["rollback", "-c", "0"]).expect(2);
+    assert!(
+        r.stderr
+            .contains("without --count the latest migration is rolled back"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains("everything, omit --count"),
+        "{}",
+        r.stderr
+    );
+    let r = p.run(&["upgrade", "-c", "-1"]).expect(2);
+    assert!(
+        r.stderr
+            .contains("to apply every pending migration, omit --count"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// Hold the lock as a live jetbase on another machine would (fresh heartbeat).
+fn hold_lock_elsewhere(p: &Project) {
+    p.run(&["upgrade"]).expect(0);
+    p.exec("UPDATE jetbase_lock SET is_locked = 1, locked_at = CURRENT_TIMESTAMP, process_id = 'remote-1' WHERE id = 1");
+    p.exec("INSERT INTO jetbase_lock_lease (id, process_id, owner_host, owner_pid, ttl_seconds, acquired_at, heartbeat_at) VALUES (1, 'remote-1', 'elsewhere', 7, 3600, STRFTIME('%Y-%m-%d %H:%M:%f', 'NOW'), STRFTIME('%Y-%m-%d %H:%M:%f', 'NOW'))");
+}
+
+/// Start `jetbase upgrade` and wait until it says it is waiting for the lock.
+fn upgrade_waiting(p: &Project) -> std::process::Child {
+    use std::io::Read;
+    let mut child = common::clean_command(&common::bin(), &p.dir())
+        .args(["upgrade", "--lock-timeout", "60"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 256];
+    while !String::from_utf8_lossy(&seen).contains("waiting up to") {
+        let n = stderr.read(&mut buf).unwrap();
+        assert!(
+            n > 0,
+            "ended without waiting: {}",
+            String::from_utf8_lossy(&seen)
+        );
+        seen.extend_from_slice(&buf[..n]);
+    }
+    child.stderr = Some(stderr);
+    child
+}
+
+#[test]
+fn upgrade_issue9_files_applied_by_another_process_while_waiting_are_up_to_date() {
+    let p = Project::new();
+    p.write("V1__create_items.sql", ITEMS);
+    hold_lock_elsewhere(&p);
+    p.write("V2__create_tags.sql", TAGS);
+    let child = upgrade_waiting(&p);
+    // The other process applies V2, then lets go.
+    p.exec("INSERT INTO jetbase_migrations (version, description, filename, migration_type, checksum) VALUES ('2', 'create tags', 'V2__create_tags.sql', 'VERSIONED', 'x')");
+    p.exec("UPDATE jetbase_lock SET is_locked = 0, locked_at = NULL, process_id = NULL");
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(stdout, "Migrations are up to date.\n", "{stderr}");
+    assert!(!p.table_exists("tags"), "V2 ran twice");
+}

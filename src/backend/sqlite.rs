@@ -38,6 +38,9 @@ pub struct SqliteBackend {
 /// SQLite's own included (sqlite.org/howtocorrupt.html, 2.2), so one is kept for reuse.
 static IDLE_LOCK_FDS: Mutex<Vec<(PathBuf, OwnedFd)>> = Mutex::new(Vec::new());
 
+/// `statfs` magic numbers of NFS, SMB, CIFS and SMB2.
+const NETWORK_FS: [u32; 4] = [0x6969, 0x517B, 0xFF53_4D42, 0xFE53_4D42];
+
 fn lock_fd(path: &Path) -> Option<OwnedFd> {
     if let Ok(mut idle) = IDLE_LOCK_FDS.lock()
         && let Some(i) = idle.iter().position(|(p, _)| p == path)
@@ -47,10 +50,10 @@ fn lock_fd(path: &Path) -> Option<OwnedFd> {
     let fd = std::fs::File::open(path).ok().map(OwnedFd::from)?;
     // On network file systems flock() is emulated with byte-range locks, which would
     // collide with SQLite's own: no session lock there (the lease alone decides).
-    const NETWORK: [u64; 4] = [0x6969, 0x517B, 0xFF53_4D42, 0xFE53_4D42];
     match rustix::fs::fstatfs(&fd) {
-        #[allow(clippy::useless_conversion, clippy::unnecessary_cast)]
-        Ok(st) if !NETWORK.contains(&(st.f_type as u64)) => Some(fd),
+        // The magic numbers are 32-bit; `f_type`'s width and sign vary by platform.
+        #[allow(clippy::cast_sign_loss, clippy::cast_possible_truncation)]
+        Ok(st) if !NETWORK_FS.contains(&(st.f_type as u32)) => Some(fd),
         _ => {
             park_fd(path, fd);
             None

@@ -21,7 +21,15 @@ use crate::ops::{self, AuditMode, Event, Observer, PlanLimit, RollbackOptions, U
     version,
     about = "Jetbase CLI: database schema migrations (a native drop-in for Python Jetbase)",
     after_help = "Exit codes: 0 success, 1 error, 2 usage, 3 drift found (validation or audit), \
-                  4 lock held, 5 database unreachable or backend not built in."
+                  4 lock held, 5 database unreachable or backend not built in.\n\n\
+                  Where jetbase knowingly differs from Python Jetbase 0.18.1:\n  \
+                  - -t/--to-version matches versions by value (01, 1 and 1.0 are version 1); \
+                  Python compares the text.\n  \
+                  - validate-checksums and fix-checksums pass over an applied file that is gone \
+                  (validate-files reports it); Python fails.\n  \
+                  - A final statement without a delimiter is run, with a warning; Python skips it \
+                  (and leaves it out of the checksum), so a database it migrated lacks what that \
+                  statement does."
 )]
 struct Cli {
     /// The project folder (the one holding migrations/ and env.py). Default: the current
@@ -45,7 +53,8 @@ struct UpgradeArgs {
     /// Number of migrations to apply
     #[arg(short = 'c', long, allow_negative_numbers = true)]
     count: Option<i64>,
-    /// Apply migrations up to this version (inclusive)
+    /// Apply migrations up to this version (inclusive; matched by value: 01, 1 and 1.0 are
+    /// the same version, where Python Jetbase compares the text)
     #[arg(short = 't', long = "to-version")]
     to_version: Option<String>,
     /// Simulate the upgrade without making changes
@@ -83,7 +92,8 @@ enum Command {
         /// Number of migrations to rollback
         #[arg(short = 'c', long, allow_negative_numbers = true)]
         count: Option<i64>,
-        /// Rollback every migration applied after this version
+        /// Rollback every migration applied after this version (matched by value: 01, 1 and
+        /// 1.0 are the same version, where Python Jetbase compares the text)
         #[arg(short = 't', long = "to-version")]
         to_version: Option<String>,
         /// Simulate the rollback without making changes
@@ -100,7 +110,8 @@ enum Command {
     LockStatus,
     /// Unlock the migration lock to allow migrations to run again (only if no migration is running)
     Unlock,
-    /// Audit migration checksums without making changes; --fix updates stored checksums
+    /// Audit migration checksums without making changes; --fix updates stored checksums. An
+    /// applied file that is gone is left to validate-files (Python Jetbase fails on it)
     ValidateChecksums {
         /// Fix detected checksum mismatches by updating the stored checksums
         #[arg(short = 'f', long)]
@@ -221,12 +232,16 @@ fn capture_env() -> EnvVars {
         .collect()
 }
 
-fn count_arg(count: Option<i64>, what: &str) -> Result<Option<usize>, Error> {
+const ROLLBACK_COUNT: &str = "without --count the latest migration is rolled back; \
+     --to-version V rolls back everything applied after V";
+
+/// `--count`, which must be positive; `omit` says what leaving it out does.
+fn count_arg(count: Option<i64>, omit: &str) -> Result<Option<usize>, Error> {
     match count {
         None => Ok(None),
         Some(n) if n >= 1 => Ok(Some(usize::try_from(n).unwrap_or(usize::MAX))),
         Some(n) => Err(Error::usage(format!(
-            "--count must be a positive integer (got {n}); to {what} everything, omit --count"
+            "--count must be a positive integer (got {n}); {omit}"
         ))),
     }
 }
@@ -371,7 +386,7 @@ fn execute(cli: &Cli) -> Result<i32, Error> {
             dry_run,
         } => {
             let opts = RollbackOptions {
-                count: count_arg(*count, "roll back")?,
+                count: count_arg(*count, ROLLBACK_COUNT)?,
                 to_version: version_arg(to_version.as_deref())?,
                 dry_run: *dry_run,
             };
@@ -438,7 +453,7 @@ fn wait_cmd(
 }
 
 fn upgrade_options(a: &UpgradeArgs) -> Result<UpgradeOptions, Error> {
-    let count = count_arg(a.count, "apply")?;
+    let count = count_arg(a.count, "to apply every pending migration, omit --count")?;
     let target = version_arg(a.to_version.as_deref())?;
     let limit = match (count, target) {
         (Some(_), Some(_)) => {

@@ -85,7 +85,8 @@ impl Out {
                 &r.preview,
             ));
         } else {
-            let ms: f64 = r.applied.iter().map(|a| a.duration_ms).sum();
+            // A fold from +0.0: the sum of no f64 is -0.0 (printed "-0.0").
+            let ms = r.applied.iter().fold(0.0, |ms, a| ms + a.duration_ms);
             emit(&format!(
                 "Applied {} migration(s) in {ms:.1} ms.\n",
                 r.applied.len()

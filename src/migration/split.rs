@@ -121,8 +121,9 @@ impl Splitter<'_> {
         if let Some((_, line)) = self.start {
             self.finish(self.bytes.len());
             self.warnings.push(format!(
-                "line {line}: the last statement has no delimiter `{}`; jetbase runs it, \
-                 but the original Jetbase would skip it",
+                "line {line}: the last statement has no delimiter `{0}`; jetbase runs it, \
+                 but Python Jetbase skips it (and leaves it out of the checksum), so a \
+                 database it migrated lacks what this statement does; end it with `{0}`",
                 self.delimiter
             ));
         }

@@ -80,6 +80,34 @@ impl Held {
     }
 }
 
+/// Take over `st`'s lock when `verdict` says its holder is gone; true when we won.
+async fn take_over(
+    db: &mut dyn Backend,
+    owner: &Owner,
+    ttl: i64,
+    st: &LockStatus,
+    verdict: &Verdict,
+    obs: &mut dyn Observer,
+) -> Result<bool, Error> {
+    let (Verdict::TakeOver(reason), Some(old)) = (verdict, &st.process_id) else {
+        return Ok(false);
+    };
+    let session = st.session == HolderSession::Gone;
+    match lock::take_over(db, owner, old, ttl, session).await {
+        Ok(true) => {
+            obs.event(Event::Warning(&format!(
+                "took over the migration lock held by {} since {}: {reason}",
+                st.holder(),
+                st.locked_at.as_deref().unwrap_or("an unknown time")
+            )));
+            Ok(true)
+        }
+        Ok(false) => Ok(false),
+        Err(e) if e.is_retryable_conflict() || e.is_busy() => Ok(false),
+        Err(e) => Err(Error::db("taking over the migration lock")(e)),
+    }
+}
+
 fn seconds_i64(d: Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX).max(1)
 }
@@ -111,7 +139,7 @@ pub(crate) async fn acquire(
         check_cancelled()?;
         let status = match lock::try_acquire(db, &owner, ttl).await {
             Ok(Acquire::Held) => break,
-            Ok(Acquire::Busy(status)) => Some(status),
+            Ok(Acquire::Busy(status)) => Some(*status),
             // Galera: another node took the row at the same moment (certification failure).
             Err(e) if e.is_retryable_conflict() => {
                 tokio::time::sleep(Duration::from_millis(20)).await;
@@ -127,25 +155,7 @@ pub(crate) async fn acquire(
             None => Verdict::Wait,
         };
         if let Some(st) = status {
-            let won = match (&verdict, &st.process_id) {
-                (Verdict::TakeOver(reason), Some(old)) => {
-                    let session = st.session == HolderSession::Gone;
-                    match lock::take_over(db, &owner, old, ttl, session).await {
-                        Ok(true) => {
-                            obs.event(Event::Warning(&format!(
-                                "took over the migration lock held by {} since {}: {reason}",
-                                st.holder(),
-                                st.locked_at.as_deref().unwrap_or("an unknown time")
-                            )));
-                            true
-                        }
-                        Ok(false) => false,
-                        Err(e) if e.is_retryable_conflict() || e.is_busy() => false,
-                        Err(e) => return Err(Error::db("taking over the migration lock")(e)),
-                    }
-                }
-                _ => false,
-            };
+            let won = take_over(db, &owner, ttl, &st, &verdict, obs).await?;
             if won {
                 break;
             }

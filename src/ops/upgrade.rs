@@ -109,6 +109,8 @@ async fn run(
         },
     )
     .await?;
+    // Everything was applied by another process while this one waited for the lock.
+    report.up_to_date = applied.is_empty();
     report.applied = applied;
     Ok(report)
 }
