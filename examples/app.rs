@@ -27,7 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
 
     // 1. Wait for the database (DB_MAX_RETRIES, DB_RETRY_DELAY), then migrate.
-    let pool_settings = PoolSettings::tuned(settings.url.clone(), &env, &project.dir)?;
+    let pool_settings = PoolSettings::from_settings(&settings, &env)?;
     let pool = rt.block_on(db::connect(&pool_settings, |attempt| {
         eprintln!("{attempt}");
     }))?;

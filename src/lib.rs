@@ -7,12 +7,14 @@ pub mod backend;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod env;
 pub mod error;
 pub mod history;
 pub mod lock;
 pub mod migration;
 pub mod ops;
 pub mod report;
+pub mod retry;
 pub mod url;
 
 pub use error::Error;

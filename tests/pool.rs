@@ -352,3 +352,114 @@ fn galera_certification_failures_are_retried() {
         assert_eq!(n, 120, "every increment committed exactly once");
     });
 }
+
+/// The CLI and the pool open the database from one connection spec (issue 10): an
+/// application that migrates into a schema reads its tables through the pool from that
+/// schema.
+#[test]
+fn pool_and_cli_agree_on_a_non_default_postgres_schema() {
+    let Some(p) = common::Project::on(common::Kind::Postgres) else {
+        return;
+    };
+    p.exec("CREATE SCHEMA app");
+    std::fs::write(
+        p.dir().join("env.py"),
+        format!(
+            "sqlalchemy_url = \"{}\"\npostgres_schema = \"app\"\n",
+            p.url
+        ),
+    )
+    .unwrap();
+    p.write("V1__items.sql", "CREATE TABLE items (id INTEGER);\n");
+    p.run(&["upgrade"]).expect(0);
+    assert_eq!(
+        p.rows("SELECT COUNT(*) FROM app.jetbase_migrations"),
+        vec![vec!["1"]]
+    );
+    let project = jetbase::config::discover(Some(&p.dir()), &p.dir()).unwrap();
+    let settings = jetbase::config::load(&project, &EnvVars::new()).unwrap();
+    rt().block_on(async {
+        for s in [
+            PoolSettings::from_settings(&settings, &EnvVars::new()).unwrap(),
+            PoolSettings::from_env(
+                &env(&[
+                    ("DATABASE_URL", &p.sqlx_url()),
+                    ("JETBASE_POSTGRES_SCHEMA", "app"),
+                ]),
+                Path::new("."),
+            )
+            .unwrap(),
+        ] {
+            let Pool::Postgres(pool) = db::connect(&s, |_| {}).await.unwrap() else {
+                panic!("not postgres")
+            };
+            let (schema, n): (String, i64) = sqlx::query_as(
+                "SELECT current_schema()::text, (SELECT COUNT(*) FROM jetbase_migrations)",
+            )
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            assert_eq!((schema.as_str(), n), ("app", 1));
+            pool.close().await;
+        }
+        // A schema that does not exist fails the pool as it fails the CLI.
+        let s = PoolSettings::from_env(
+            &env(&[
+                ("DATABASE_URL", &p.sqlx_url()),
+                ("JETBASE_POSTGRES_SCHEMA", "nowhere"),
+            ]),
+            Path::new("."),
+        )
+        .unwrap();
+        let err = db::connect(&s, |_| {}).await.unwrap_err().to_string();
+        assert!(err.contains("nowhere"), "{err}");
+    });
+}
+
+#[test]
+fn pool_and_cli_agree_on_sqlite_foreign_keys_and_journal_mode() {
+    let p = common::Project::new();
+    let db_path = p.db_path();
+    std::fs::write(
+        p.dir().join("env.py"),
+        "sqlalchemy_url = \"sqlite:///jetbase.db?foreign_keys=true&journal_mode=wal\"\n",
+    )
+    .unwrap();
+    // The migration itself sees foreign keys on: the orphan insert fails.
+    p.write(
+        "V1__fk.sql",
+        "CREATE TABLE a (id INTEGER PRIMARY KEY);\nCREATE TABLE b (a_id INTEGER REFERENCES a(id));\nINSERT INTO b (a_id) VALUES (7);\n",
+    );
+    let r = p.run(&["upgrade"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("FOREIGN KEY"), "{}", r.stderr);
+    p.write(
+        "V1__fk.sql",
+        "CREATE TABLE a (id INTEGER PRIMARY KEY);\nCREATE TABLE b (a_id INTEGER REFERENCES a(id));\n",
+    );
+    p.run(&["upgrade"]).expect(0);
+    // The CLI wrote the file in WAL mode, as the URL asks.
+    assert_eq!(
+        common::query(&db_path, "PRAGMA journal_mode"),
+        vec![vec!["wal"]]
+    );
+    let project = jetbase::config::discover(Some(&p.dir()), &p.dir()).unwrap();
+    let settings = jetbase::config::load(&project, &EnvVars::new()).unwrap();
+    rt().block_on(async {
+        let s = PoolSettings::from_settings(&settings, &EnvVars::new()).unwrap();
+        let Pool::Sqlite(pool) = db::connect(&s, |_| {}).await.unwrap() else {
+            panic!("not sqlite")
+        };
+        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(fk, 1, "the pool honours ?foreign_keys=true");
+        let err = sqlx::query("INSERT INTO b (a_id) VALUES (7)")
+            .execute(&pool)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("FOREIGN KEY"), "{err}");
+        pool.close().await;
+    });
+}

@@ -5,15 +5,17 @@
 pub mod dialect;
 pub mod mysql;
 pub mod postgres;
+pub mod spec;
 pub mod sqlite;
-
-use std::path::Path;
+pub(crate) mod sqlx_common;
 
 use async_trait::async_trait;
 
 pub use dialect::Dialect;
 
-use crate::url::{BackendKind, DatabaseUrl};
+pub use spec::ConnectSpec;
+
+use crate::url::BackendKind;
 
 /// A value bound to, or read from, a statement.
 #[derive(Debug, Clone, PartialEq)]
@@ -198,31 +200,19 @@ pub enum ConnectError {
     MissingSchema { schema: String },
 }
 
-/// How a command wants its connection.
-#[derive(Debug, Clone, Copy)]
-pub struct ConnectOptions<'a> {
-    pub mode: OpenMode,
-    /// PostgreSQL: the schema to use as `search_path` (must exist).
-    pub postgres_schema: Option<&'a str>,
-}
-
-/// Open a connection for `url`; relative SQLite paths resolve against `base` (the project).
+/// Open a connection as `spec` says.
 ///
 /// # Errors
 /// The backend is not built in, or the database cannot be reached.
-pub async fn connect(
-    url: &DatabaseUrl,
-    base: &Path,
-    opts: &ConnectOptions<'_>,
-) -> Result<Box<dyn Backend>, ConnectError> {
-    match url.kind {
-        BackendKind::Sqlite => sqlite::SqliteBackend::connect(url, base, opts.mode)
+pub async fn connect(spec: &ConnectSpec, mode: OpenMode) -> Result<Box<dyn Backend>, ConnectError> {
+    match spec.url.kind {
+        BackendKind::Sqlite => sqlite::SqliteBackend::connect(spec, mode)
             .await
             .map(|b| Box::new(b) as Box<dyn Backend>),
-        BackendKind::Postgres => postgres::PostgresBackend::connect(url, opts.postgres_schema)
+        BackendKind::Postgres => postgres::PostgresBackend::connect(spec)
             .await
             .map(|b| Box::new(b) as Box<dyn Backend>),
-        BackendKind::MySql => mysql::MySqlBackend::connect(url)
+        BackendKind::MySql => mysql::MySqlBackend::connect(spec)
             .await
             .map(|b| Box::new(b) as Box<dyn Backend>),
         BackendKind::ClickHouse => Err(ConnectError::Unsupported {

@@ -13,8 +13,7 @@ use sqlx::mysql::{
 use sqlx::{Arguments, AssertSqlSafe, ConnectOptions, Connection, Row as _, ValueRef};
 
 use super::dialect::MySqlDialect;
-use super::{Backend, Capabilities, ConnectError, DbError, Dialect, Row, Value};
-use crate::url::DatabaseUrl;
+use super::{Backend, Capabilities, ConnectError, ConnectSpec, DbError, Dialect, Row, Value};
 
 pub struct MySqlBackend {
     conn: MySqlConnection,
@@ -41,8 +40,11 @@ pub(crate) fn db_error(e: &sqlx::Error) -> DbError {
     }
 }
 
-pub(crate) fn options(url: &DatabaseUrl) -> Result<MySqlConnectOptions, String> {
+/// The connect options `spec` gives (the CLI's session and the pool's alike).
+pub(crate) fn options(spec: &ConnectSpec) -> Result<MySqlConnectOptions, String> {
+    let url = &spec.url;
     let mut o = MySqlConnectOptions::new()
+        .disable_statement_logging()
         .port(url.port().unwrap_or(3306))
         .charset(url.param("charset").unwrap_or("utf8mb4"))
         // What pymysql leaves alone, jetbase leaves alone: the server's sql_mode and zone.
@@ -67,6 +69,9 @@ pub(crate) fn options(url: &DatabaseUrl) -> Result<MySqlConnectOptions, String> 
     if let Some(c) = url.param("collation") {
         o = o.collation(c);
     }
+    if !spec.statement_cache {
+        o = o.statement_cache_capacity(0);
+    }
     if let Some(mode) = url.param("ssl_mode").or_else(|| url.param("ssl-mode")) {
         o = o.ssl_mode(MySqlSslMode::from_str(mode).map_err(|e| format!("ssl_mode: {e}"))?);
     }
@@ -76,34 +81,66 @@ pub(crate) fn options(url: &DatabaseUrl) -> Result<MySqlConnectOptions, String> 
     Ok(o)
 }
 
+/// Set a new session up as `spec` says, for the CLI and for every pooled connection.
+///
+/// # Errors
+/// Setting the isolation level fails.
+pub(crate) async fn prepare_session(
+    conn: &mut MySqlConnection,
+    spec: &ConnectSpec,
+) -> Result<(), ConnectError> {
+    // Galera replicates virtually synchronously: a node may not have applied the last
+    // writes of another yet. Reads and writes must wait for them (1 | 2 | 4: reads,
+    // UPDATE/DELETE, INSERT/REPLACE), or a lock freshly released on one node, or a file
+    // just recorded there, would look otherwise on this one. MariaDB ignores the setting
+    // without Galera; MySQL, which lacks it, refuses it: fine too.
+    let _ = sqlx::raw_sql("SET SESSION wsrep_sync_wait = 7")
+        .execute(&mut *conn)
+        .await;
+    let level = spec
+        .isolation_level_sql()
+        .map_err(|message| ConnectError::Failed {
+            url: spec.url.to_string(),
+            message,
+            transient: false,
+        })?;
+    if let Some(level) = level {
+        // One of four static spellings: no user text reaches the SQL.
+        let sql = format!("SET SESSION TRANSACTION ISOLATION LEVEL {level}");
+        sqlx::raw_sql(AssertSqlSafe(sql))
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| ConnectError::Failed {
+                url: spec.url.to_string(),
+                message: spec.url.redact(&db_error(&e).message),
+                transient: false,
+            })?;
+    }
+    Ok(())
+}
+
 impl MySqlBackend {
-    /// Connect.
+    /// Connect and set the session up.
     ///
     /// # Errors
     /// Unreachable server or bad credentials.
-    pub async fn connect(url: &DatabaseUrl) -> Result<MySqlBackend, ConnectError> {
-        let fail = |message: String| ConnectError::Failed {
+    pub async fn connect(spec: &ConnectSpec) -> Result<MySqlBackend, ConnectError> {
+        let url = &spec.url;
+        let opts = options(spec).map_err(|message| ConnectError::Failed {
             url: url.to_string(),
             message: url.redact(&message),
             transient: false,
-        };
-        let opts = options(url).map_err(fail)?.disable_statement_logging();
-        let conn = opts.connect().await.map_err(|e| ConnectError::Failed {
+        })?;
+        let mut conn = opts.connect().await.map_err(|e| ConnectError::Failed {
             url: url.to_string(),
             message: url.redact(&db_error(&e).message),
-            transient: crate::db::is_transient(&e),
+            transient: super::sqlx_common::is_transient(&e),
         })?;
-        let mut backend = MySqlBackend {
+        prepare_session(&mut conn, spec).await?;
+        Ok(MySqlBackend {
             conn,
             dialect: MySqlDialect,
-        };
-        // Galera replicates virtually synchronously: a node may not have applied the last
-        // writes of another yet. Reads and writes must wait for them (1 | 2 | 4: reads,
-        // UPDATE/DELETE, INSERT/REPLACE), or a lock freshly released on one node, or a file
-        // just recorded there, would look otherwise on this one. MariaDB ignores the setting
-        // without Galera; MySQL, which lacks it, refuses it: fine too.
-        let _ = backend.execute_raw("SET SESSION wsrep_sync_wait = 7").await;
-        Ok(backend)
+        })
     }
 }
 

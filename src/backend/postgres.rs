@@ -15,8 +15,7 @@ use sqlx::{
 };
 
 use super::dialect::PostgresDialect;
-use super::{Backend, Capabilities, ConnectError, DbError, Dialect, Row, Value};
-use crate::url::DatabaseUrl;
+use super::{Backend, Capabilities, ConnectError, ConnectSpec, DbError, Dialect, Row, Value};
 
 pub struct PostgresBackend {
     conn: PgConnection,
@@ -61,10 +60,16 @@ pub(crate) fn db_error(e: &sqlx::Error) -> DbError {
     }
 }
 
-pub(crate) fn options(url: &DatabaseUrl) -> Result<PgConnectOptions, String> {
+/// The connect options `spec` gives (the CLI's session and the pool's alike).
+pub(crate) fn options(spec: &ConnectSpec) -> Result<PgConnectOptions, String> {
+    let url = &spec.url;
     let mut o = PgConnectOptions::new_without_pgpass()
         .port(url.port().unwrap_or(5432))
-        .application_name(url.param("application_name").unwrap_or("jetbase"));
+        .application_name(&spec.application_name)
+        .disable_statement_logging();
+    if !spec.statement_cache {
+        o = o.statement_cache_capacity(0);
+    }
     if let Some(h) = url.host() {
         o = o.host(h);
     }
@@ -100,54 +105,79 @@ pub(crate) fn options(url: &DatabaseUrl) -> Result<PgConnectOptions, String> {
     Ok(o)
 }
 
+/// Set a new session up as `spec` says, for the CLI and for every pooled connection: the
+/// schema (which must exist) as the `search_path`, then the isolation level.
+///
+/// # Errors
+/// A statement fails, or the schema does not exist.
+pub(crate) async fn prepare_session(
+    conn: &mut PgConnection,
+    spec: &ConnectSpec,
+) -> Result<(), ConnectError> {
+    let fail = |e: &sqlx::Error| ConnectError::Failed {
+        url: spec.url.to_string(),
+        message: spec.url.redact(&db_error(e).message),
+        transient: false,
+    };
+    if let Some(schema) = &spec.schema {
+        let found = sqlx::query("SELECT 1 FROM pg_namespace WHERE nspname = $1")
+            .bind(schema)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(|e| fail(&e))?;
+        if found.is_none() {
+            return Err(ConnectError::MissingSchema {
+                schema: schema.clone(),
+            });
+        }
+        let sql = format!("SET search_path TO {}", PostgresDialect.quote_ident(schema));
+        sqlx::raw_sql(AssertSqlSafe(sql))
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| fail(&e))?;
+    }
+    let level = spec
+        .isolation_level_sql()
+        .map_err(|message| ConnectError::Failed {
+            url: spec.url.to_string(),
+            message,
+            transient: false,
+        })?;
+    if let Some(level) = level {
+        // One of four static spellings: no user text reaches the SQL.
+        let sql = format!("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL {level}");
+        sqlx::raw_sql(AssertSqlSafe(sql))
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| fail(&e))?;
+    }
+    Ok(())
+}
+
 impl PostgresBackend {
-    /// Connect and apply `schema` as the search path.
+    /// Connect and set the session up (schema, isolation).
     ///
     /// # Errors
     /// Unreachable server, bad credentials, a schema that does not exist.
-    pub async fn connect(
-        url: &DatabaseUrl,
-        schema: Option<&str>,
-    ) -> Result<PostgresBackend, ConnectError> {
-        let fail = |message: String| ConnectError::Failed {
+    pub async fn connect(spec: &ConnectSpec) -> Result<PostgresBackend, ConnectError> {
+        let url = &spec.url;
+        let opts = options(spec).map_err(|message| ConnectError::Failed {
             url: url.to_string(),
             message: url.redact(&message),
             transient: false,
-        };
-        let opts = options(url).map_err(fail)?.disable_statement_logging();
-        let conn = opts.connect().await.map_err(|e| ConnectError::Failed {
+        })?;
+        let mut conn = opts.connect().await.map_err(|e| ConnectError::Failed {
             url: url.to_string(),
             message: url.redact(&db_error(&e).message),
-            transient: crate::db::is_transient(&e),
+            transient: super::sqlx_common::is_transient(&e),
         })?;
-        let mut backend = PostgresBackend {
+        prepare_session(&mut conn, spec).await?;
+        Ok(PostgresBackend {
             conn,
             dialect: PostgresDialect,
-            advisory: !url
-                .param("pgbouncer")
-                .is_some_and(|v| matches!(v, "true" | "1" | "yes")),
+            advisory: spec.session_locks,
             advisory_held: false,
-        };
-        if let Some(schema) = schema {
-            let rows = backend
-                .query(
-                    "SELECT 1 FROM pg_namespace WHERE nspname = $1",
-                    &[Value::from(schema)],
-                )
-                .await
-                .map_err(|e| fail(e.message))?;
-            if rows.is_empty() {
-                return Err(ConnectError::MissingSchema {
-                    schema: schema.to_owned(),
-                });
-            }
-            let sql = format!("SET search_path TO {}", backend.dialect.quote_ident(schema));
-            backend
-                .execute_raw(&sql)
-                .await
-                .map_err(|e| fail(e.message))?;
-        }
-        Ok(backend)
+        })
     }
 }
 

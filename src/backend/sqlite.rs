@@ -9,15 +9,16 @@
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{Connection, OpenFlags, params_from_iter};
 
 use super::dialect::SqliteDialect;
-use super::{Backend, Capabilities, ConnectError, DbError, Dialect, OpenMode, Row, Value};
-use crate::url::{DatabaseUrl, SqliteTarget};
+use super::{
+    Backend, Capabilities, ConnectError, ConnectSpec, DbError, Dialect, OpenMode, Row, Value,
+};
+use crate::url::SqliteTarget;
 
 pub struct SqliteBackend {
     conn: Connection,
@@ -81,22 +82,25 @@ fn db_error(e: &rusqlite::Error) -> DbError {
 }
 
 impl SqliteBackend {
-    /// Open the database `url` points at (relative paths against `base`).
+    /// Open the database `spec` points at (relative paths against its base folder), with
+    /// its session options.
     ///
     /// # Errors
     /// The file cannot be opened.
     #[allow(clippy::unused_async)] // the shape every backend's connect has
     pub async fn connect(
-        url: &DatabaseUrl,
-        base: &Path,
+        spec: &ConnectSpec,
         mode: OpenMode,
     ) -> Result<SqliteBackend, ConnectError> {
+        let url = &spec.url;
         let fail = |e: &rusqlite::Error| ConnectError::Failed {
             url: url.to_string(),
             message: url.redact(&db_error(e).message),
             transient: false,
         };
-        let target = url.sqlite_target(base).unwrap_or(SqliteTarget::Memory);
+        let target = url
+            .sqlite_target(&spec.base_dir)
+            .unwrap_or(SqliteTarget::Memory);
         let conn = match &target {
             SqliteTarget::Memory => Connection::open_in_memory(),
             // A read-only command on a database that does not exist yet reads an empty one
@@ -115,19 +119,21 @@ impl SqliteBackend {
             }
         }
         .map_err(|e| fail(&e))?;
-        conn.busy_timeout(Duration::from_secs(5))
+        conn.busy_timeout(spec.sqlite.busy_timeout)
             .map_err(|e| fail(&e))?;
         // The bundled library defaults foreign keys ON; Python's sqlite3 leaves them OFF.
-        let fk = url.param("foreign_keys").is_some_and(|v| {
-            matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "on" | "yes")
-        });
-        conn.pragma_update(None, "foreign_keys", fk)
+        conn.pragma_update(None, "foreign_keys", spec.sqlite.foreign_keys)
             .map_err(|e| fail(&e))?;
+        let file = matches!(target, SqliteTarget::File(_));
+        // WAL is a property of the file: set by a writer, kept by every later connection.
+        if spec.sqlite.wal && file && mode == OpenMode::ReadWrite {
+            conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
+                .map_err(|e| fail(&e))?;
+        }
         Ok(SqliteBackend {
             conn,
             dialect: SqliteDialect,
-            may_persist_journal: mode == OpenMode::ReadWrite
-                && matches!(target, SqliteTarget::File(_)),
+            may_persist_journal: mode == OpenMode::ReadWrite && file,
             restore_delete_journal: false,
             file: match target {
                 SqliteTarget::File(path) if mode == OpenMode::ReadWrite => {

@@ -15,7 +15,7 @@ pub use envpy::{EnvPy, read_env_py};
 use crate::url::{BackendKind, DatabaseUrl, UrlError};
 
 /// The process environment, captured once so that resolution is pure and testable.
-pub type EnvVars = BTreeMap<String, String>;
+pub use crate::env::EnvVars;
 
 /// A located project: the folder holding `migrations/` and (maybe) `env.py`.
 #[derive(Debug, Clone)]
@@ -80,7 +80,10 @@ pub struct Settings {
     /// How long our lease lives without a heartbeat before others may take it over.
     pub lock_lease: std::time::Duration,
     /// Waiting for the database before connecting (`DB_MAX_RETRIES`, `DB_RETRY_DELAY`, ...).
-    pub retry: crate::db::RetryPolicy,
+    pub retry: crate::retry::RetryPolicy,
+    /// How to open the database: the URL, `postgres_schema` and the `DB_*` session keys, as
+    /// the CLI and the `jetbase::db` pool both open it.
+    pub connect: crate::backend::ConnectSpec,
     pub entries: Vec<Entry>,
 }
 
@@ -448,7 +451,8 @@ fn url_from_parts(
     Ok(Some(DatabaseUrl::from_parts(
         kind,
         get("DB_USER").as_deref(),
-        get("DB_PASS").as_deref(),
+        // `DB_PASSWORD` too, as the pool always accepted it.
+        get("DB_PASS").or_else(|| get("DB_PASSWORD")).as_deref(),
         Some(get("DB_HOST").as_deref().unwrap_or("localhost")),
         port,
         get("DB_NAME").as_deref(),
@@ -587,11 +591,17 @@ pub fn load(project: &Project, env: &EnvVars) -> Result<Settings, ConfigError> {
     // Keep the documented key order.
     entries.sort_by_key(|e| KEYS.iter().position(|k| *k == e.key));
 
+    let postgres_schema = postgres_schema.filter(|s| !s.is_empty());
+    let connect = crate::backend::ConnectSpec::new(url.clone(), &project.dir)
+        .with_env(env)
+        .map_err(env_error)?
+        .with_schema(postgres_schema.as_deref());
     Ok(Settings {
         project: project.clone(),
         url,
         url_source,
-        postgres_schema: postgres_schema.filter(|s| !s.is_empty()),
+        connect,
+        postgres_schema,
         skip_validation: flags["skip_validation"],
         skip_checksum_validation: flags["skip_checksum_validation"],
         skip_file_validation: flags["skip_file_validation"],
@@ -604,14 +614,41 @@ pub fn load(project: &Project, env: &EnvVars) -> Result<Settings, ConfigError> {
     })
 }
 
+/// The URL an application's environment names, without a project: `JETBASE_SQLALCHEMY_URL`,
+/// `DATABASE_URL`, or the `DB_TYPE`/`DB_HOST`/`DB_PORT`/`DB_NAME`/`DB_USER`/`DB_PASS`
+/// parts, read as the CLI reads them (the `jetbase::db` pool's source of truth).
+///
+/// # Errors
+/// A URL or a part that does not parse.
+pub fn url_from_env(env: &EnvVars) -> Result<Option<DatabaseUrl>, ConfigError> {
+    for (key, source) in [
+        ("JETBASE_SQLALCHEMY_URL", Source::Env),
+        ("DATABASE_URL", Source::DatabaseUrl),
+    ] {
+        if let Some(u) = env.get(key).filter(|u| !u.trim().is_empty()) {
+            return DatabaseUrl::parse(u)
+                .map(Some)
+                .map_err(|error| ConfigError::Url {
+                    origin: source,
+                    error,
+                });
+        }
+    }
+    url_from_parts(&|k: &str| env.get(k).filter(|v| !v.is_empty()).cloned())
+}
+
 /// The wait-for-database policy from `DB_MAX_RETRIES`, `DB_RETRY_DELAY`, ...
-fn retry(env: &EnvVars) -> Result<crate::db::RetryPolicy, ConfigError> {
-    crate::db::retry_from_env(env).map_err(|e| ConfigError::BadValue {
-        key: "DB_MAX_RETRIES/DB_RETRY_*".into(),
+fn retry(env: &EnvVars) -> Result<crate::retry::RetryPolicy, ConfigError> {
+    crate::retry::RetryPolicy::from_env(env).map_err(env_error)
+}
+
+fn env_error(e: crate::env::EnvError) -> ConfigError {
+    ConfigError::BadValue {
+        key: e.key,
         origin: Source::Env,
-        expected: "numbers",
-        got: e.to_string(),
-    })
+        expected: e.expected,
+        got: e.got,
+    }
 }
 
 /// A duration key given in seconds (an integer, or a number in a string).

@@ -99,6 +99,18 @@ fn config_url_fallbacks_database_url_dotenv_parts_default() {
         load(&p, &env(&[("DB_TYPE", "oracle")])),
         Err(ConfigError::DbType { .. })
     ));
+    // `DB_PASSWORD`, which the pool always accepted (issue 10: one reading for both).
+    let parts = env(&[
+        ("DB_TYPE", "mysql"),
+        ("DB_USER", "app"),
+        ("DB_PASSWORD", "pw2"),
+    ]);
+    let s = load(&p, &parts).unwrap();
+    assert_eq!(s.url.password(), Some("pw2"));
+    let pool = crate::db::PoolSettings::from_settings(&s, &parts).unwrap();
+    assert_eq!(pool.url().password(), Some("pw2"));
+    let direct = crate::db::PoolSettings::from_env(&parts, &p.dir).unwrap();
+    assert_eq!(direct.url().to_string(), s.url.to_string());
     fs::write(
         p.dir.join("../.env"),
         "# comment\nexport DATABASE_URL=\"mysql://u:pw@h/db\"\n",

@@ -16,59 +16,26 @@
 //! # Ok(()) }
 //! ```
 
-use std::path::{Path, PathBuf};
-use std::str::FromStr;
+use std::path::Path;
 use std::time::Duration;
 
 use sqlx::pool::PoolOptions;
-use sqlx::{AssertSqlSafe, ConnectOptions, Database, Executor};
+use sqlx::{ConnectOptions, Database};
 
-use crate::config::EnvVars;
+use crate::backend::{ConnectError, ConnectSpec, mysql, postgres};
+use crate::env::{self, EnvError, EnvVars};
 use crate::url::{BackendKind, DatabaseUrl, SqliteTarget, UrlError};
 
-/// How to wait for a database that is not up yet.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RetryPolicy {
-    /// Attempts after the first (`DB_MAX_RETRIES`).
-    pub max_retries: u32,
-    /// Pause after a failed attempt (`DB_RETRY_DELAY`, seconds).
-    pub delay: Duration,
-    /// Double the pause after each attempt (`DB_RETRY_BACKOFF=exponential`)...
-    pub exponential: bool,
-    /// ...up to this (`DB_RETRY_MAX_DELAY`, seconds).
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            max_retries: 0,
-            delay: Duration::from_secs(2),
-            exponential: false,
-            max_delay: Duration::from_secs(30),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// The pause after failed attempt `n` (1-based).
-    #[must_use]
-    pub fn pause(&self, n: u32) -> Duration {
-        if self.exponential {
-            let factor = 2u32.saturating_pow(n.saturating_sub(1).min(16));
-            self.delay.saturating_mul(factor).min(self.max_delay)
-        } else {
-            self.delay
-        }
-    }
-}
+pub use crate::backend::sqlx_common::{is_conflict, is_transient};
+pub use crate::retry::RetryPolicy;
 
 /// Everything that shapes the pool, with the environment keys that set it.
 #[derive(Debug, Clone)]
 pub struct PoolSettings {
-    pub url: DatabaseUrl,
-    /// Relative SQLite paths resolve against this folder.
-    pub base_dir: PathBuf,
+    /// The database and the session setup, exactly as the CLI opens it: URL, base folder
+    /// for relative SQLite paths, `postgres_schema`, application name, isolation level,
+    /// statement cache, SQLite's foreign keys, journal mode and busy timeout.
+    pub spec: ConnectSpec,
     /// Connections kept open (`DB_POOL_SIZE`; default 2 x cores + 1).
     pub pool_size: u32,
     /// Extra connections beyond the pool, closed when idle (`DB_MAX_OVERFLOW`, default 10).
@@ -82,17 +49,6 @@ pub struct PoolSettings {
     pub recycle: Duration,
     /// Test a connection before handing it out (`DB_POOL_PRE_PING`, default true).
     pub pre_ping: bool,
-    /// `READ COMMITTED`, `REPEATABLE READ`, `SERIALIZABLE`... (`DB_ISOLATION_LEVEL`).
-    pub isolation_level: Option<String>,
-    /// Prepared-statement cache; off behind PgBouncer's transaction pooling
-    /// (`DB_STATEMENT_CACHE=false`, or `?pgbouncer=true` in the URL).
-    pub statement_cache: bool,
-    /// `DB_APPLICATION_NAME` (PostgreSQL), default `jetbase`.
-    pub application_name: String,
-    /// SQLite: write-ahead logging (`DB_SQLITE_WAL=true`, or `?journal_mode=wal`).
-    pub sqlite_wal: bool,
-    /// SQLite: how long a writer waits for another (`DB_SQLITE_BUSY_TIMEOUT`, default 5 s).
-    pub sqlite_busy_timeout: Duration,
     pub retry: RetryPolicy,
 }
 
@@ -123,6 +79,16 @@ pub enum DbSetupError {
     Sqlx { message: String },
 }
 
+impl From<EnvError> for DbSetupError {
+    fn from(e: EnvError) -> Self {
+        DbSetupError::BadValue {
+            key: e.key,
+            expected: e.expected,
+            got: e.got,
+        }
+    }
+}
+
 impl DbSetupError {
     /// Wrap a driver error, with any `user:pass@` scrubbed.
     #[must_use]
@@ -133,147 +99,78 @@ impl DbSetupError {
     }
 }
 
-fn var<'a>(env: &'a EnvVars, key: &str) -> Option<&'a str> {
-    env.get(key)
-        .map(String::as_str)
-        .filter(|v| !v.trim().is_empty())
-}
-
-fn num<T: FromStr>(
-    env: &EnvVars,
-    key: &str,
-    default: T,
-    expected: &'static str,
-) -> Result<T, DbSetupError> {
-    match var(env, key) {
-        None => Ok(default),
-        Some(v) => v.trim().parse().map_err(|_| DbSetupError::BadValue {
-            key: key.to_owned(),
-            expected,
-            got: v.to_owned(),
-        }),
-    }
-}
-
-fn secs(env: &EnvVars, key: &str, default: f64) -> Result<Duration, DbSetupError> {
-    let v: f64 = num(env, key, default, "a number of seconds")?;
-    Duration::try_from_secs_f64(v).map_err(|_| DbSetupError::BadValue {
-        key: key.to_owned(),
-        expected: "a number of seconds, 0 or more",
-        got: v.to_string(),
-    })
-}
-
-fn flag(env: &EnvVars, key: &str, default: bool) -> Result<bool, DbSetupError> {
-    match var(env, key).map(|v| v.trim().to_ascii_lowercase()) {
-        None => Ok(default),
-        Some(v) if matches!(v.as_str(), "1" | "true" | "yes" | "on") => Ok(true),
-        Some(v) if matches!(v.as_str(), "0" | "false" | "no" | "off") => Ok(false),
-        Some(v) => Err(DbSetupError::BadValue {
-            key: key.to_owned(),
-            expected: "true or false",
-            got: v,
-        }),
-    }
-}
-
 /// The waiting policy from `DB_MAX_RETRIES`, `DB_RETRY_DELAY`, `DB_RETRY_BACKOFF`,
 /// `DB_RETRY_MAX_DELAY`.
 ///
 /// # Errors
 /// A value that does not parse.
 pub fn retry_from_env(env: &EnvVars) -> Result<RetryPolicy, DbSetupError> {
-    let d = RetryPolicy::default();
-    Ok(RetryPolicy {
-        max_retries: num(env, "DB_MAX_RETRIES", d.max_retries, "a whole number")?,
-        delay: secs(env, "DB_RETRY_DELAY", d.delay.as_secs_f64())?,
-        exponential: matches!(
-            var(env, "DB_RETRY_BACKOFF")
-                .map(str::to_ascii_lowercase)
-                .as_deref(),
-            Some("exponential" | "exp" | "true" | "1")
-        ),
-        max_delay: secs(env, "DB_RETRY_MAX_DELAY", d.max_delay.as_secs_f64())?,
-    })
+    Ok(RetryPolicy::from_env(env)?)
 }
 
 impl PoolSettings {
     /// Defaults for `url`.
     #[must_use]
     pub fn new(url: DatabaseUrl, base_dir: &Path) -> PoolSettings {
+        PoolSettings::with_spec(ConnectSpec::new(url, base_dir))
+    }
+
+    /// Defaults around a connection spec.
+    #[must_use]
+    pub fn with_spec(spec: ConnectSpec) -> PoolSettings {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-        let pgbouncer = url
-            .param("pgbouncer")
-            .is_some_and(|v| matches!(v, "true" | "1" | "yes"));
-        let sqlite_wal = url
-            .param("journal_mode")
-            .is_some_and(|v| v.eq_ignore_ascii_case("wal"));
         PoolSettings {
-            url,
-            base_dir: base_dir.to_path_buf(),
+            spec,
             pool_size: u32::try_from(2 * cores + 1).unwrap_or(5),
             max_overflow: 10,
             idle_timeout: Duration::from_secs(60),
             acquire_timeout: Duration::from_secs(30),
             recycle: Duration::from_secs(1800),
             pre_ping: true,
-            isolation_level: None,
-            statement_cache: !pgbouncer,
-            application_name: "jetbase".into(),
-            sqlite_wal,
-            sqlite_busy_timeout: Duration::from_secs(5),
             retry: RetryPolicy::default(),
         }
     }
 
+    /// The database URL.
+    #[must_use]
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.spec.url
+    }
+
     /// Settings from the environment: the URL from `JETBASE_SQLALCHEMY_URL`,
     /// `DATABASE_URL` or the `DB_TYPE`/`DB_HOST`/`DB_PORT`/`DB_NAME`/`DB_USER`/`DB_PASS`
-    /// parts, and every tuning key of [`PoolSettings`].
+    /// parts (resolved as the CLI resolves them), `JETBASE_POSTGRES_SCHEMA`, and every tuning
+    /// key of [`PoolSettings`] and [`ConnectSpec`].
     ///
     /// # Errors
     /// No URL, or a value that does not parse.
     pub fn from_env(env: &EnvVars, base_dir: &Path) -> Result<PoolSettings, DbSetupError> {
-        let url = if let Some(u) =
-            var(env, "JETBASE_SQLALCHEMY_URL").or_else(|| var(env, "DATABASE_URL"))
-        {
-            DatabaseUrl::parse(u)?
-        } else if let Some(kind) = var(env, "DB_TYPE") {
-            let kind = match kind.to_ascii_lowercase().as_str() {
-                "postgres" | "postgresql" | "pg" => BackendKind::Postgres,
-                "mysql" | "mariadb" => BackendKind::MySql,
-                "sqlite" | "sqlite3" => {
-                    let name = var(env, "DB_NAME").unwrap_or("jetbase.db");
-                    return Self::tuned(
-                        DatabaseUrl::parse(&format!("sqlite:///{name}"))?,
-                        env,
-                        base_dir,
-                    );
-                }
-                other => {
-                    return Err(DbSetupError::BadValue {
-                        key: "DB_TYPE".into(),
-                        expected: "postgres, mysql, mariadb or sqlite",
-                        got: other.to_owned(),
-                    });
-                }
-            };
-            let default_port = if kind == BackendKind::Postgres {
-                5432
-            } else {
-                3306
-            };
-            DatabaseUrl::from_parts(
-                kind,
-                var(env, "DB_USER"),
-                var(env, "DB_PASS").or_else(|| var(env, "DB_PASSWORD")),
-                Some(var(env, "DB_HOST").unwrap_or("localhost")),
-                Some(num(env, "DB_PORT", default_port, "a port number")?),
-                var(env, "DB_NAME"),
-            )
-        } else {
-            return Err(DbSetupError::NoUrl);
-        };
-        Self::tuned(url, env, base_dir)
+        let url = crate::config::url_from_env(env)
+            .map_err(|e| match e {
+                crate::config::ConfigError::Url { error, .. } => DbSetupError::Url(error),
+                other => DbSetupError::BadValue {
+                    key: "DB_TYPE/DB_PORT".into(),
+                    expected: "a database type and a port number",
+                    got: other.to_string(),
+                },
+            })?
+            .ok_or(DbSetupError::NoUrl)?;
+        let mut s = Self::tuned(url, env, base_dir)?;
+        s.spec = s.spec.with_schema(env::var(env, "JETBASE_POSTGRES_SCHEMA"));
+        Ok(s)
+    }
+
+    /// The pool for what the CLI resolved for a project (URL, `postgres_schema`, session
+    /// keys), tuned by the environment: an application that migrates a project and then
+    /// serves from the pool sees the same schema the migrations went into.
+    ///
+    /// # Errors
+    /// A value that does not parse.
+    pub fn from_settings(
+        settings: &crate::config::Settings,
+        env: &EnvVars,
+    ) -> Result<PoolSettings, DbSetupError> {
+        Self::tuned_spec(settings.connect.clone(), env)
     }
 
     /// Settings for `url` with the tuning keys of the environment.
@@ -285,26 +182,19 @@ impl PoolSettings {
         env: &EnvVars,
         base_dir: &Path,
     ) -> Result<PoolSettings, DbSetupError> {
-        let d = PoolSettings::new(url, base_dir);
+        Self::tuned_spec(ConnectSpec::new(url, base_dir).with_env(env)?, env)
+    }
+
+    fn tuned_spec(spec: ConnectSpec, vars: &EnvVars) -> Result<PoolSettings, DbSetupError> {
+        let d = PoolSettings::with_spec(spec);
         Ok(PoolSettings {
-            pool_size: num(env, "DB_POOL_SIZE", d.pool_size, "a whole number")?.max(1),
-            max_overflow: num(env, "DB_MAX_OVERFLOW", d.max_overflow, "a whole number")?,
-            idle_timeout: secs(env, "DB_POOL_IDLE_TIMEOUT", d.idle_timeout.as_secs_f64())?,
-            acquire_timeout: secs(env, "DB_POOL_TIMEOUT", d.acquire_timeout.as_secs_f64())?,
-            recycle: secs(env, "DB_POOL_RECYCLE", d.recycle.as_secs_f64())?,
-            pre_ping: flag(env, "DB_POOL_PRE_PING", d.pre_ping)?,
-            isolation_level: var(env, "DB_ISOLATION_LEVEL")
-                .map(|v| v.trim().replace('_', " ").to_ascii_uppercase()),
-            statement_cache: flag(env, "DB_STATEMENT_CACHE", d.statement_cache)?,
-            application_name: var(env, "DB_APPLICATION_NAME")
-                .map_or(d.application_name.clone(), str::to_owned),
-            sqlite_wal: flag(env, "DB_SQLITE_WAL", d.sqlite_wal)?,
-            sqlite_busy_timeout: secs(
-                env,
-                "DB_SQLITE_BUSY_TIMEOUT",
-                d.sqlite_busy_timeout.as_secs_f64(),
-            )?,
-            retry: retry_from_env(env)?,
+            pool_size: env::num(vars, "DB_POOL_SIZE", d.pool_size, "a whole number")?.max(1),
+            max_overflow: env::num(vars, "DB_MAX_OVERFLOW", d.max_overflow, "a whole number")?,
+            idle_timeout: env::secs(vars, "DB_POOL_IDLE_TIMEOUT", d.idle_timeout.as_secs_f64())?,
+            acquire_timeout: env::secs(vars, "DB_POOL_TIMEOUT", d.acquire_timeout.as_secs_f64())?,
+            recycle: env::secs(vars, "DB_POOL_RECYCLE", d.recycle.as_secs_f64())?,
+            pre_ping: env::flag(vars, "DB_POOL_PRE_PING", d.pre_ping)?,
+            retry: RetryPolicy::from_env(vars)?,
             ..d
         })
     }
@@ -327,9 +217,9 @@ impl PoolSettings {
             ("pool_pre_ping", self.pre_ping.to_string()),
             (
                 "isolation_level",
-                self.isolation_level.clone().unwrap_or_default(),
+                self.spec.isolation_level.clone().unwrap_or_default(),
             ),
-            ("statement_cache", self.statement_cache.to_string()),
+            ("statement_cache", self.spec.statement_cache.to_string()),
             ("max_retries", self.retry.max_retries.to_string()),
             (
                 "retry_delay",
@@ -400,47 +290,38 @@ fn pool_options<DB: Database>(s: &PoolSettings) -> PoolOptions<DB> {
         .test_before_acquire(s.pre_ping)
 }
 
-fn isolation_sql(kind: BackendKind, level: &str) -> Option<String> {
-    match kind {
-        BackendKind::Postgres => Some(format!(
-            "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL {level}"
-        )),
-        BackendKind::MySql => Some(format!("SET SESSION TRANSACTION ISOLATION LEVEL {level}")),
-        _ => None,
-    }
+/// A session-setup failure as the pool's error type.
+#[allow(clippy::needless_pass_by_value)] // the shape `map_err` calls
+fn setup_error(e: ConnectError) -> sqlx::Error {
+    sqlx::Error::Configuration(e.to_string().into())
 }
 
-fn valid_isolation(level: &str) -> bool {
-    matches!(
-        level,
-        "READ UNCOMMITTED" | "READ COMMITTED" | "REPEATABLE READ" | "SERIALIZABLE"
-    )
-}
-
-/// One plain connection, opened and closed: it fails at once when the server is down,
-/// where the pool would keep retrying until its acquire timeout.
-async fn probe<O>(opts: &O) -> Result<(), sqlx::Error>
+/// One plain connection, opened, set up as every pooled one will be, and closed: it fails at
+/// once when the server is down (where the pool would keep retrying until its acquire
+/// timeout) or when the session setup fails (a missing schema).
+async fn probe<O, F>(opts: &O, setup: F) -> Result<(), sqlx::Error>
 where
     O: ConnectOptions,
     O::Connection: Sized,
+    F: AsyncFnOnce(&mut O::Connection) -> Result<(), sqlx::Error>,
 {
     use sqlx::Connection;
-    opts.connect().await?.close().await
+    let mut conn = opts.connect().await?;
+    setup(&mut conn).await?;
+    conn.close().await
 }
 
 async fn build(s: &PoolSettings) -> Result<Pool, sqlx::Error> {
-    let level = s.isolation_level.clone().filter(|l| valid_isolation(l));
-    let after =
-        isolation_sql(s.url.kind, level.as_deref().unwrap_or("")).filter(|_| level.is_some());
-    match s.url.kind {
+    let spec = &s.spec;
+    match spec.url.kind {
         BackendKind::Sqlite => {
-            let target = s
+            let target = spec
                 .url
-                .sqlite_target(&s.base_dir)
+                .sqlite_target(&spec.base_dir)
                 .unwrap_or(SqliteTarget::Memory);
             let base = sqlx::sqlite::SqliteConnectOptions::new()
-                .foreign_keys(false)
-                .busy_timeout(s.sqlite_busy_timeout)
+                .foreign_keys(spec.sqlite.foreign_keys)
+                .busy_timeout(spec.sqlite.busy_timeout)
                 .disable_statement_logging();
             match target {
                 // One shared connection, never closed: every handle sees the same database.
@@ -458,81 +339,57 @@ async fn build(s: &PoolSettings) -> Result<Pool, sqlx::Error> {
                 }
                 SqliteTarget::File(path) => {
                     let mut opts = base.filename(path).create_if_missing(true);
-                    if s.sqlite_wal {
+                    if spec.sqlite.wal {
                         opts = opts.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
                     }
-                    probe(&opts).await?;
+                    probe(&opts, async |_| Ok(())).await?;
                     Ok(Pool::Sqlite(pool_options(s).connect_with(opts).await?))
                 }
             }
         }
         BackendKind::Postgres => {
-            let mut opts = crate::backend::postgres::options(&s.url)
-                .map_err(|m| sqlx::Error::Configuration(m.into()))?
-                .application_name(&s.application_name)
-                .disable_statement_logging();
-            if !s.statement_cache {
-                opts = opts.statement_cache_capacity(0);
-            }
-            let mut po = pool_options::<sqlx::Postgres>(s);
-            if let Some(sql) = after {
-                po = po.after_connect(move |conn, _| {
-                    let sql = sql.clone();
-                    Box::pin(async move { conn.execute(AssertSqlSafe(sql)).await.map(|_| ()) })
-                });
-            }
-            probe(&opts).await?;
+            let opts = postgres::options(spec).map_err(|m| sqlx::Error::Configuration(m.into()))?;
+            let setup = spec.clone();
+            let po = pool_options::<sqlx::Postgres>(s).after_connect(move |conn, _| {
+                let spec = setup.clone();
+                Box::pin(async move {
+                    postgres::prepare_session(conn, &spec)
+                        .await
+                        .map_err(setup_error)
+                })
+            });
+            probe(&opts, async |conn| {
+                postgres::prepare_session(conn, spec)
+                    .await
+                    .map_err(setup_error)
+            })
+            .await?;
             Ok(Pool::Postgres(po.connect_with(opts).await?))
         }
         BackendKind::MySql => {
-            let mut opts = crate::backend::mysql::options(&s.url)
+            let opts = mysql::options(spec)
                 .map_err(|m| sqlx::Error::Configuration(m.into()))?
-                .collation(s.url.param("collation").unwrap_or("utf8mb4_unicode_ci"))
-                .disable_statement_logging();
-            if !s.statement_cache {
-                opts = opts.statement_cache_capacity(0);
-            }
-            let mut po = pool_options::<sqlx::MySql>(s);
-            if let Some(sql) = after {
-                po = po.after_connect(move |conn, _| {
-                    let sql = sql.clone();
-                    Box::pin(async move { conn.execute(AssertSqlSafe(sql)).await.map(|_| ()) })
-                });
-            }
-            probe(&opts).await?;
+                // Applications get a collation that sorts by the Unicode rules; the CLI
+                // keeps the server's default for the charset, as pymysql does.
+                .collation(spec.url.param("collation").unwrap_or("utf8mb4_unicode_ci"));
+            let setup = spec.clone();
+            let po = pool_options::<sqlx::MySql>(s).after_connect(move |conn, _| {
+                let spec = setup.clone();
+                Box::pin(async move {
+                    mysql::prepare_session(conn, &spec)
+                        .await
+                        .map_err(setup_error)
+                })
+            });
+            probe(&opts, async |conn| {
+                mysql::prepare_session(conn, spec)
+                    .await
+                    .map_err(setup_error)
+            })
+            .await?;
             Ok(Pool::MySql(po.connect_with(opts).await?))
         }
         _ => Err(sqlx::Error::Configuration("unsupported backend".into())),
-    }
-}
-
-/// True for failures that waiting can cure: the server is down, starting, or unreachable;
-/// false for wrong credentials or a missing database.
-#[must_use]
-pub fn is_transient(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_) => true,
-        sqlx::Error::Database(d) => matches!(
-            d.code().as_deref(),
-            // PostgreSQL: cannot_connect_now (starting up), too_many_connections,
-            // admin_shutdown; MySQL: too many connections, server shutting down.
-            Some("57P03" | "53300" | "57P01" | "08006" | "08001" | "1040" | "1053")
-        ),
-        _ => false,
-    }
-}
-
-/// True when the database aborted the transaction to resolve a conflict and running it again
-/// is the cure: a deadlock, or a Galera certification failure (MySQL 1213, SQLSTATE 40001,
-/// PostgreSQL 40P01 / serialization failure).
-#[must_use]
-pub fn is_conflict(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Database(d) => {
-            matches!(d.code().as_deref(), Some("40001" | "40P01" | "1213"))
-                || d.message().contains("Deadlock found")
-        }
-        _ => false,
     }
 }
 
@@ -547,16 +404,7 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
 {
-    let mut n = 0;
-    loop {
-        n += 1;
-        match work().await {
-            Err(e) if n < attempts.max(1) && is_conflict(&e) => {
-                tokio::time::sleep(Duration::from_millis(5 * u64::from(n))).await;
-            }
-            other => return other,
-        }
-    }
+    crate::retry::on_conflict(attempts, is_conflict, async || work().await).await
 }
 
 /// Wait for the database and return a ready pool; `on_retry` hears of every failed attempt.
@@ -567,50 +415,35 @@ pub async fn connect(
     settings: &PoolSettings,
     mut on_retry: impl FnMut(&Attempt),
 ) -> Result<Pool, DbSetupError> {
+    let url = &settings.spec.url;
     if !matches!(
-        settings.url.kind,
+        url.kind,
         BackendKind::Sqlite | BackendKind::Postgres | BackendKind::MySql
     ) {
         return Err(DbSetupError::Unsupported {
-            backend: settings.url.kind.name(),
+            backend: url.kind.name(),
         });
     }
-    if let Some(level) = &settings.isolation_level
-        && !valid_isolation(level)
-    {
-        return Err(DbSetupError::BadValue {
-            key: "DB_ISOLATION_LEVEL".into(),
-            expected: "READ UNCOMMITTED, READ COMMITTED, REPEATABLE READ or SERIALIZABLE",
-            got: level.clone(),
-        });
-    }
-    let total = settings.retry.max_retries + 1;
-    let mut n = 0;
-    loop {
-        n += 1;
-        match build(settings).await {
-            Ok(pool) => return Ok(pool),
-            Err(e) => {
-                let reason = settings.url.redact(&e.to_string());
-                if !is_transient(&e) || n >= total {
-                    return Err(DbSetupError::Unreachable {
-                        url: settings.url.to_string(),
-                        attempts: n,
-                        message: reason,
-                    });
-                }
-                let pause = settings.retry.pause(n);
-                on_retry(&Attempt {
-                    number: n,
-                    of: total,
-                    url: settings.url.to_string(),
-                    reason,
-                    retry_in: Some(pause),
-                });
-                tokio::time::sleep(pause).await;
-            }
-        }
-    }
+    let (result, attempts) = crate::retry::wait_for(
+        &settings.retry,
+        || build(settings),
+        is_transient,
+        |failed| {
+            on_retry(&Attempt {
+                number: failed.number,
+                of: failed.of,
+                url: url.to_string(),
+                reason: url.redact(&failed.error.to_string()),
+                retry_in: Some(failed.retry_in),
+            });
+        },
+    )
+    .await;
+    result.map_err(|e| DbSetupError::Unreachable {
+        url: url.to_string(),
+        attempts,
+        message: url.redact(&e.to_string()),
+    })
 }
 
 #[cfg(test)]
@@ -642,11 +475,11 @@ mod tests {
             ("DB_RETRY_BACKOFF", "exponential"),
         ]);
         let s = PoolSettings::from_env(&e, Path::new("/p")).unwrap();
-        assert_eq!(s.url.to_string(), "postgresql://app:***@db:5432/shop");
+        assert_eq!(s.url().to_string(), "postgresql://app:***@db:5432/shop");
         assert_eq!((s.pool_size, s.max_overflow), (4, 2));
         assert_eq!(s.recycle, Duration::from_secs(90));
         assert!(!s.pre_ping);
-        assert_eq!(s.isolation_level.as_deref(), Some("READ COMMITTED"));
+        assert_eq!(s.spec.isolation_level.as_deref(), Some("READ COMMITTED"));
         assert_eq!(s.retry.max_retries, 3);
         assert_eq!(s.retry.pause(1), Duration::from_millis(500));
         assert_eq!(s.retry.pause(3), Duration::from_secs(2));
@@ -663,24 +496,12 @@ mod tests {
     }
 
     #[test]
-    fn retry_pause_is_capped() {
-        let r = RetryPolicy {
-            max_retries: 20,
-            delay: Duration::from_secs(1),
-            exponential: true,
-            max_delay: Duration::from_secs(5),
-        };
-        let pauses: Vec<u64> = (1..=5).map(|n| r.pause(n).as_secs()).collect();
-        assert_eq!(pauses, vec![1, 2, 4, 5, 5]);
-    }
-
-    #[test]
     fn pgbouncer_url_turns_the_statement_cache_off() {
         let s = PoolSettings::new(
             DatabaseUrl::parse("postgresql://u@h/db?pgbouncer=true").unwrap(),
             Path::new("/"),
         );
-        assert!(!s.statement_cache);
+        assert!(!s.spec.statement_cache);
     }
 
     #[tokio::test(flavor = "current_thread")]

@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use super::{Event, Observer, check_cancelled};
-use crate::backend::{self, Backend, OpenMode};
+use crate::backend::{self, Backend, DbError, OpenMode};
 use crate::config::Settings;
 use crate::error::Error;
 use crate::lock::{self, Acquire, HolderSession, LockStatus, Owner, Verdict};
@@ -67,16 +67,13 @@ impl Held {
         let Some(owner) = &self.owner else {
             return Ok(());
         };
-        let mut tries = 0;
-        loop {
-            match lock::release(db, &owner.process_id).await {
-                Err(e) if e.is_retryable_conflict() && tries < 20 => {
-                    tries += 1;
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                other => return other.map_err(Error::db("releasing the migration lock")),
-            }
-        }
+        crate::retry::on_conflict(
+            crate::retry::CONFLICT_ATTEMPTS,
+            DbError::is_retryable_conflict,
+            async || lock::release(db, &owner.process_id).await,
+        )
+        .await
+        .map_err(Error::db("releasing the migration lock"))
     }
 }
 
@@ -135,19 +132,22 @@ pub(crate) async fn acquire(
     let mut announced = false;
     // What we last saw of the holder, for the message when we give up.
     let mut seen = LockStatus::default();
+    let mut conflicted = false;
     loop {
         check_cancelled()?;
         let status = match lock::try_acquire(db, &owner, ttl).await {
             Ok(Acquire::Held) => break,
             Ok(Acquire::Busy(status)) => Some(*status),
             // Galera: another node took the row at the same moment (certification failure).
-            Err(e) if e.is_retryable_conflict() => {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-                continue;
-            }
             // SQLite: the holder is writing a file and its write lock outlasted our busy
-            // timeout. That is a holder at work: keep waiting, as for a held row.
-            Err(e) if e.is_busy() => None,
+            // timeout. Either way someone is at work: keep waiting, as for a held row, and
+            // within --lock-timeout like it.
+            Err(e) if e.is_retryable_conflict() || e.is_busy() => {
+                if e.is_retryable_conflict() {
+                    conflicted = true;
+                }
+                None
+            }
             Err(e) => return Err(Error::db("taking the migration lock")(e)),
         };
         let verdict = match &status {
@@ -190,7 +190,13 @@ pub(crate) async fn acquire(
             )));
         }
         let left = settings.lock_timeout.saturating_sub(waited);
-        tokio::time::sleep(left.min(Duration::from_millis(200))).await;
+        // A conflict is a race for a free row: try again soon.
+        let pause = if std::mem::take(&mut conflicted) {
+            20
+        } else {
+            200
+        };
+        tokio::time::sleep(left.min(Duration::from_millis(pause))).await;
     }
     let renewed = Arc::new(std::sync::Mutex::new(Instant::now()));
     let (stop, beat) = match heartbeat(settings, &owner, &lost, &renewed) {
@@ -233,14 +239,10 @@ fn heartbeat(
             return;
         };
         rt.block_on(async {
-            let opts = backend::ConnectOptions {
-                mode: OpenMode::ReadWrite,
-                postgres_schema: settings.postgres_schema.as_deref(),
-            };
             let mut db: Option<Box<dyn Backend>> = None;
             while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
                 if db.is_none() {
-                    db = backend::connect(&settings.url, &settings.project.dir, &opts)
+                    db = backend::connect(&settings.connect, OpenMode::ReadWrite)
                         .await
                         .ok();
                 }

@@ -22,7 +22,7 @@ pub use rollback::{RollbackOptions, rollback};
 pub use status::{config_report, current, history, lock_status, status, unlock};
 pub use upgrade::{UpgradeOptions, upgrade};
 
-use crate::backend::{self, Backend, OpenMode};
+use crate::backend::{self, Backend, DbError, OpenMode};
 use crate::config::Settings;
 use crate::error::Error;
 use crate::migration::{self, MigrationFile, MigrationSet, ParsedMigration};
@@ -96,30 +96,37 @@ fn check_cancelled() -> Result<(), Error> {
 /// `on_retry` hears of every failed attempt (the message has no password).
 pub async fn connect_waiting(
     settings: &Settings,
-    opts: &backend::ConnectOptions<'_>,
+    mode: OpenMode,
     on_retry: &mut dyn FnMut(&str),
 ) -> Result<Box<dyn Backend>, Error> {
-    let total = settings.retry.max_retries + 1;
-    let mut n = 0;
-    loop {
-        n += 1;
-        match backend::connect(&settings.url, &settings.project.dir, opts).await {
-            Ok(db) => return Ok(db),
-            Err(backend::ConnectError::Failed {
-                message,
+    let transient = |e: &backend::ConnectError| {
+        matches!(
+            e,
+            backend::ConnectError::Failed {
                 transient: true,
                 ..
-            }) if n < total => {
-                let pause = settings.retry.pause(n);
-                on_retry(&format!(
-                    "database not ready (attempt {n}/{total}): {message}; retrying in {:.1} s",
-                    pause.as_secs_f64()
-                ));
-                tokio::time::sleep(pause).await;
             }
-            Err(e) => return Err(e.into()),
-        }
-    }
+        )
+    };
+    let (result, _) = crate::retry::wait_for(
+        &settings.retry,
+        || backend::connect(&settings.connect, mode),
+        transient,
+        |failed| {
+            let message = match failed.error {
+                backend::ConnectError::Failed { message, .. } => message.clone(),
+                other => other.to_string(),
+            };
+            on_retry(&format!(
+                "database not ready (attempt {}/{}): {message}; retrying in {:.1} s",
+                failed.number,
+                failed.of,
+                failed.retry_in.as_secs_f64()
+            ));
+        },
+    )
+    .await;
+    Ok(result?)
 }
 
 /// Wait until the database accepts a connection (`jetbase wait`, and before any command
@@ -132,12 +139,8 @@ pub async fn wait(
     obs: &mut dyn Observer,
 ) -> Result<crate::report::WaitReport, Error> {
     let started = std::time::Instant::now();
-    let opts = backend::ConnectOptions {
-        mode: OpenMode::ReadOnly,
-        postgres_schema: settings.postgres_schema.as_deref(),
-    };
     let mut attempts = 1;
-    let db = connect_waiting(settings, &opts, &mut |msg| {
+    let db = connect_waiting(settings, OpenMode::ReadOnly, &mut |msg| {
         attempts += 1;
         obs.event(Event::Warning(msg));
     })
@@ -152,11 +155,7 @@ pub async fn wait(
 
 /// Open the configured database.
 async fn open(settings: &Settings, mode: OpenMode) -> Result<Box<dyn Backend>, Error> {
-    let opts = backend::ConnectOptions {
-        mode,
-        postgres_schema: settings.postgres_schema.as_deref(),
-    };
-    let db = connect_waiting(settings, &opts, &mut |_| {}).await?;
+    let db = connect_waiting(settings, mode, &mut |_| {}).await?;
     if let Ok(mut slot) = INTERRUPTER.lock() {
         *slot = db.interrupter();
     }
@@ -216,16 +215,13 @@ fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
 /// Create the jetbase tables that are missing. Idempotent, so retried when Galera nodes
 /// create them at the same moment.
 async fn ensure_tables(db: &mut dyn Backend) -> Result<(), Error> {
-    let mut tries = 0;
-    loop {
-        match crate::history::ensure_tables(db).await {
-            Err(e) if e.is_retryable_conflict() && tries < 50 => {
-                tries += 1;
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            }
-            other => return other.map_err(Error::db("creating the jetbase tables")),
-        }
-    }
+    crate::retry::on_conflict(
+        crate::retry::CONFLICT_ATTEMPTS,
+        DbError::is_retryable_conflict,
+        async || crate::history::ensure_tables(db).await,
+    )
+    .await
+    .map_err(Error::db("creating the jetbase tables"))
 }
 
 /// Run `work` while holding the migration lock; the lock is released on every path.

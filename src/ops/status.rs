@@ -144,10 +144,8 @@ pub async fn unlock(settings: &Settings) -> Result<UnlockReport, Error> {
 /// What the configuration resolved to; `env` gives the connection layer's tuning keys.
 #[must_use]
 pub fn config_report(settings: &Settings, env: &crate::config::EnvVars) -> ConfigReport {
-    let pool = crate::db::PoolSettings::tuned(settings.url.clone(), env, &settings.project.dir)
-        .unwrap_or_else(|_| {
-            crate::db::PoolSettings::new(settings.url.clone(), &settings.project.dir)
-        });
+    let pool = crate::db::PoolSettings::from_settings(settings, env)
+        .unwrap_or_else(|_| crate::db::PoolSettings::with_spec(settings.connect.clone()));
     ConfigReport {
         pool: pool
             .describe()
