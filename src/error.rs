@@ -126,9 +126,10 @@ impl Error {
             Error::Migration(e) => e.hint(),
             Error::Config(e) => e.hint(),
             Error::Url(e) => e.hint(),
-            Error::Connect(ConnectError::Unsupported { .. }) => Some(
-                "this build supports sqlite://, postgresql:// and mysql:// URLs; the others arrive in later releases".into(),
-            ),
+            Error::Connect(ConnectError::Unsupported { .. }) => Some(format!(
+                "this build supports {} URLs; the others arrive in later releases",
+                crate::backend::registry::built_in_schemes()
+            )),
             Error::Connect(ConnectError::MissingSchema { schema }) => Some(format!(
                 "create it first (CREATE SCHEMA \"{schema}\";) or fix postgres_schema"
             )),

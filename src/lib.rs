@@ -7,6 +7,7 @@ pub mod backend;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod drivers;
 pub mod env;
 pub mod error;
 pub mod history;

@@ -4,45 +4,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// The database engines jetbase knows about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BackendKind {
-    Sqlite,
-    Postgres,
-    MySql,
-    ClickHouse,
-    Snowflake,
-    Databricks,
-}
-
-impl BackendKind {
-    /// A name for people.
-    #[must_use]
-    pub fn name(self) -> &'static str {
-        match self {
-            BackendKind::Sqlite => "SQLite",
-            BackendKind::Postgres => "PostgreSQL",
-            BackendKind::MySql => "MySQL/MariaDB",
-            BackendKind::ClickHouse => "ClickHouse",
-            BackendKind::Snowflake => "Snowflake",
-            BackendKind::Databricks => "Databricks",
-        }
-    }
-}
-
-/// The URL schemes (dialect names) accepted, each with its engine. Driver suffixes after `+`
-/// are accepted for every dialect and kept for information.
-const SCHEMES: &[(&str, BackendKind)] = &[
-    ("sqlite", BackendKind::Sqlite),
-    ("postgresql", BackendKind::Postgres),
-    ("postgres", BackendKind::Postgres),
-    ("mysql", BackendKind::MySql),
-    ("mariadb", BackendKind::MySql),
-    ("clickhouse", BackendKind::ClickHouse),
-    ("snowflake", BackendKind::Snowflake),
-    ("databricks", BackendKind::Databricks),
-];
+pub use crate::drivers::BackendKind;
 
 /// Where a SQLite database lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,14 +137,10 @@ impl DatabaseUrl {
             Some((s, d)) => (s.to_owned(), Some(d.to_owned())),
             None => (scheme_full.clone(), None),
         };
-        let Some(&(_, kind)) = SCHEMES.iter().find(|(s, _)| *s == scheme) else {
+        let Some(kind) = BackendKind::from_scheme(&scheme) else {
             return Err(UrlError::UnknownScheme {
                 scheme: scheme_full,
-                supported: SCHEMES
-                    .iter()
-                    .map(|(s, _)| *s)
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                supported: crate::drivers::all_schemes().join(", "),
             });
         };
         let (rest, query_text) = match rest.split_once('?') {
@@ -244,17 +202,9 @@ impl DatabaseUrl {
         port: Option<u16>,
         database: Option<&str>,
     ) -> DatabaseUrl {
-        let scheme = match kind {
-            BackendKind::Sqlite => "sqlite",
-            BackendKind::Postgres => "postgresql",
-            BackendKind::MySql => "mysql",
-            BackendKind::ClickHouse => "clickhouse",
-            BackendKind::Snowflake => "snowflake",
-            BackendKind::Databricks => "databricks",
-        };
         DatabaseUrl {
             kind,
-            scheme: scheme.to_owned(),
+            scheme: kind.scheme().to_owned(),
             driver: None,
             username: username.map(str::to_owned),
             password: password.map(Secret::new),

@@ -3,8 +3,11 @@
 //! once over `Backend` + `Dialect`; a backend never copies them and never prints.
 
 pub mod dialect;
+#[cfg(feature = "mysql")]
 pub mod mysql;
+#[cfg(feature = "postgres")]
 pub mod postgres;
+pub mod registry;
 pub mod spec;
 pub mod sqlite;
 pub(crate) mod sqlx_common;
@@ -14,8 +17,6 @@ use async_trait::async_trait;
 pub use dialect::Dialect;
 
 pub use spec::ConnectSpec;
-
-use crate::url::BackendKind;
 
 /// A value bound to, or read from, a statement.
 #[derive(Debug, Clone, PartialEq)]
@@ -200,29 +201,4 @@ pub enum ConnectError {
     MissingSchema { schema: String },
 }
 
-/// Open a connection as `spec` says.
-///
-/// # Errors
-/// The backend is not built in, or the database cannot be reached.
-pub async fn connect(spec: &ConnectSpec, mode: OpenMode) -> Result<Box<dyn Backend>, ConnectError> {
-    match spec.url.kind {
-        BackendKind::Sqlite => sqlite::SqliteBackend::connect(spec, mode)
-            .await
-            .map(|b| Box::new(b) as Box<dyn Backend>),
-        BackendKind::Postgres => postgres::PostgresBackend::connect(spec)
-            .await
-            .map(|b| Box::new(b) as Box<dyn Backend>),
-        BackendKind::MySql => mysql::MySqlBackend::connect(spec)
-            .await
-            .map(|b| Box::new(b) as Box<dyn Backend>),
-        BackendKind::ClickHouse => Err(ConnectError::Unsupported {
-            backend: "ClickHouse",
-        }),
-        BackendKind::Snowflake => Err(ConnectError::Unsupported {
-            backend: "Snowflake",
-        }),
-        BackendKind::Databricks => Err(ConnectError::Unsupported {
-            backend: "Databricks",
-        }),
-    }
-}
+pub use registry::connect;

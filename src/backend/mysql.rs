@@ -45,7 +45,11 @@ pub(crate) fn options(spec: &ConnectSpec) -> Result<MySqlConnectOptions, String>
     let url = &spec.url;
     let mut o = MySqlConnectOptions::new()
         .disable_statement_logging()
-        .port(url.port().unwrap_or(3306))
+        .port(
+            url.port()
+                .or(url.kind.info().default_port)
+                .unwrap_or_default(),
+        )
         .charset(url.param("charset").unwrap_or("utf8mb4"))
         // What pymysql leaves alone, jetbase leaves alone: the server's sql_mode and zone.
         .pipes_as_concat(false)
@@ -118,6 +122,18 @@ pub(crate) async fn prepare_session(
     }
     Ok(())
 }
+
+/// This driver in the registry.
+pub(crate) const CONNECTOR: super::registry::Connector = super::registry::Connector {
+    kind: crate::drivers::BackendKind::MySql,
+    connect: |spec, _mode| {
+        Box::pin(async move {
+            MySqlBackend::connect(spec)
+                .await
+                .map(|b| Box::new(b) as Box<dyn Backend>)
+        })
+    },
+};
 
 impl MySqlBackend {
     /// Connect and set the session up.

@@ -64,7 +64,11 @@ pub(crate) fn db_error(e: &sqlx::Error) -> DbError {
 pub(crate) fn options(spec: &ConnectSpec) -> Result<PgConnectOptions, String> {
     let url = &spec.url;
     let mut o = PgConnectOptions::new_without_pgpass()
-        .port(url.port().unwrap_or(5432))
+        .port(
+            url.port()
+                .or(url.kind.info().default_port)
+                .unwrap_or_default(),
+        )
         .application_name(&spec.application_name)
         .disable_statement_logging();
     if !spec.statement_cache {
@@ -153,6 +157,18 @@ pub(crate) async fn prepare_session(
     }
     Ok(())
 }
+
+/// This driver in the registry.
+pub(crate) const CONNECTOR: super::registry::Connector = super::registry::Connector {
+    kind: crate::drivers::BackendKind::Postgres,
+    connect: |spec, _mode| {
+        Box::pin(async move {
+            PostgresBackend::connect(spec)
+                .await
+                .map(|b| Box::new(b) as Box<dyn Backend>)
+        })
+    },
+};
 
 impl PostgresBackend {
     /// Connect and set the session up (schema, isolation).

@@ -81,6 +81,18 @@ fn db_error(e: &rusqlite::Error) -> DbError {
     }
 }
 
+/// This driver in the registry.
+pub(crate) const CONNECTOR: super::registry::Connector = super::registry::Connector {
+    kind: crate::drivers::BackendKind::Sqlite,
+    connect: |spec, mode| {
+        Box::pin(async move {
+            SqliteBackend::connect(spec, mode)
+                .await
+                .map(|b| Box::new(b) as Box<dyn Backend>)
+        })
+    },
+};
+
 impl SqliteBackend {
     /// Open the database `spec` points at (relative paths against its base folder), with
     /// its session options.

@@ -182,7 +182,7 @@ impl ConfigError {
             ConfigError::BadValue { key, .. } => format!("set {key} to a proper value (booleans: True/False in env.py, true/false elsewhere)"),
             ConfigError::Url { error, .. } => return error.hint(),
             ConfigError::UrlUnset { hint, .. } => hint.clone(),
-            ConfigError::DbType { .. } => "DB_TYPE is one of postgres, postgresql, mysql, mariadb, sqlite".into(),
+            ConfigError::DbType { .. } => format!("DB_TYPE is one of {}", crate::drivers::all_db_types().join(", ")),
             ConfigError::Io { .. } => return None,
         })
     }
@@ -420,11 +420,8 @@ fn url_from_parts(
     let Some(db_type) = get("DB_TYPE") else {
         return Ok(None);
     };
-    let kind = match db_type.to_ascii_lowercase().as_str() {
-        "postgres" | "postgresql" | "pg" => BackendKind::Postgres,
-        "mysql" | "mariadb" => BackendKind::MySql,
-        "sqlite" | "sqlite3" => BackendKind::Sqlite,
-        _ => return Err(ConfigError::DbType { value: db_type }),
+    let Some(kind) = BackendKind::from_db_type(&db_type) else {
+        return Err(ConfigError::DbType { value: db_type });
     };
     if kind == BackendKind::Sqlite {
         let name = get("DB_NAME").unwrap_or_else(|| "jetbase.db".into());
@@ -442,11 +439,7 @@ fn url_from_parts(
             expected: "a port number",
             got: p.clone(),
         })?),
-        None => Some(if kind == BackendKind::Postgres {
-            5432
-        } else {
-            3306
-        }),
+        None => kind.info().default_port,
     };
     Ok(Some(DatabaseUrl::from_parts(
         kind,

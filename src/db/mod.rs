@@ -22,7 +22,11 @@ use std::time::Duration;
 use sqlx::pool::PoolOptions;
 use sqlx::{ConnectOptions, Database};
 
-use crate::backend::{ConnectError, ConnectSpec, mysql, postgres};
+#[cfg(feature = "mysql")]
+use crate::backend::mysql;
+#[cfg(feature = "postgres")]
+use crate::backend::postgres;
+use crate::backend::ConnectSpec;
 use crate::env::{self, EnvError, EnvVars};
 use crate::url::{BackendKind, DatabaseUrl, SqliteTarget, UrlError};
 
@@ -241,7 +245,9 @@ impl PoolSettings {
 #[derive(Debug, Clone)]
 pub enum Pool {
     Sqlite(sqlx::SqlitePool),
+    #[cfg(feature = "postgres")]
     Postgres(sqlx::PgPool),
+    #[cfg(feature = "mysql")]
     MySql(sqlx::MySqlPool),
 }
 
@@ -250,7 +256,9 @@ impl Pool {
     pub async fn close(&self) {
         match self {
             Pool::Sqlite(p) => p.close().await,
+            #[cfg(feature = "postgres")]
             Pool::Postgres(p) => p.close().await,
+            #[cfg(feature = "mysql")]
             Pool::MySql(p) => p.close().await,
         }
     }
@@ -291,8 +299,9 @@ fn pool_options<DB: Database>(s: &PoolSettings) -> PoolOptions<DB> {
 }
 
 /// A session-setup failure as the pool's error type.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 #[allow(clippy::needless_pass_by_value)] // the shape `map_err` calls
-fn setup_error(e: ConnectError) -> sqlx::Error {
+fn setup_error(e: crate::backend::ConnectError) -> sqlx::Error {
     sqlx::Error::Configuration(e.to_string().into())
 }
 
@@ -347,6 +356,7 @@ async fn build(s: &PoolSettings) -> Result<Pool, sqlx::Error> {
                 }
             }
         }
+        #[cfg(feature = "postgres")]
         BackendKind::Postgres => {
             let opts = postgres::options(spec).map_err(|m| sqlx::Error::Configuration(m.into()))?;
             let setup = spec.clone();
@@ -366,6 +376,7 @@ async fn build(s: &PoolSettings) -> Result<Pool, sqlx::Error> {
             .await?;
             Ok(Pool::Postgres(po.connect_with(opts).await?))
         }
+        #[cfg(feature = "mysql")]
         BackendKind::MySql => {
             let opts = mysql::options(spec)
                 .map_err(|m| sqlx::Error::Configuration(m.into()))?
@@ -416,10 +427,7 @@ pub async fn connect(
     mut on_retry: impl FnMut(&Attempt),
 ) -> Result<Pool, DbSetupError> {
     let url = &settings.spec.url;
-    if !matches!(
-        url.kind,
-        BackendKind::Sqlite | BackendKind::Postgres | BackendKind::MySql
-    ) {
+    if crate::backend::registry::connector(url.kind).is_none() {
         return Err(DbSetupError::Unsupported {
             backend: url.kind.name(),
         });
