@@ -4,8 +4,7 @@
 use crate::backend::{Backend, DbError, Value};
 use crate::migration::MigrationKind;
 
-pub const MIGRATIONS_TABLE: &str = "jetbase_migrations";
-pub const LOCK_TABLE: &str = "jetbase_lock";
+pub use crate::tables::{LOCK_TABLE, MIGRATIONS_TABLE, ensure_tables, table_exists};
 
 /// One row of `jetbase_migrations`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -15,7 +14,7 @@ pub struct HistoryRow {
     pub description: String,
     pub filename: String,
     pub migration_type: String,
-    #[serde(serialize_with = "crate::report::rfc3339_str")]
+    #[serde(serialize_with = "crate::timefmt::rfc3339_str")]
     pub applied_at: String,
     pub checksum: String,
 }
@@ -115,19 +114,6 @@ impl History {
     }
 }
 
-/// True when `table` exists.
-///
-/// # Errors
-/// The query fails.
-pub async fn table_exists(db: &mut dyn Backend, table: &str) -> Result<bool, DbError> {
-    let sql = db.dialect().table_exists();
-    let rows = db.query(&sql, &[Value::from(table)]).await?;
-    Ok(rows
-        .first()
-        .and_then(|r| r.first())
-        .is_some_and(Value::as_bool))
-}
-
 /// Read the history; a database without the table has an empty one (never created here).
 ///
 /// # Errors
@@ -161,55 +147,6 @@ pub async fn read_if_exists(db: &mut dyn Backend) -> Result<Option<History>, DbE
             })
             .collect(),
     }))
-}
-
-/// Create both tables and the lock row when missing, as the original does before writing.
-///
-/// # Errors
-/// A statement fails.
-pub async fn ensure_tables(db: &mut dyn Backend) -> Result<(), DbError> {
-    let d = db.dialect();
-    let (m, l, init, lease) = (
-        d.create_migrations_table(),
-        d.create_lock_table(),
-        d.init_lock_row(),
-        d.create_lease_table(),
-    );
-    let lock_table = db.capabilities().lock_table;
-    // Existing tables are left alone, not re-created "IF NOT EXISTS": on Galera every DDL
-    // is replicated in total order and aborts the transactions touching its table, such as
-    // another process's file being recorded under the lock. Two processes creating a table
-    // at the same moment may see the database refuse one of them ("already exists" on
-    // PostgreSQL): what matters is that the table exists afterwards.
-    create_missing(db, MIGRATIONS_TABLE, &m).await?;
-    if lock_table {
-        create_missing(db, LOCK_TABLE, &l).await?;
-        let has_row = |rows: Vec<crate::backend::Row>| !rows.is_empty();
-        if !has_row(
-            db.query("SELECT 1 FROM jetbase_lock WHERE id = 1", &[])
-                .await?,
-        ) && let Err(e) = db.execute(&init, &[]).await
-            && !has_row(
-                db.query("SELECT 1 FROM jetbase_lock WHERE id = 1", &[])
-                    .await?,
-            )
-        {
-            return Err(e);
-        }
-        create_missing(db, crate::lock::LEASE_TABLE, &lease).await?;
-    }
-    Ok(())
-}
-
-/// Create `table` with `ddl` unless it exists; a concurrent creator winning is fine.
-async fn create_missing(db: &mut dyn Backend, table: &str, ddl: &str) -> Result<(), DbError> {
-    if table_exists(db, table).await? {
-        return Ok(());
-    }
-    match db.execute(ddl, &[]).await {
-        Err(e) if !e.is_retryable_conflict() && table_exists(db, table).await? => Ok(()),
-        other => other.map(|_| ()),
-    }
 }
 
 /// Hands out `applied_at` values for databases that keep it with millisecond precision

@@ -16,6 +16,8 @@ pub mod migration;
 pub mod ops;
 pub mod report;
 pub mod retry;
+pub mod tables;
+pub mod timefmt;
 pub mod url;
 
 pub use error::Error;

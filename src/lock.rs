@@ -5,9 +5,8 @@
 //! never taken over automatically.
 
 use crate::backend::{Backend, DbError, Value};
-use crate::history::{LOCK_TABLE, MIGRATIONS_TABLE, table_exists};
-
-pub const LEASE_TABLE: &str = "jetbase_lock_lease";
+pub use crate::tables::LEASE_TABLE;
+use crate::tables::{LOCK_TABLE, MIGRATIONS_TABLE, table_exists};
 
 /// Where a lock holder runs, precisely enough that "its pid is gone" is only believed where
 /// it is true: the host name alone is shared by containers with host networking, Kubernetes
@@ -176,9 +175,9 @@ pub struct Lease {
     /// The holder keeps a session lock (PostgreSQL advisory lock, SQLite file lock): a free
     /// session lock means it is gone.
     pub owner_session_lock: bool,
-    #[serde(serialize_with = "crate::report::rfc3339_str")]
+    #[serde(serialize_with = "crate::timefmt::rfc3339_str")]
     pub acquired_at: String,
-    #[serde(serialize_with = "crate::report::rfc3339_str")]
+    #[serde(serialize_with = "crate::timefmt::rfc3339_str")]
     pub heartbeat_at: String,
     pub ttl_seconds: i64,
     /// Seconds since the last heartbeat, by the database's clock.
@@ -196,7 +195,7 @@ impl Lease {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LockStatus {
     pub is_locked: bool,
-    #[serde(serialize_with = "crate::report::rfc3339")]
+    #[serde(serialize_with = "crate::timefmt::rfc3339")]
     pub locked_at: Option<String>,
     pub process_id: Option<String>,
     pub lease: Option<Lease>,

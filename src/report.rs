@@ -1,36 +1,14 @@
 //! What every command returns: plain `Serialize` structs the CLI draws as tables or JSON.
 //! No printing here.
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
 use crate::config::Entry;
 use crate::error::Problem;
 use crate::history::HistoryRow;
 use crate::lock::LockStatus;
 
-/// Database timestamps as RFC 3339 in JSON. SQLite's (and the original's) `STRFTIME('now')`
-/// text is UTC; text that does not parse as a timestamp is passed through unchanged.
-pub fn rfc3339<S: Serializer>(value: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
-    match value {
-        None => s.serialize_none(),
-        Some(text) => s.serialize_str(&to_rfc3339(text)),
-    }
-}
-
-/// Like [`rfc3339`] for a value that is always present.
-pub fn rfc3339_str<S: Serializer>(value: &str, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&to_rfc3339(value))
-}
-
-fn to_rfc3339(text: &str) -> String {
-    chrono::NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%d %H:%M:%S%.f").map_or_else(
-        |_| text.to_owned(),
-        |t| {
-            t.and_utc()
-                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-        },
-    )
-}
+pub use crate::timefmt::{rfc3339, rfc3339_str};
 
 /// A file that was (or, in a dry run, would be) applied or rolled back.
 #[derive(Debug, Clone, Serialize)]
@@ -150,24 +128,6 @@ pub struct ConfigReport {
     pub entries: Vec<Entry>,
     /// What the connection layer (`jetbase::db`) resolves from the environment.
     pub pool: Vec<(String, String)>,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::to_rfc3339;
-
-    #[test]
-    fn rfc3339_converts_sqlite_timestamps_and_keeps_others() {
-        assert_eq!(
-            to_rfc3339("2026-11-23 00:06:29.376"),
-            "2026-11-23T00:06:29.376Z"
-        );
-        assert_eq!(
-            to_rfc3339("2026-11-23 00:06:29"),
-            "2026-11-23T00:06:29.000Z"
-        );
-        assert_eq!(to_rfc3339("yesterday"), "yesterday");
-    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use discover::discover;
-pub use envpy::{EnvPy, read_env_py};
+pub use envpy::{EnvPy, read_env_py, read_literals};
 
 use crate::url::{BackendKind, DatabaseUrl, UrlError};
 

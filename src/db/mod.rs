@@ -22,11 +22,11 @@ use std::time::Duration;
 use sqlx::pool::PoolOptions;
 use sqlx::{ConnectOptions, Database};
 
+use crate::backend::ConnectSpec;
 #[cfg(feature = "mysql")]
 use crate::backend::mysql;
 #[cfg(feature = "postgres")]
 use crate::backend::postgres;
-use crate::backend::ConnectSpec;
 use crate::env::{self, EnvError, EnvVars};
 use crate::url::{BackendKind, DatabaseUrl, SqliteTarget, UrlError};
 
@@ -501,6 +501,18 @@ mod tests {
             PoolSettings::from_env(&env(&[]), Path::new("/p")),
             Err(DbSetupError::NoUrl)
         ));
+    }
+
+    #[test]
+    fn pool_reads_db_password_and_the_url_as_the_cli_does() {
+        let e = env(&[
+            ("DB_TYPE", "mysql"),
+            ("DB_USER", "app"),
+            ("DB_PASSWORD", "pw2"),
+        ]);
+        let s = PoolSettings::from_env(&e, Path::new("/p")).unwrap();
+        assert_eq!(s.url().password(), Some("pw2"));
+        assert_eq!(s.url().to_string(), "mysql://app:***@localhost:3306");
     }
 
     #[test]

@@ -128,3 +128,12 @@ pub fn new_migration(
         path: path.display().to_string(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn env_py_template_is_literal_only() {
+        // Read natively, without starting Python.
+        assert!(crate::config::read_literals(super::ENV_PY_TEMPLATE).is_some());
+    }
+}
