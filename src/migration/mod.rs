@@ -5,6 +5,8 @@ mod name;
 mod parse;
 mod scan;
 mod split;
+#[cfg(test)]
+mod split_samples;
 mod version;
 
 use std::path::{Path, PathBuf};
