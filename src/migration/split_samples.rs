@@ -8,40 +8,21 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::SplitOptions;
 use super::parse::{parse, read_text};
-use super::split::split;
+use super::split::{SplitRules, split};
 
 /// Today's databases and the rules each one splits with.
-fn presets() -> [(&'static str, SplitOptions); 3] {
+fn presets() -> [(&'static str, SplitRules); 3] {
     [
-        (
-            "sqlite",
-            SplitOptions {
-                sqlite_triggers: true,
-                ..SplitOptions::default()
-            },
-        ),
-        (
-            "postgresql",
-            SplitOptions {
-                dollar_quotes: true,
-                ..SplitOptions::default()
-            },
-        ),
-        (
-            "mysql",
-            SplitOptions {
-                mysql_syntax: true,
-                ..SplitOptions::default()
-            },
-        ),
+        ("sqlite", SplitRules::sqlite()),
+        ("postgresql", SplitRules::postgresql()),
+        ("mysql", SplitRules::mysql()),
     ]
 }
 
 /// Everything the parse gives that execution depends on: statements with their lines, and
 /// the warnings, one per line, strings in Rust debug form so that newlines stay visible.
-fn render(text: &str, rules: SplitOptions) -> String {
+fn render(text: &str, rules: SplitRules) -> String {
     let parsed = parse(text, rules);
     let mut out = format!("delimiter {:?}\n", parsed.delimiter);
     for (section, statements) in [("upgrade", &parsed.upgrade), ("rollback", &parsed.rollback)] {
