@@ -3,7 +3,7 @@
 //! common SQL, taken from the original's `database/queries/default_queries.py`; each database
 //! overrides only what differs, as the original's `BaseQueries` subclasses do. No I/O here.
 
-use crate::migration::SplitOptions;
+use crate::migration::SplitRules;
 
 /// Column list read back by [`Dialect::select_history`], in this order.
 pub const HISTORY_COLUMNS: &str =
@@ -24,8 +24,8 @@ pub trait Dialect: Send + Sync {
         format!("\"{}\"", ident.replace('"', "\"\""))
     }
 
-    /// How migration files are split into statements for this database.
-    fn split_options(&self) -> SplitOptions;
+    /// The lexical rules that split this database's migration files into statements.
+    fn split_options(&self) -> SplitRules;
 
     /// The statement that opens a writing transaction.
     fn begin_write(&self) -> &'static str {
@@ -254,12 +254,8 @@ impl Dialect for SqliteDialect {
         "sqlite"
     }
 
-    fn split_options(&self) -> SplitOptions {
-        SplitOptions {
-            dollar_quotes: false,
-            mysql_syntax: false,
-            sqlite_triggers: true,
-        }
+    fn split_options(&self) -> SplitRules {
+        SplitRules::sqlite()
     }
 
     /// `IMMEDIATE` takes the write lock up front, so two writers wait on the busy timeout
@@ -386,12 +382,8 @@ impl Dialect for PostgresDialect {
     fn placeholder(&self, n: usize) -> String {
         format!("${n}")
     }
-    fn split_options(&self) -> SplitOptions {
-        SplitOptions {
-            dollar_quotes: true,
-            mysql_syntax: false,
-            sqlite_triggers: false,
-        }
+    fn split_options(&self) -> SplitRules {
+        SplitRules::postgresql()
     }
 }
 
@@ -406,12 +398,8 @@ impl Dialect for MySqlDialect {
     fn quote_ident(&self, ident: &str) -> String {
         format!("`{}`", ident.replace('`', "``"))
     }
-    fn split_options(&self) -> SplitOptions {
-        SplitOptions {
-            dollar_quotes: false,
-            mysql_syntax: true,
-            sqlite_triggers: false,
-        }
+    fn split_options(&self) -> SplitRules {
+        SplitRules::mysql()
     }
     fn create_migrations_table(&self) -> String {
         "CREATE TABLE IF NOT EXISTS jetbase_migrations (\n    \
@@ -549,5 +537,12 @@ mod tests {
         );
         assert!(d.init_lock_row().starts_with("INSERT IGNORE"));
         assert_eq!(d.quote_ident("a`b"), "`a``b`");
+    }
+
+    #[test]
+    fn dialect_split_options_pick_their_database_preset() {
+        assert_eq!(SqliteDialect.split_options(), SplitRules::sqlite());
+        assert_eq!(PostgresDialect.split_options(), SplitRules::postgresql());
+        assert_eq!(MySqlDialect.split_options(), SplitRules::mysql());
     }
 }

@@ -3,20 +3,24 @@
 
 mod name;
 mod parse;
+mod pytext;
 mod scan;
 mod split;
+#[cfg(test)]
+mod split_samples;
 mod version;
 
 use std::path::{Path, PathBuf};
 
 pub use name::{MAX_FILENAME_CHARS, NameRule, ParsedName, parse_filename};
 pub use parse::{
-    DEFAULT_DELIMITER, Directives, LegacyMode, Section, checksum_of, directives, is_py_whitespace,
-    legacy_checksum, legacy_rollback_statements, legacy_statements, legacy_upgrade_statements,
-    normalize_newlines, parse, py_rstrip, py_strip, read, read_text,
+    Directives, LegacyMode, Section, checksum_of, directives, legacy_checksum,
+    legacy_rollback_statements, legacy_statements, legacy_upgrade_statements, parse, read,
+    read_text,
 };
+pub use pytext::{is_py_whitespace, normalize_newlines, py_rstrip, py_strip};
 pub use scan::scan;
-pub use split::split;
+pub use split::{DEFAULT_DELIMITER, DollarQuotes, HashComments, SplitRules, split};
 pub use version::Version;
 
 /// The three kinds of migration file (COMPAT 2). `as_str` is the `migration_type` column value.
@@ -55,17 +59,6 @@ pub struct MigrationFile {
     pub version: Option<Version>,
     /// Raw description with `_` replaced by a space (the `description` column).
     pub description: String,
-}
-
-/// Options of the SQL-aware splitter, chosen by the backend's dialect.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SplitOptions {
-    /// PostgreSQL `$$` / `$tag$` bodies.
-    pub dollar_quotes: bool,
-    /// MySQL: backslash escapes inside quoted strings, `#` line comments.
-    pub mysql_syntax: bool,
-    /// SQLite: `CREATE TRIGGER ... BEGIN ... END` bodies keep their inner `;`.
-    pub sqlite_triggers: bool,
 }
 
 /// A parsed migration file.

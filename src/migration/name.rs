@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::parse::py_strip;
+use super::pytext::py_strip;
 use super::{MigrationKind, Version};
 
 /// Longest file name the original accepts, in characters (`len(filename) <= 512`).

@@ -2,45 +2,14 @@
 //! statement parse and its checksum (COMPAT 3), and the SQL-aware parse we execute (COMPAT 4).
 //! Pure text in, values out; the only I/O is [`read`]/[`read_text`] loading one file.
 
-use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use super::split::split;
-use super::{MigrationError, ParsedMigration, SplitOptions};
-
-/// The delimiter when a file has no `-- jetbase: delimiter=` directive.
-pub const DEFAULT_DELIMITER: &str = ";";
-
-/// Python's `str.isspace()`: Unicode `White_Space` plus the separators `\x1c`..`\x1f`.
-#[must_use]
-pub fn is_py_whitespace(c: char) -> bool {
-    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
-}
-
-/// Python's `str.strip()` with no argument.
-#[must_use]
-pub fn py_strip(s: &str) -> &str {
-    s.trim_matches(is_py_whitespace)
-}
-
-/// Python's `str.rstrip()` with no argument.
-#[must_use]
-pub fn py_rstrip(s: &str) -> &str {
-    s.trim_end_matches(is_py_whitespace)
-}
-
-/// Python's universal newlines on read: `\r\n` and lone `\r` become `\n`.
-#[must_use]
-pub fn normalize_newlines(text: &str) -> Cow<'_, str> {
-    if text.contains('\r') {
-        Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
-    } else {
-        Cow::Borrowed(text)
-    }
-}
+use super::pytext::{is_py_whitespace, normalize_newlines, py_rstrip, py_strip};
+use super::split::{DEFAULT_DELIMITER, SplitRules, split};
+use super::{MigrationError, ParsedMigration};
 
 /// `line[n:]` in Python: everything after the first `n` characters.
 fn skip_chars(line: &str, n: usize) -> &str {
@@ -223,7 +192,7 @@ pub fn legacy_checksum(text: &str) -> String {
 /// Parse a migration file's text: directives, the SQL-aware statements of both sections
 /// with file line numbers, and the legacy checksum.
 #[must_use]
-pub fn parse(text: &str, opts: SplitOptions) -> ParsedMigration {
+pub fn parse(text: &str, opts: SplitRules) -> ParsedMigration {
     let text = normalize_newlines(text);
     let Directives {
         delimiter,
@@ -304,7 +273,7 @@ fn line_of_offset(before: &[u8]) -> usize {
 ///
 /// # Errors
 /// Unreadable or non-UTF-8 file.
-pub fn read(file: &Path, opts: SplitOptions) -> Result<ParsedMigration, MigrationError> {
+pub fn read(file: &Path, opts: SplitRules) -> Result<ParsedMigration, MigrationError> {
     read_text(file).map(|text| parse(&text, opts))
 }
 
@@ -345,36 +314,6 @@ mod tests {
             .count();
         assert_eq!(checked, fixtures, "every fixture has a golden line");
         assert!(checked >= 25);
-    }
-
-    #[test]
-    fn py_whitespace_matches_python_isspace() {
-        // Every code point for which CPython 3.11 `str.isspace()` is true.
-        let python: Vec<u32> = vec![
-            0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x85, 0xa0, 0x1680, 0x2000,
-            0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200a, 0x2028,
-            0x2029, 0x202f, 0x205f, 0x3000,
-        ];
-        let ours: Vec<u32> = (0..=0x10_ffff_u32)
-            .filter_map(char::from_u32)
-            .filter(|&c| is_py_whitespace(c))
-            .map(u32::from)
-            .collect();
-        assert_eq!(ours, python);
-    }
-
-    #[test]
-    fn py_strip_separators_stripped_unlike_trim() {
-        assert_eq!(py_strip("\x1c\u{a0} a b \t\x1f"), "a b");
-        assert_eq!(py_rstrip("  a \x1e"), "  a");
-        assert_eq!("\x1ca".trim(), "\x1ca");
-        assert_eq!(py_strip("\u{feff}a"), "\u{feff}a");
-    }
-
-    #[test]
-    fn normalize_newlines_crlf_and_lone_cr_become_lf() {
-        assert_eq!(normalize_newlines("a\r\nb\rc\r\r\nd"), "a\nb\nc\n\nd");
-        assert!(matches!(normalize_newlines("a\nb"), Cow::Borrowed(_)));
     }
 
     #[test]
@@ -499,7 +438,7 @@ mod tests {
 
     #[test]
     fn parse_worked_example_sections_and_lines() {
-        let parsed = parse(WORKED_EXAMPLE, SplitOptions::default());
+        let parsed = parse(WORKED_EXAMPLE, SplitRules::default());
         assert_eq!(parsed.delimiter, ";");
         assert!(parsed.transaction);
         assert_eq!(
@@ -524,7 +463,7 @@ mod tests {
     fn parse_crlf_line_numbers_file_absolute() {
         let parsed = parse(
             "SELECT 1;\r\n\r\n-- rollback\r\n\r\nSELECT 2;\rSELECT 3",
-            SplitOptions::default(),
+            SplitRules::default(),
         );
         assert_eq!(parsed.upgrade, [stmt("SELECT 1", 1)]);
         assert_eq!(parsed.rollback, [stmt("SELECT 2", 5), stmt("SELECT 3", 6)]);
@@ -538,7 +477,7 @@ mod tests {
 
     #[test]
     fn parse_final_statement_without_delimiter_kept_with_warning() {
-        let parsed = parse("SELECT 1;\nSELECT 2\n", SplitOptions::default());
+        let parsed = parse("SELECT 1;\nSELECT 2\n", SplitRules::default());
         assert_eq!(parsed.upgrade, [stmt("SELECT 1", 1), stmt("SELECT 2", 2)]);
         assert_eq!(parsed.checksum, checksum_of(&["SELECT 1".to_owned()]));
         assert_eq!(parsed.warnings.len(), 1);
@@ -549,7 +488,7 @@ mod tests {
     fn parse_custom_delimiter_used_for_split() {
         let text =
             "-- jetbase: delimiter=//\nCREATE PROCEDURE p() BEGIN SELECT 1; END//\nSELECT 2//\n";
-        let parsed = parse(text, SplitOptions::default());
+        let parsed = parse(text, SplitRules::default());
         assert_eq!(parsed.delimiter, "//");
         assert_eq!(
             parsed.upgrade,
@@ -565,7 +504,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("V1__bad.sql");
         std::fs::write(&path, b"SELECT 1;\r\nSELECT 'caf\xe9';\n").expect("write");
-        match read(&path, SplitOptions::default()) {
+        match read(&path, SplitRules::default()) {
             Err(MigrationError::NotUtf8 { file, line, offset }) => {
                 assert_eq!(file, path);
                 assert_eq!(line, 2);
@@ -578,7 +517,7 @@ mod tests {
     #[test]
     fn read_missing_file_is_io_error() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let result = read(&dir.path().join("nope.sql"), SplitOptions::default());
+        let result = read(&dir.path().join("nope.sql"), SplitRules::default());
         assert!(matches!(result, Err(MigrationError::Io { .. })));
     }
 
@@ -587,7 +526,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("V1__ok.sql");
         std::fs::write(&path, WORKED_EXAMPLE).expect("write");
-        let parsed = read(&path, SplitOptions::default()).expect("read");
+        let parsed = read(&path, SplitRules::default()).expect("read");
         assert_eq!(parsed.upgrade.len(), 2);
     }
 }
