@@ -14,11 +14,13 @@ use async_trait::async_trait;
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{Connection, OpenFlags, params_from_iter};
 
-use super::dialect::SqliteDialect;
+mod sql;
+
 use super::{
     Backend, Capabilities, ConnectError, ConnectSpec, DbError, Dialect, OpenMode, Row, Value,
 };
 use crate::url::SqliteTarget;
+pub use sql::SqliteDialect;
 
 pub struct SqliteBackend {
     conn: Connection,

@@ -12,8 +12,10 @@ use sqlx::mysql::{
 };
 use sqlx::{Arguments, AssertSqlSafe, ConnectOptions, Connection, Row as _, ValueRef};
 
-use super::dialect::MySqlDialect;
+mod sql;
+
 use super::{Backend, Capabilities, ConnectError, ConnectSpec, DbError, Dialect, Row, Value};
+pub use sql::MySqlDialect;
 
 pub struct MySqlBackend {
     conn: MySqlConnection,

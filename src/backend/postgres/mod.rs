@@ -14,8 +14,10 @@ use sqlx::{
     Arguments, AssertSqlSafe, Column, ConnectOptions, Connection, Row as _, TypeInfo, ValueRef,
 };
 
-use super::dialect::PostgresDialect;
+mod sql;
+
 use super::{Backend, Capabilities, ConnectError, ConnectSpec, DbError, Dialect, Row, Value};
+pub use sql::PostgresDialect;
 
 pub struct PostgresBackend {
     conn: PgConnection,
