@@ -65,7 +65,7 @@ CNF
   synced() { for _ in $(seq 1 600); do
     [ "$(mariadb --no-defaults -uroot --socket="$B/n$1.sock" -Nse "SHOW STATUS LIKE 'wsrep_local_state_comment'" 2>/dev/null | cut -f2)" = Synced ] && return 0
     alive "$(cat "$B/n$1.pid")" || break
-    sleep 0.1; done; echo "node$1 did not sync" >&2; tail -n 20 "$B/n$1.err" >&2 || true; return 1; }
+    sleep 0.1; done; echo "node$1 did not sync" >&2; tail -n 20 "$B/n$1.err" "$B/n$1.stdout.log" >&2 2>/dev/null || true; return 1; }
   node() { # node N [ARGS...]: starts node N in the background, its PID in nN.pid
     local n=$1; shift
     mariadbd --defaults-file="$B/n$n.cnf" "$@" </dev/null >>"$B/n$n.stdout.log" 2>&1 &

@@ -117,6 +117,7 @@ with_retries() {
     echo "$name: start failed (try $try of 3)" >&2
     bash "$script" stop "$dir" || true
   done
+  echo "$name: could not start in 3 tries" >&2
   return 1
 }
 

@@ -39,7 +39,7 @@ attempt)
     alive "$PID" || break
     sleep 0.1
   done
-  if [ "$up" != 1 ]; then tail -n 20 "$D/err.log" >&2 || true; exit 1; fi
+  if [ "$up" != 1 ]; then tail -n 20 "$D/err.log" "$D/stdout.log" >&2 2>/dev/null || true; exit 1; fi
   mariadb --no-defaults -uroot --socket="$D/sock" -e \
     "CREATE USER '$MY_USER'@'%' IDENTIFIED BY '$MY_PASS'; GRANT ALL ON *.* TO '$MY_USER'@'%' WITH GRANT OPTION;"
   echo "$PORT" > "$D/port"

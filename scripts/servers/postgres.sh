@@ -55,7 +55,7 @@ attempt)
   PORT=$(free_port "$D")
   OPTS="-c listen_addresses=127.0.0.1 -p $PORT -k $D $FAST -c max_connections=200 $TLS"
   if ! runuser -u postgres -- "$PGBIN/pg_ctl" -D "$D/data" -l "$D/server.log" -w -s -o "$OPTS" start; then
-    tail -n 20 "$D/server.log" >&2 || true
+    tail -n 20 "$D/server.log" >&2 2>/dev/null || true
     exit 1
   fi
   head -1 "$D/data/postmaster.pid" > "$D/pid"
