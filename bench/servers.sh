@@ -2,7 +2,7 @@
 # Benchmark on the servers: the 1,000-migration workload on PostgreSQL against `psql -f`
 # and on MariaDB against the `mariadb` client, both running the same SQL with one
 # transaction per file; then status and a no-op upgrade. Prints figures; asserts nothing.
-#   bench/servers.sh [N]      (servers from JETBASE_TEST_*_URL, else started by scripts/)
+#   bench/servers.sh [N]      (servers from JETBASE_TEST_*_URL, else started by scripts/servers/)
 set -euo pipefail
 N=${1:-1000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,12 +11,12 @@ cargo build --release --quiet
 BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/jetbase
 PG_DIR=""; MY_DIR=""
 cleanup() {
-  if [ -n "$PG_DIR" ]; then scripts/postgres.sh stop "$PG_DIR"; fi
-  if [ -n "$MY_DIR" ]; then scripts/mariadb.sh stop "$MY_DIR"; fi
+  if [ -n "$PG_DIR" ]; then scripts/servers/postgres.sh stop "$PG_DIR"; fi
+  if [ -n "$MY_DIR" ]; then scripts/servers/mariadb.sh stop "$MY_DIR"; fi
 }
 trap cleanup EXIT
-if [ -z "${JETBASE_TEST_POSTGRES_URL:-}" ]; then PG_DIR=$(scripts/postgres.sh start); JETBASE_TEST_POSTGRES_URL=$(cat "$PG_DIR/url"); fi
-if [ -z "${JETBASE_TEST_MYSQL_URL:-}" ]; then MY_DIR=$(scripts/mariadb.sh start); JETBASE_TEST_MYSQL_URL=$(cat "$MY_DIR/url"); fi
+if [ -z "${JETBASE_TEST_POSTGRES_URL:-}" ]; then PG_DIR=$(scripts/servers/postgres.sh start); JETBASE_TEST_POSTGRES_URL=$(cat "$PG_DIR/url"); fi
+if [ -z "${JETBASE_TEST_MYSQL_URL:-}" ]; then MY_DIR=$(scripts/servers/mariadb.sh start); JETBASE_TEST_MYSQL_URL=$(cat "$MY_DIR/url"); fi
 command -v hyperfine >/dev/null || { apt-get update -q >/dev/null; DEBIAN_FRONTEND=noninteractive apt-get install -y -q hyperfine >/dev/null; }
 W=$(mktemp -d -t jetbase-bench.XXXXXX)
 trap 'rm -rf "$W"; cleanup' EXIT

@@ -1,12 +1,13 @@
-//! One behavioural suite, run on every backend: SQLite, PostgreSQL and MariaDB. Each test gets
-//! its own fresh database, so the tests run in parallel. Server tests skip with a message when
-//! their URL (`JETBASE_TEST_POSTGRES_URL`, `JETBASE_TEST_MYSQL_URL`) is unset, and fail when
-//! `CI` is set (`.ci/run` starts both servers with `scripts/`).
+//! One behavioural suite, run on every backend: SQLite, PostgreSQL and MariaDB (the
+//! descriptions in `common/servers/`). Each test gets its own fresh database, so the tests run
+//! in parallel. Server tests skip with a message when their URL (`JETBASE_TEST_POSTGRES_URL`,
+//! `JETBASE_TEST_MYSQL_URL`, `JETBASE_TEST_GALERA_URLS`) is unset, and fail when `CI` is set
+//! (`scripts/test.sh` starts the servers with `scripts/servers/`).
 
 #[macro_use]
 mod common;
 
-use common::{Kind, Project, sha256_hex};
+use common::{GALERA, MYSQL, POSTGRES, Project, SQLITE, sha256_hex};
 
 const USERS: &str = "-- upgrade\nCREATE TABLE users (\n    id INTEGER PRIMARY KEY,\n    email VARCHAR(255)\n);\nINSERT INTO users (id, email) VALUES (1, 'a');\n\n-- rollback\nDROP TABLE users;\n";
 const ITEMS: &str =
@@ -88,7 +89,7 @@ on_every_backend! {
         assert!(r.stderr.contains("nowhere"), "{}", r.stderr);
         assert_eq!(p.versions(), vec!["1"], "no history row for the failed file");
         assert!(!p.table_exists("never"));
-        if p.kind.transactional_ddl() {
+        if p.server.transactional_ddl {
             assert!(!p.table_exists("half"), "the failed file's first statement stayed applied");
             assert!(r.stderr.contains("rolled back"), "{}", r.stderr);
         } else {
@@ -207,12 +208,8 @@ on_every_backend! {
 
     fn transaction_false_runs_statements_one_by_one(p) {
         p.write("V1__t.sql", "CREATE TABLE t (id INTEGER);\n");
-        let body = match p.kind {
-            Kind::Postgres => "-- jetbase: transaction=false\nCREATE INDEX CONCURRENTLY t_id ON t (id);\nCREATE INDEX CONCURRENTLY t_id2 ON t (id);\n",
-            Kind::Sqlite => "-- jetbase: transaction=false\nVACUUM;\nCREATE INDEX t_id ON t (id);\n",
-            Kind::MySql => "-- jetbase: transaction=false\nCREATE INDEX t_id ON t (id);\nOPTIMIZE TABLE t;\n",
-        };
-        p.write("V2__outside.sql", body);
+        let body = format!("-- jetbase: transaction=false\n{}", p.server.outside_transaction);
+        p.write("V2__outside.sql", &body);
         p.run(&["upgrade"]).expect(0);
         assert_eq!(p.versions(), vec!["1", "2"]);
         // The directive is a comment: the checksum is the original's.
@@ -234,7 +231,7 @@ on_every_backend! {
 
 #[test]
 fn postgres_bodies_and_do_blocks_run_as_written() {
-    let Some(p) = Project::on(Kind::Postgres) else {
+    let Some(p) = Project::on(&POSTGRES) else {
         return;
     };
     p.write(
@@ -262,7 +259,7 @@ fn postgres_bodies_and_do_blocks_run_as_written() {
 
 #[test]
 fn postgres_schema_is_the_search_path_and_must_exist() {
-    let Some(p) = Project::on(Kind::Postgres) else {
+    let Some(p) = Project::on(&POSTGRES) else {
         return;
     };
     p.write("V1__t.sql", "CREATE TABLE t (id INT);\n");
@@ -290,7 +287,7 @@ fn postgres_schema_is_the_search_path_and_must_exist() {
 
 #[test]
 fn mysql_triggers_use_the_delimiter_directive_and_utf8mb4() {
-    let Some(p) = Project::on(Kind::MySql) else {
+    let Some(p) = Project::on(&MYSQL) else {
         return;
     };
     p.write(
@@ -311,8 +308,10 @@ fn mysql_triggers_use_the_delimiter_directive_and_utf8mb4() {
 
 #[test]
 fn server_passwords_never_appear_in_connection_errors() {
-    for kind in [Kind::Postgres, Kind::MySql] {
-        let Some(p) = Project::on(kind) else { continue };
+    for server in [&POSTGRES, &MYSQL] {
+        let Some(p) = Project::on(server) else {
+            continue;
+        };
         let secret = "Wr0ng-S3cret";
         let bad = p.url.replacen(":secret@", &format!(":{secret}@"), 1);
         assert_ne!(
@@ -340,15 +339,13 @@ const TLS_PROBE: &str =
 
 #[test]
 fn postgres_sslmode_uses_tls_through_rustls() {
-    let Some(p) = Project::on(Kind::Postgres) else {
+    let Some(p) = Project::on(&POSTGRES) else {
         return;
     };
-    let Ok(ca) = std::env::var("JETBASE_TEST_POSTGRES_CA") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but JETBASE_TEST_POSTGRES_CA is not"
-        );
-        eprintln!("skipping: JETBASE_TEST_POSTGRES_CA is not set");
+    let Some(ca) = common::required_env(
+        "JETBASE_TEST_POSTGRES_CA",
+        "scripts/servers/postgres.sh exports it (openssl makes the CA)",
+    ) else {
         return;
     };
     p.write("V1__probe.sql", TLS_PROBE);
@@ -382,15 +379,13 @@ fn postgres_sslmode_uses_tls_through_rustls() {
 
 #[test]
 fn postgres_unix_socket_host() {
-    let Some(p) = Project::on(Kind::Postgres) else {
+    let Some(p) = Project::on(&POSTGRES) else {
         return;
     };
-    let Ok(dir) = std::env::var("JETBASE_TEST_POSTGRES_SOCKET_DIR") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but JETBASE_TEST_POSTGRES_SOCKET_DIR is not"
-        );
-        eprintln!("skipping: JETBASE_TEST_POSTGRES_SOCKET_DIR is not set");
+    let Some(dir) = common::required_env(
+        "JETBASE_TEST_POSTGRES_SOCKET_DIR",
+        "scripts/servers/postgres.sh exports it",
+    ) else {
         return;
     };
     let (base, db) = p.url.rsplit_once('/').unwrap();
@@ -445,12 +440,8 @@ mod lease {
             .stderr(std::process::Stdio::null())
             .status()
             .is_ok_and(|s| s.success());
-        assert!(
-            ok || std::env::var_os("CI").is_none(),
-            "CI is set but `unshare -pf --mount-proc` fails (run as root)"
-        );
         if !ok {
-            eprintln!("skipping: unshare -pf --mount-proc is not permitted here");
+            common::skip("`unshare -pf --mount-proc` fails here", "run as root");
         }
         ok
     }
@@ -461,7 +452,7 @@ mod lease {
         // --lock-timeout, then exit 4), never a fatal "database is locked".
         let p = Project::new();
         p.write("V1__a.sql", ITEMS);
-        p.write("V2__slow.sql", slow_statement(Kind::Sqlite));
+        p.write("V2__slow.sql", SQLITE.slow);
         let mut holder = upgrade_holding_lock(&p);
         let started = std::time::Instant::now();
         let r = p.run(&["upgrade", "--lock-timeout", "2"]);
@@ -502,20 +493,10 @@ mod lease {
         assert!(p.table_exists("quick"));
     }
 
-    fn slow_statement(kind: Kind) -> &'static str {
-        match kind {
-            Kind::Sqlite => {
-                "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000000) SELECT MAX(x) FROM c;\n"
-            }
-            Kind::Postgres => "SELECT pg_sleep(60);\n",
-            Kind::MySql => "SELECT SLEEP(60);\n",
-        }
-    }
-
     on_every_backend! {
         fn lease_of_a_killed_holder_is_taken_over_without_unlock(p) {
             p.write("V1__a.sql", ITEMS);
-            p.write("V2__slow.sql", slow_statement(p.kind));
+            p.write("V2__slow.sql", p.server.slow);
             let mut child = upgrade_holding_lock(p);
             // While it runs, lock-status names the holder and its heartbeat.
             let r = p.run(&["lock-status"]).expect(0);
@@ -545,7 +526,7 @@ mod lease {
                 return;
             }
             p.write("V1__a.sql", ITEMS);
-            p.write("V2__slow.sql", slow_statement(p.kind));
+            p.write("V2__slow.sql", p.server.slow);
             let mut child = common::clean_command(&common::bin(), &p.dir())
                 .arg("upgrade")
                 .env("JETBASE_LOCK_LEASE", "1")
@@ -583,16 +564,12 @@ mod lease {
             p.write("V2__b.sql", TAGS);
             // A holder on another machine whose heartbeat is fresh: we wait, then give up.
             p.exec("UPDATE jetbase_lock SET is_locked = TRUE, locked_at = CURRENT_TIMESTAMP, process_id = 'remote-1' WHERE id = 1");
-            let now = match p.kind {
-                Kind::Sqlite => "STRFTIME('%Y-%m-%d %H:%M:%f', 'NOW')",
-                Kind::Postgres => "clock_timestamp()",
-                Kind::MySql => "CURRENT_TIMESTAMP(6)",
-            };
+            let now = p.server.now;
             // `|s=1`: the holder says it keeps a session lock (on PostgreSQL, an advisory lock).
-            let host = if p.kind == Kind::Postgres { "elsewhere|s=1" } else { "elsewhere" };
+            let host = if p.server.session_lock.is_some() { "elsewhere|s=1" } else { "elsewhere" };
             p.exec(&format!("INSERT INTO jetbase_lock_lease (id, process_id, owner_host, owner_pid, ttl_seconds, acquired_at, heartbeat_at) VALUES (1, 'remote-1', '{host}', 1, 3600, {now}, {now})"));
             // On PostgreSQL a live holder also keeps its session's advisory lock.
-            let remote_session = (p.kind == Kind::Postgres).then(|| common::PgSession::advisory_lock(&p.sqlx_url()));
+            let remote_session = p.server.session_lock.map(|hold| hold(&p.sqlx_url()));
             let r = p.run(&["upgrade", "--lock-timeout", "0.5"]).expect(4);
             assert!(r.stderr.contains("jetbase pid 1 on elsewhere"), "{}", r.stderr);
             assert!(r.stderr.contains("raise --lock-timeout"), "{}", r.stderr);
@@ -646,37 +623,23 @@ mod lease {
 
         /// The table names of a project's database, jetbase's own excluded.
         fn tables(p: &Project) -> Vec<String> {
-            let sql = match p.kind {
-                Kind::Sqlite => {
-                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'jetbase%' AND name NOT LIKE 'sqlite%' ORDER BY name"
-                }
-                Kind::Postgres => {
-                    "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name NOT LIKE 'jetbase%' ORDER BY table_name"
-                }
-                Kind::MySql => {
-                    "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name NOT LIKE 'jetbase%' ORDER BY table_name"
-                }
-            };
-            p.rows(sql).into_iter().map(|r| r[0].clone()).collect()
+            p.tables()
+                .into_iter()
+                .filter(|t| !t.starts_with("jetbase"))
+                .collect()
         }
 
         fn crash_files(p: &Project) {
             // Each file takes ~20 ms, so kills land inside files, between them, and around
             // the lock. MySQL commits DDL at once: only idempotent DDL converges after a kill.
-            let pause = match p.kind {
-                Kind::Sqlite => {
-                    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 150000) SELECT MAX(x) FROM c;"
-                }
-                Kind::Postgres => "SELECT pg_sleep(0.02);",
-                Kind::MySql => "SELECT SLEEP(0.02);",
-            };
+            let pause = p.server.pause;
             for i in 1..=25 {
-                let body = if p.kind == Kind::MySql {
-                    format!("{pause}\nCREATE TABLE IF NOT EXISTS t{i} (id INTEGER);\n")
-                } else {
+                let body = if p.server.transactional_ddl {
                     format!(
                         "CREATE TABLE t{i} (id INTEGER);\n{pause}\nINSERT INTO t{i} (id) VALUES ({i});\n"
                     )
+                } else {
+                    format!("{pause}\nCREATE TABLE IF NOT EXISTS t{i} (id INTEGER);\n")
                 };
                 p.write(&format!("V{i}__t{i}.sql"), &body);
             }
@@ -712,45 +675,38 @@ mod lease {
                 let mut distinct = p.versions();
                 distinct.dedup();
                 assert_eq!(distinct.len(), 25, "a file was recorded twice");
-                let clean = Project::on(p.kind).unwrap();
+                let clean = Project::on(p.server).unwrap();
                 crash_files(&clean);
                 clean.run(&["upgrade"]).expect(0);
                 assert_eq!(tables(p), tables(&clean), "the schema differs from a clean run");
-                if p.kind != Kind::MySql {
+                if p.server.transactional_ddl {
                     for i in 1..=25 {
                         assert_eq!(p.rows(&format!("SELECT COUNT(*) FROM t{i}")), vec![vec!["1"]], "t{i}");
                     }
                 }
                 assert_eq!(p.run(&["lock-status"]).expect(0).stdout, "Status: UNLOCKED\n");
-                eprintln!("{:?}: {kills} of 12 runs killed mid-upgrade", p.kind);
+                eprintln!("{}: {kills} of 12 runs killed mid-upgrade", p.server.name);
             }
         }
     }
 }
 
 /// Three MariaDB Galera nodes (`JETBASE_TEST_GALERA_URLS`, comma-separated, from
-/// `scripts/galera.sh`): 16 upgrades at once, spread over the nodes, apply every file once.
+/// `scripts/servers/galera.sh`): 16 upgrades at once, spread over the nodes, apply every file
+/// once.
 #[test]
 fn galera_concurrent_upgrades_across_three_nodes_apply_every_file_once() {
-    let Ok(urls) = std::env::var("JETBASE_TEST_GALERA_URLS") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but JETBASE_TEST_GALERA_URLS is not: start the cluster with scripts/galera.sh"
-        );
-        eprintln!("skipping: JETBASE_TEST_GALERA_URLS is not set");
+    let Some(urls) = GALERA.admin_urls() else {
         return;
     };
     let nodes: Vec<String> = urls
-        .split(',')
-        .map(|u| u.trim().rsplit_once('/').unwrap().0.to_owned())
+        .iter()
+        .map(|u| u.rsplit_once('/').unwrap().0.to_owned())
         .collect();
-    assert_eq!(nodes.len(), 3, "{urls}");
+    assert_eq!(nodes.len(), 3, "{urls:?}");
     let db = format!("jb_galera_{}", std::process::id());
-    common::server_exec(
-        Kind::MySql,
-        &format!("{}/mysql", nodes[0]),
-        &format!("CREATE DATABASE `{db}` CHARACTER SET utf8mb4"),
-    );
+    let admin = format!("{}/mysql", nodes[0]);
+    GALERA.exec(&admin, &(GALERA.create_database)(&db));
     let p = Project::bare();
     std::fs::create_dir_all(p.migrations()).unwrap();
     std::fs::write(
@@ -793,25 +749,19 @@ fn galera_concurrent_upgrades_across_three_nodes_apply_every_file_once() {
     }
     // Read back through the third node.
     let url = format!("{}/{db}", nodes[2]);
-    let versions = common::server_query(
-        Kind::MySql,
+    let versions = GALERA.query(
         &url,
         "SELECT version FROM jetbase_migrations ORDER BY order_executed",
     );
-    let tables = common::server_query(
-        Kind::MySql,
+    let tables = GALERA.query(
         &url,
         "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY table_name",
     );
     let counts: Vec<Vec<Vec<String>>> = (1..=12)
         .filter(|i| tables.iter().any(|t| t[0] == format!("t{i}")))
-        .map(|i| common::server_query(Kind::MySql, &url, &format!("SELECT COUNT(*) FROM t{i}")))
+        .map(|i| GALERA.query(&url, &format!("SELECT COUNT(*) FROM t{i}")))
         .collect();
-    common::server_exec(
-        Kind::MySql,
-        &format!("{}/mysql", nodes[0]),
-        &format!("DROP DATABASE `{db}`"),
-    );
+    GALERA.exec(&admin, &(GALERA.drop_database)(&db));
     assert!(
         failures.is_empty(),
         "{} of 16 failed:\n{}",
@@ -825,58 +775,14 @@ fn galera_concurrent_upgrades_across_three_nodes_apply_every_file_once() {
     );
 }
 
-/// A server of the test's own (the shared one must not go away under other tests).
-struct OwnPostgres {
-    dir: String,
-}
-
-impl OwnPostgres {
-    fn script(args: &[&str], port: &str) -> String {
-        let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let out = std::process::Command::new("bash")
-            .arg(root.join("scripts/postgres.sh"))
-            .args(args)
-            .env("PGPORT", port)
-            .env("PG_DURABLE", "1")
-            .env("APT_UPDATED", "1")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "postgres.sh {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    }
-}
-
-impl Drop for OwnPostgres {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("bash")
-            .arg(std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/postgres.sh"))
-            .args(["stop", &self.dir])
-            .output();
-    }
-}
-
 #[test]
 fn lost_connection_mid_file_leaves_no_row_and_no_stuck_lock() {
-    if std::env::var_os("JETBASE_TEST_POSTGRES_URL").is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but JETBASE_TEST_POSTGRES_URL is not"
-        );
-        eprintln!("skipping: no PostgreSQL test server");
+    // A server of the test's own, on free ports: the shared one must not go away under other
+    // tests.
+    let Some(pg) = common::OwnServer::start(&POSTGRES, &[("PG_DURABLE", "1")]) else {
         return;
-    }
-    let port = "25499";
-    let pg = OwnPostgres {
-        dir: OwnPostgres::script(&["start"], port),
     };
-    let url = std::fs::read_to_string(format!("{}/url", pg.dir))
-        .unwrap()
-        .trim()
-        .to_owned();
+    let url = pg.url();
     let p = Project::bare();
     std::fs::create_dir_all(p.migrations()).unwrap();
     std::fs::write(
@@ -890,7 +796,7 @@ fn lost_connection_mid_file_leaves_no_row_and_no_stuck_lock() {
         "CREATE TABLE half (id INTEGER);\nSELECT pg_sleep(60);\n",
     );
     let admin = url.clone();
-    let rows = |sql: &str| common::server_query(Kind::Postgres, &admin, sql);
+    let rows = |sql: &str| POSTGRES.query(&admin, sql);
     let child = common::clean_command(&common::bin(), &p.dir())
         .arg("upgrade")
         .stderr(std::process::Stdio::piped())
@@ -909,13 +815,13 @@ fn lost_connection_mid_file_leaves_no_row_and_no_stuck_lock() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     // The server goes away in the middle of V2.
-    OwnPostgres::script(&["crash", &pg.dir], port);
+    pg.run("crash");
     let out = child.wait_with_output().unwrap();
     assert!(
         !out.status.success(),
         "the upgrade survived losing its server?"
     );
-    OwnPostgres::script(&["resume", &pg.dir], port);
+    pg.run("resume");
     // Nothing of V2 stayed, and no history row for it.
     assert_eq!(
         rows("SELECT version FROM jetbase_migrations ORDER BY order_executed"),
@@ -947,7 +853,7 @@ fn lost_connection_mid_file_leaves_no_row_and_no_stuck_lock() {
 /// machine that judged it dead) does not record its file: it rolls it back.
 #[test]
 fn stale_holder_whose_lock_was_taken_over_rolls_back_instead_of_recording() {
-    let Some(p) = Project::on(Kind::Postgres) else {
+    let Some(p) = Project::on(&POSTGRES) else {
         return;
     };
     p.write("V1__t.sql", ITEMS);

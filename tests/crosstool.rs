@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Kind, Project, Run, clean_command};
+use common::{Project, Run, Server, clean_command};
 
 fn python_jetbase() -> Option<PathBuf> {
     let path = std::env::var_os("JETBASE_PY_BIN").map_or_else(
@@ -20,14 +20,9 @@ fn python_jetbase() -> Option<PathBuf> {
     if path.exists() {
         return Some(path);
     }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI is set but Python Jetbase is missing at {}: run scripts/test.sh",
-        path.display()
-    );
-    eprintln!(
-        "skipping: Python Jetbase not installed at {}",
-        path.display()
+    common::skip(
+        &format!("Python Jetbase is missing at {}", path.display()),
+        "run scripts/test.sh",
     );
     None
 }
@@ -45,40 +40,19 @@ const USERS: &str = "-- upgrade\nCREATE TABLE users (\n    id INTEGER PRIMARY KE
 const TABS_AND_CRLF: &str = "CREATE TABLE t11 (\r\n\tid INTEGER,\t\r\n\tname VARCHAR(20)\r\n);;\r\n-- ROLLBACK\r\nDROP TABLE t11;\r\n";
 const LATER: &str = "CREATE TABLE later (id INTEGER);\nINSERT INTO users (id, email) VALUES (2, 'b');\n--rollback\nDROP TABLE later;\nDELETE FROM users WHERE email = 'b';\n";
 
-/// A trigger written with the delimiter directive, in each database's syntax; the original
-/// joins its lines with spaces, we run it as written, and both must work.
-fn trigger_file(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Sqlite => {
-            "-- jetbase: delimiter=//\n-- upgrade\nCREATE TABLE audit (id INTEGER PRIMARY KEY, note TEXT)//\nCREATE TRIGGER users_ai AFTER INSERT ON users\nBEGIN\n  INSERT INTO audit (note) VALUES ('user added');\nEND//\n-- rollback\nDROP TRIGGER users_ai//\nDROP TABLE audit//\n"
-        }
-        Kind::Postgres => {
-            "-- jetbase: delimiter=//\n-- upgrade\nCREATE TABLE audit (id SERIAL PRIMARY KEY, note TEXT)//\nCREATE FUNCTION note_user() RETURNS trigger AS $$\nBEGIN\n  INSERT INTO audit (note) VALUES ('user added');\n  RETURN NEW;\nEND;\n$$ LANGUAGE plpgsql//\nCREATE TRIGGER users_ai AFTER INSERT ON users FOR EACH ROW EXECUTE FUNCTION note_user()//\n-- rollback\nDROP TRIGGER users_ai ON users//\nDROP FUNCTION note_user()//\nDROP TABLE audit//\n"
-        }
-        Kind::MySql => {
-            "-- jetbase: delimiter=//\n-- upgrade\nCREATE TABLE audit (id INTEGER PRIMARY KEY AUTO_INCREMENT, note VARCHAR(50))//\nCREATE TRIGGER users_ai AFTER INSERT ON users FOR EACH ROW\nBEGIN\n  INSERT INTO audit (note) VALUES ('user added');\nEND//\n-- rollback\nDROP TRIGGER users_ai//\nDROP TABLE audit//\n"
-        }
-    }
-}
-
-fn files(kind: Kind) -> Vec<(&'static str, &'static str)> {
+/// The files both tools apply; the trigger is written with the delimiter directive in each
+/// database's syntax (the original joins its lines with spaces, we run it as written, and both
+/// must work).
+fn files(server: &Server) -> Vec<(&'static str, &'static str)> {
     vec![
         ("V1__create_users.sql", USERS),
         ("V1_1__tabs_and_crlf.sql", TABS_AND_CRLF),
-        ("V2__trigger_with_delimiter.sql", trigger_file(kind)),
+        (
+            "V2__trigger_with_delimiter.sql",
+            server.trigger_with_delimiter,
+        ),
         ("V10__later.sql", LATER),
     ]
-}
-
-/// A statement that runs long enough to be killed mid-file.
-fn slow(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Sqlite => {
-            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000000) SELECT MAX(x) FROM c;\n"
-        }
-        Kind::Postgres => "SELECT pg_sleep(60);\n",
-        Kind::MySql => "SELECT SLEEP(60);\n",
-    }
 }
 
 fn add(p: &Project, files: &[(&str, &str)]) {
@@ -115,9 +89,9 @@ fn crash_while_locked(mut cmd: Command, p: &Project) {
 on_every_backend! {
     fn crosstool_both_tools_write_identical_history_rows(p) {
         let Some(pyb) = python_jetbase() else { return };
-        let q = Project::on(p.kind).unwrap();
-        add(p, &files(p.kind));
-        add(&q, &files(p.kind));
+        let q = Project::on(p.server).unwrap();
+        add(p, &files(p.server));
+        add(&q, &files(p.server));
         py(&pyb, p, &["upgrade"]).expect(0);
         q.run(&["upgrade"]).expect(0);
         let (hp, hq) = (history(p), history(&q));
@@ -130,7 +104,7 @@ on_every_backend! {
 
     fn crosstool_tools_take_turns_on_one_database(p) {
         let Some(pyb) = python_jetbase() else { return };
-        add(p, &files(p.kind));
+        add(p, &files(p.server));
         py(&pyb, p, &["upgrade", "-c", "1"]).expect(0);
         let j = p.run(&["--json", "status"]).expect(0).json();
         assert_eq!(j["applied"].as_array().unwrap().len(), 1);
@@ -169,7 +143,7 @@ on_every_backend! {
 
     fn crosstool_repeatables_interoperate(p) {
         let Some(pyb) = python_jetbase() else { return };
-        add(p, &files(p.kind)[..1]);
+        add(p, &files(p.server)[..1]);
         p.write("RA__stamp.sql", "UPDATE users SET email = 'ra' WHERE id = 1;\nCREATE TABLE IF NOT EXISTS ra_runs (n INTEGER);\nINSERT INTO ra_runs (n) VALUES (1);\n");
         p.write("ROC__view.sql", "DROP VIEW IF EXISTS v;\nCREATE VIEW v AS SELECT 1 AS x;\n");
         p.run(&["upgrade"]).expect(0);
@@ -192,7 +166,7 @@ on_every_backend! {
         // what is missing instead of failing with "no such table".
         let Some(pyb) = python_jetbase() else { return };
         let forget_lease = || p.exec("DROP TABLE IF EXISTS jetbase_lock_lease");
-        add(p, &[files(p.kind)[0], files(p.kind)[3]]);
+        add(p, &[files(p.server)[0], files(p.server)[3]]);
         py(&pyb, p, &["upgrade"]).expect(0);
         assert!(!p.table_exists("jetbase_lock_lease"));
         p.run(&["rollback"]).expect(0);
@@ -249,8 +223,8 @@ on_every_backend! {
     fn crosstool_python_lock_stops_us_and_ours_stops_python(p) {
         let Some(pyb) = python_jetbase() else { return };
         // Python holds the lock (crashed mid-file): we refuse with the lock exit code.
-        add(p, &files(p.kind)[..1]);
-        p.write("V5__slow.sql", slow(p.kind));
+        add(p, &files(p.server)[..1]);
+        p.write("V5__slow.sql", p.server.slow);
         let mut cmd = clean_command(&pyb, &p.dir());
         cmd.arg("upgrade");
         crash_while_locked(cmd, p);
@@ -261,9 +235,9 @@ on_every_backend! {
         p.run(&["unlock"]).expect(0);
 
         // We hold the lock (crashed mid-file): Python refuses.
-        let q = Project::on(p.kind).unwrap();
-        add(&q, &files(p.kind)[..1]);
-        q.write("V5__slow.sql", slow(p.kind));
+        let q = Project::on(p.server).unwrap();
+        add(&q, &files(p.server)[..1]);
+        q.write("V5__slow.sql", p.server.slow);
         let mut cmd = clean_command(&common::bin(), &q.dir());
         cmd.arg("upgrade");
         crash_while_locked(cmd, &q);

@@ -5,20 +5,9 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use common::{GALERA, MYSQL, POSTGRES};
 use jetbase::config::EnvVars;
 use jetbase::db::{self, Pool, PoolSettings};
-
-fn server(var: &str) -> Option<String> {
-    let url = std::env::var(var).ok();
-    if url.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but {var} is not"
-        );
-        eprintln!("skipping: {var} is not set");
-    }
-    url
-}
 
 fn env(pairs: &[(&str, &str)]) -> EnvVars {
     pairs
@@ -44,7 +33,7 @@ async fn pg_sessions(admin: &sqlx::PgPool, app: &str) -> i64 {
 
 #[test]
 fn pool_size_overflow_and_recycle_are_honoured_on_postgres() {
-    let Some(url) = server("JETBASE_TEST_POSTGRES_URL") else {
+    let Some(url) = POSTGRES.admin_url() else {
         return;
     };
     rt().block_on(async {
@@ -121,7 +110,7 @@ fn pool_size_overflow_and_recycle_are_honoured_on_postgres() {
 
 #[test]
 fn emoji_round_trips_on_mariadb_utf8mb4() {
-    let Some(url) = server("JETBASE_TEST_MYSQL_URL") else {
+    let Some(url) = MYSQL.admin_url() else {
         return;
     };
     rt().block_on(async {
@@ -210,96 +199,69 @@ fn wait_fails_cleanly_when_the_database_never_comes() {
 
 #[test]
 fn wait_succeeds_when_the_server_starts_later_and_pre_ping_survives_a_restart() {
-    let Some(_) = server("JETBASE_TEST_POSTGRES_URL") else {
+    // A server of the test's own, on free ports, that it can crash and resume.
+    let Some(pg) = common::OwnServer::start(&POSTGRES, &[("PG_DURABLE", "1")]) else {
         return;
     };
-    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let script = |args: &[&str]| {
-        let out = std::process::Command::new("bash")
-            .arg(root.join("scripts/postgres.sh"))
-            .args(args)
-            .env("PGPORT", "25498")
-            .env("PG_DURABLE", "1")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    };
-    let dir = script(&["start"]);
-    let url = std::fs::read_to_string(format!("{dir}/url"))
-        .unwrap()
-        .trim()
-        .to_owned();
-    let result = std::panic::catch_unwind(|| {
-        // A pool survives the server restarting: pre-ping drops the dead connections.
-        rt().block_on(async {
-            let s = PoolSettings::from_env(
-                &env(&[("DATABASE_URL", &url), ("DB_POOL_SIZE", "2")]),
-                Path::new("."),
-            )
-            .unwrap();
-            let Pool::Postgres(pool) = db::connect(&s, |_| {}).await.unwrap() else {
-                panic!("not postgres")
-            };
-            let one: i32 = sqlx::query_scalar("SELECT 1")
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-            assert_eq!(one, 1);
-            script(&["crash", &dir]);
-            script(&["resume", &dir]);
-            let two: i32 = sqlx::query_scalar("SELECT 2")
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-            assert_eq!(two, 2);
-            pool.close().await;
-        });
-        // `jetbase wait` started while the server is down returns once it is up.
-        script(&["crash", &dir]);
-        let p = common::Project::new();
-        std::fs::write(
-            p.dir().join("env.py"),
-            format!("sqlalchemy_url = \"{url}\"\n"),
+    let url = pg.url();
+    // A pool survives the server restarting: pre-ping drops the dead connections.
+    rt().block_on(async {
+        let s = PoolSettings::from_env(
+            &env(&[("DATABASE_URL", &url), ("DB_POOL_SIZE", "2")]),
+            Path::new("."),
         )
         .unwrap();
-        let child = common::clean_command(&common::bin(), &p.dir())
-            .args(["wait", "--retries", "100", "--delay", "0.2"])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
+        let Pool::Postgres(pool) = db::connect(&s, |_| {}).await.unwrap() else {
+            panic!("not postgres")
+        };
+        let one: i32 = sqlx::query_scalar("SELECT 1")
+            .fetch_one(&pool)
+            .await
             .unwrap();
-        std::thread::sleep(Duration::from_secs(2));
-        script(&["resume", &dir]);
-        let out = child.wait_with_output().unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(stdout.starts_with("Database is ready:"), "{stdout}");
-        assert!(
-            String::from_utf8_lossy(&out.stderr).contains("database not ready (attempt 1/101)")
-        );
+        assert_eq!(one, 1);
+        pg.run("crash");
+        pg.run("resume");
+        let two: i32 = sqlx::query_scalar("SELECT 2")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(two, 2);
+        pool.close().await;
     });
-    script(&["stop", &dir]);
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic);
-    }
+    // `jetbase wait` started while the server is down returns once it is up.
+    pg.run("crash");
+    let p = common::Project::new();
+    std::fs::write(
+        p.dir().join("env.py"),
+        format!("sqlalchemy_url = \"{url}\"\n"),
+    )
+    .unwrap();
+    let child = common::clean_command(&common::bin(), &p.dir())
+        .args(["wait", "--retries", "100", "--delay", "0.2"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    pg.run("resume");
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.starts_with("Database is ready:"), "{stdout}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("database not ready (attempt 1/101)"));
 }
 
 #[test]
 fn galera_certification_failures_are_retried() {
-    let Some(urls) = server("JETBASE_TEST_GALERA_URLS") else {
+    let Some(urls) = GALERA.admin_urls() else {
         return;
     };
     let nodes: Vec<String> = urls
-        .split(',')
+        .iter()
         .map(|u| u.rsplit_once('/').unwrap().0.to_owned())
         .collect();
     let db_name = format!("jb_conflict_{}", std::process::id());

@@ -1,31 +1,42 @@
-//! Test harness: a temporary project on SQLite, PostgreSQL or MariaDB (a fresh database per
-//! project on the servers `JETBASE_TEST_POSTGRES_URL` / `JETBASE_TEST_MYSQL_URL` name), the
-//! real `jetbase` binary run with a cleared environment, and direct reads of the database.
+//! Test harness: a temporary project on one of the test servers described in `servers/`
+//! (SQLite, PostgreSQL, MariaDB; a fresh database per project on the server its variable
+//! names), the real `jetbase` binary run with a cleared environment, direct reads of the
+//! database, servers of a test's own, and the one rule for what a test lacks: skip locally,
+//! fail under `CI`.
 #![allow(dead_code)]
+
+pub mod servers;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The database a test project runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Sqlite,
-    Postgres,
-    MySql,
+// Each test binary uses its own share of these.
+#[allow(unused_imports)]
+pub use servers::postgres::PgTransaction;
+#[allow(unused_imports)]
+pub use servers::{GALERA, MYSQL, POSTGRES, SQLITE, Server};
+
+/// Skips a test that lacks `what`, with a message, locally; fails it under `CI`, where no
+/// test may skip, saying `how` to provide it. Every test that needs a server, a tool or a
+/// permission goes through here.
+#[track_caller]
+pub fn skip(what: &str, how: &str) {
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI is set but {what}: {how}"
+    );
+    eprintln!("skipping: {what}");
 }
 
-impl Kind {
-    fn env_var(self) -> Option<&'static str> {
-        match self {
-            Kind::Sqlite => None,
-            Kind::Postgres => Some("JETBASE_TEST_POSTGRES_URL"),
-            Kind::MySql => Some("JETBASE_TEST_MYSQL_URL"),
+/// The value of `var`, or `None` after [`skip`] when it is unset or empty.
+#[track_caller]
+pub fn required_env(var: &str, how: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => Some(v),
+        _ => {
+            skip(&format!("{var} is not set"), how);
+            None
         }
-    }
-
-    /// DDL inside a transaction is rolled back with it.
-    pub fn transactional_ddl(self) -> bool {
-        self != Kind::MySql
     }
 }
 
@@ -37,20 +48,18 @@ struct ServerDb {
 
 pub struct Project {
     pub tmp: tempfile::TempDir,
-    pub kind: Kind,
+    /// The database it runs on.
+    pub server: &'static Server,
     /// The URL written to env.py (SQLAlchemy spelling, as the Python tool needs it).
     pub url: String,
-    server: Option<ServerDb>,
+    db: Option<ServerDb>,
 }
 
 impl Drop for Project {
     fn drop(&mut self) {
-        if let Some(db) = &self.server {
-            let sql = match self.kind {
-                Kind::Postgres => format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", db.name),
-                _ => format!("DROP DATABASE IF EXISTS `{}`", db.name),
-            };
-            let _ = std::panic::catch_unwind(|| server_exec(self.kind, &db.admin_url, &sql));
+        if let Some(db) = &self.db {
+            let sql = (self.server.drop_database)(&db.name);
+            let _ = std::panic::catch_unwind(|| self.server.exec(&db.admin_url, &sql));
         }
     }
 }
@@ -119,47 +128,21 @@ fn unique_name() -> String {
 impl Project {
     /// An empty folder with `jetbase/migrations/` and an env.py using `jetbase.db`.
     pub fn new() -> Project {
-        Project::on(Kind::Sqlite).unwrap()
+        Project::on(&SQLITE).unwrap()
     }
 
-    /// A project on `kind`, with a fresh database on its test server. `None` (after saying
-    /// so) when the server's URL is unset, which fails the test under `CI`.
-    pub fn on(kind: Kind) -> Option<Project> {
+    /// A project on `server`, with a fresh database on it. `None` (after [`skip`]) when the
+    /// server's URL is unset.
+    #[track_caller]
+    pub fn on(server: &'static Server) -> Option<Project> {
         let mut p = Project::bare();
-        p.kind = kind;
-        if let Some(var) = kind.env_var() {
-            let Ok(admin_url) = std::env::var(var) else {
-                assert!(
-                    std::env::var_os("CI").is_none(),
-                    "CI is set but {var} is not: start the server with scripts/{}.sh",
-                    if kind == Kind::Postgres {
-                        "postgres"
-                    } else {
-                        "mariadb"
-                    }
-                );
-                eprintln!("skipping: {var} is not set");
-                return None;
-            };
+        p.server = server;
+        if server.env_var.is_some() {
+            let admin_url = server.admin_url()?;
             let name = unique_name();
-            let create = match kind {
-                Kind::Postgres => format!("CREATE DATABASE \"{name}\""),
-                _ => format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4"),
-            };
-            server_exec(kind, &admin_url, &create);
-            let base = admin_url.rsplit_once('/').unwrap().0;
-            p.url = match kind {
-                Kind::Postgres => format!(
-                    "{}/{name}",
-                    base.replacen("postgresql://", "postgresql+psycopg2://", 1)
-                        .replacen("postgres://", "postgresql+psycopg2://", 1)
-                ),
-                _ => format!(
-                    "{}/{name}",
-                    base.replacen("mysql://", "mysql+pymysql://", 1)
-                ),
-            };
-            p.server = Some(ServerDb { admin_url, name });
+            server.exec(&admin_url, &(server.create_database)(&name));
+            p.url = server.sqlalchemy_url(&Server::database_url(&admin_url, &name));
+            p.db = Some(ServerDb { admin_url, name });
         }
         std::fs::create_dir_all(p.migrations()).unwrap();
         std::fs::write(
@@ -174,17 +157,17 @@ impl Project {
     pub fn bare() -> Project {
         Project {
             tmp: tempfile::tempdir().unwrap(),
-            kind: Kind::Sqlite,
+            server: &SQLITE,
             url: "sqlite:///jetbase.db".into(),
-            server: None,
+            db: None,
         }
     }
 
     /// The URL of the project's database for sqlx (driver suffix removed).
     pub fn sqlx_url(&self) -> String {
-        match &self.server {
+        match &self.db {
             None => format!("sqlite://{}", self.db_path().display()),
-            Some(db) => format!("{}/{}", db.admin_url.rsplit_once('/').unwrap().0, db.name),
+            Some(db) => Server::database_url(&db.admin_url, &db.name),
         }
     }
 
@@ -236,18 +219,12 @@ impl Project {
 
     /// Rows of `sql` on the project's database, every value as text ("NULL" for null).
     pub fn rows(&self, sql: &str) -> Vec<Vec<String>> {
-        match self.kind {
-            Kind::Sqlite => query(&self.db_path(), sql),
-            kind => server_query(kind, &self.sqlx_url(), sql),
-        }
+        self.server.query(&self.sqlx_url(), sql)
     }
 
     /// Execute a statement on the project's database (to simulate other writers).
     pub fn exec(&self, sql: &str) {
-        match self.kind {
-            Kind::Sqlite => exec(&self.db_path(), sql),
-            kind => server_exec(kind, &self.sqlx_url(), sql),
-        }
+        self.server.exec(&self.sqlx_url(), sql);
     }
 
     /// `version` of every VERSIONED history row, in order executed.
@@ -260,70 +237,33 @@ impl Project {
         .collect()
     }
 
+    /// The tables of the project's database, sorted (none before a database file exists).
+    pub fn tables(&self) -> Vec<String> {
+        if self.db.is_none() && !self.db_path().exists() {
+            return Vec::new();
+        }
+        let mut names: Vec<String> = self
+            .rows(self.server.tables)
+            .into_iter()
+            .map(|r| r[0].clone())
+            .collect();
+        names.sort();
+        names
+    }
+
     pub fn table_exists(&self, name: &str) -> bool {
-        let sql = match self.kind {
-            Kind::Sqlite => {
-                if !self.db_path().exists() {
-                    return false;
-                }
-                format!("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '{name}'")
-            }
-            Kind::Postgres => format!(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = '{name}'"
-            ),
-            Kind::MySql => format!(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '{name}'"
-            ),
-        };
-        !self.rows(&sql).is_empty()
+        self.tables().iter().any(|t| t == name)
     }
 }
 
-/// Run a query on a SQLite file with sqlx, reading every column as text.
+/// Rows of a query on a SQLite file, every value as text.
 pub fn query(db: &Path, sql: &str) -> Vec<Vec<String>> {
-    use sqlx::{Connection, Row, ValueRef};
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let url = format!("sqlite://{}?mode=ro", db.display());
-        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
-            .fetch_all(&mut conn)
-            .await
-            .unwrap();
-        rows.iter()
-            .map(|r| {
-                (0..r.len())
-                    .map(|i| {
-                        if r.try_get_raw(i).unwrap().is_null() {
-                            "NULL".to_owned()
-                        } else if let Ok(s) = r.try_get::<String, _>(i) {
-                            s
-                        } else {
-                            r.try_get::<i64, _>(i).unwrap().to_string()
-                        }
-                    })
-                    .collect()
-            })
-            .collect()
-    })
+    SQLITE.query(&format!("sqlite://{}", db.display()), sql)
 }
 
 /// Execute a statement on a SQLite file (to simulate other writers).
 pub fn exec(db: &Path, sql: &str) {
-    use sqlx::Connection;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let url = format!("sqlite://{}?mode=rwc", db.display());
-        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-    });
+    SQLITE.exec(&format!("sqlite://{}", db.display()), sql);
 }
 
 /// SHA-256 hex of `text`, for checking stored checksums independently of the crate.
@@ -337,191 +277,92 @@ pub fn sha256_hex(text: &str) -> String {
     })
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-/// Execute one statement on a server database.
-pub fn server_exec(kind: Kind, url: &str, sql: &str) {
-    use sqlx::Connection;
-    runtime().block_on(async {
-        let sql = sqlx::AssertSqlSafe(sql.to_owned());
-        match kind {
-            Kind::Postgres => {
-                let mut c = sqlx::PgConnection::connect(url).await.unwrap();
-                sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
-            }
-            Kind::MySql => {
-                let mut c = sqlx::MySqlConnection::connect(url).await.unwrap();
-                sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
-            }
-            Kind::Sqlite => unreachable!(),
-        }
-    });
-}
-
-fn cell<R>(row: &R, i: usize) -> String
-where
-    R: sqlx::Row,
-    usize: sqlx::ColumnIndex<R>,
-    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> i32: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> f64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> chrono::NaiveDateTime: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    if r_is_null(row, i) {
-        return "NULL".into();
-    }
-    if let Ok(v) = row.try_get::<String, _>(i) {
-        return v;
-    }
-    if let Ok(v) = row.try_get::<i64, _>(i) {
-        return v.to_string();
-    }
-    if let Ok(v) = row.try_get::<i32, _>(i) {
-        return v.to_string();
-    }
-    if let Ok(v) = row.try_get::<bool, _>(i) {
-        return if v { "1" } else { "0" }.into();
-    }
-    if let Ok(v) = row.try_get::<chrono::NaiveDateTime, _>(i) {
-        return v.to_string();
-    }
-    row.try_get::<f64, _>(i)
-        .map_or_else(|e| format!("<{e}>"), |v| v.to_string())
-}
-
-fn r_is_null<R: sqlx::Row>(row: &R, i: usize) -> bool
-where
-    usize: sqlx::ColumnIndex<R>,
-{
-    use sqlx::ValueRef;
-    row.try_get_raw(i).is_ok_and(|v| v.is_null())
-}
-
-/// Rows of a query on a server database, every value as text.
-pub fn server_query(kind: Kind, url: &str, sql: &str) -> Vec<Vec<String>> {
-    use sqlx::{Connection, Row};
-    runtime().block_on(async {
-        let sql = sqlx::AssertSqlSafe(sql.to_owned());
-        match kind {
-            Kind::Postgres => {
-                let mut c = sqlx::PgConnection::connect(url).await.unwrap();
-                let rows = sqlx::query(sql).fetch_all(&mut c).await.unwrap();
-                rows.iter()
-                    .map(|r| (0..r.len()).map(|i| cell(r, i)).collect())
-                    .collect()
-            }
-            Kind::MySql => {
-                let mut c = sqlx::MySqlConnection::connect(url).await.unwrap();
-                // On Galera, read what the other nodes wrote (ignored elsewhere).
-                let _ = sqlx::raw_sql("SET SESSION wsrep_sync_wait = 1")
-                    .execute(&mut c)
-                    .await;
-                let rows = sqlx::query(sql).fetch_all(&mut c).await.unwrap();
-                rows.iter()
-                    .map(|r| (0..r.len()).map(|i| cell(r, i)).collect())
-                    .collect()
-            }
-            Kind::Sqlite => unreachable!(),
-        }
-    })
-}
-
-/// The same test body on every backend, as `sqlite::name`, `postgres::name`, `mysql::name`.
+/// The same test body on every backend, as `sqlite::name`, `postgres::name`, `mysql::name`:
+/// one module per description in `servers/`, each test on a fresh database of its own.
 #[allow(unused_macros)]
 macro_rules! on_every_backend {
     ($(fn $name:ident($p:ident) $body:block)*) => {
         $(fn $name($p: &Project) $body)*
-        mod sqlite {
-            $(#[test] fn $name() { let p = super::Project::on(super::Kind::Sqlite).unwrap(); super::$name(&p); })*
-        }
-        mod postgres {
-            $(#[test] fn $name() { if let Some(p) = super::Project::on(super::Kind::Postgres) { super::$name(&p); } })*
-        }
-        mod mysql {
-            $(#[test] fn $name() { if let Some(p) = super::Project::on(super::Kind::MySql) { super::$name(&p); } })*
+        on_every_backend!(@servers [sqlite SQLITE, postgres POSTGRES, mysql MYSQL] [$($name)*]);
+    };
+    (@servers [$($module:ident $server:ident),*] $names:tt) => {
+        $(on_every_backend!(@server $module $server $names);)*
+    };
+    (@server $module:ident $server:ident [$($name:ident)*]) => {
+        mod $module {
+            $(#[test] fn $name() {
+                if let Some(p) = super::Project::on(&$crate::common::$server) { super::$name(&p); }
+            })*
         }
     };
 }
 
-/// A PostgreSQL session kept open, holding the advisory lock a jetbase holder keeps.
-pub struct PgSession {
-    rt: tokio::runtime::Runtime,
-    conn: Option<sqlx::PgConnection>,
+/// A server of the test's own, started with `scripts/servers/<script>.sh start` (free ports,
+/// a folder of its own) for a test that crashes or restarts it: the shared one must not go
+/// away under other tests. Stopped by PID when dropped.
+pub struct OwnServer {
+    script: PathBuf,
+    /// The folder `start` printed (the contract in `scripts/servers/lib.sh`).
+    pub dir: PathBuf,
 }
 
-impl PgSession {
-    pub fn advisory_lock(url: &str) -> PgSession {
-        use sqlx::Connection;
-        let rt = runtime();
-        let conn = rt.block_on(async {
-            let mut c = sqlx::PgConnection::connect(url).await.unwrap();
-            sqlx::raw_sql(
-                "SELECT pg_advisory_lock(hashtextextended('jetbase_lock:' || current_schema(), 0))",
-            )
-            .execute(&mut c)
-            .await
-            .unwrap();
-            c
-        });
-        PgSession {
-            rt,
-            conn: Some(conn),
+impl OwnServer {
+    /// Starts one like `server`, with extra environment for its script (e.g. `PG_DURABLE=1`).
+    /// `None` (after [`skip`]) where there is no test server of that kind (`server`'s URL
+    /// unset): this machine cannot be expected to start one.
+    #[track_caller]
+    pub fn start(server: &Server, env: &[(&str, &str)]) -> Option<OwnServer> {
+        server.admin_url()?;
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!(
+            "scripts/servers/{}.sh",
+            server.script.expect("a server with a start script")
+        ));
+        let mut cmd = Command::new("bash");
+        cmd.arg(&script).arg("start").env("APT_UPDATED", "1");
+        for (k, v) in env {
+            cmd.env(k, v);
         }
+        let dir = PathBuf::from(run_script(&mut cmd));
+        Some(OwnServer { script, dir })
+    }
+
+    /// Its URL (the `url` file of its folder).
+    pub fn url(&self) -> String {
+        std::fs::read_to_string(self.dir.join("url"))
+            .unwrap()
+            .trim()
+            .to_owned()
+    }
+
+    /// Runs `<script> command DIR` (e.g. PostgreSQL's `crash` and `resume`).
+    #[track_caller]
+    pub fn run(&self, command: &str) {
+        run_script(
+            Command::new("bash")
+                .arg(&self.script)
+                .arg(command)
+                .arg(&self.dir),
+        );
     }
 }
 
-impl Drop for PgSession {
+impl Drop for OwnServer {
     fn drop(&mut self) {
-        use sqlx::Connection;
-        if let Some(c) = self.conn.take() {
-            self.rt.block_on(async {
-                let _ = c.close().await;
-            });
-        }
+        let _ = Command::new("bash")
+            .arg(&self.script)
+            .arg("stop")
+            .arg(&self.dir)
+            .output();
     }
 }
 
-/// A PostgreSQL transaction kept open after running `sql` (to hold row locks).
-pub struct PgTransaction {
-    rt: tokio::runtime::Runtime,
-    conn: Option<sqlx::PgConnection>,
-}
-
-impl PgTransaction {
-    pub fn lock_row(url: &str, sql: &str) -> PgTransaction {
-        use sqlx::Connection;
-        let rt = runtime();
-        let conn = rt.block_on(async {
-            let mut c = sqlx::PgConnection::connect(url).await.unwrap();
-            sqlx::raw_sql("BEGIN").execute(&mut c).await.unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
-                .execute(&mut c)
-                .await
-                .unwrap();
-            c
-        });
-        PgTransaction {
-            rt,
-            conn: Some(conn),
-        }
-    }
-}
-
-impl Drop for PgTransaction {
-    fn drop(&mut self) {
-        use sqlx::Connection;
-        if let Some(mut c) = self.conn.take() {
-            self.rt.block_on(async {
-                let _ = sqlx::raw_sql("ROLLBACK").execute(&mut c).await;
-                let _ = c.close().await;
-            });
-        }
-    }
+#[track_caller]
+fn run_script(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }

@@ -1,0 +1,168 @@
+//! One description per test server: where its URL comes from, how to make and drop a fresh
+//! database on it, the SQLAlchemy spelling the Python tool needs, the SQL bits the suites
+//! need, and how to query it. A new backend is one new file here (plus its line in
+//! `on_every_backend!` and its `scripts/servers/<name>.sh`); tests read these fields instead
+//! of matching on the backend.
+
+mod mysql;
+pub mod postgres;
+mod sqlite;
+
+pub use mysql::{GALERA, MYSQL};
+pub use postgres::POSTGRES;
+pub use sqlite::SQLITE;
+
+/// A database the suites run on.
+pub struct Server {
+    /// The name tests and messages use (`sqlite`, `postgres`, `mysql`, `galera`).
+    pub name: &'static str,
+    /// The variable holding the test server's admin URL (sqlx spelling, any database; Galera:
+    /// one per node, comma-separated). `None`: no server, the database is a file of the
+    /// project.
+    pub env_var: Option<&'static str>,
+    /// `scripts/servers/<script>.sh` starts one (the contract is in `scripts/servers/lib.sh`).
+    pub script: Option<&'static str>,
+    /// Scheme prefixes to rewrite for SQLAlchemy (the driver the Python tool needs), in order.
+    pub sqlalchemy_schemes: &'static [(&'static str, &'static str)],
+    /// `CREATE DATABASE` for a fresh database of that name.
+    pub create_database: fn(&str) -> String,
+    /// Drops that database (even with sessions still open).
+    pub drop_database: fn(&str) -> String,
+    /// Rows of a query at a URL (sqlx spelling), every value as text ("NULL" for null).
+    pub query_fn: fn(&str, &str) -> Vec<Vec<String>>,
+    /// Executes statements at a URL.
+    pub exec_fn: fn(&str, &str),
+    /// DDL inside a transaction is rolled back with it.
+    pub transactional_ddl: bool,
+    /// A query whose first column names every table of the connection's own database or
+    /// schema (the database's internal tables left out).
+    pub tables: &'static str,
+    /// The current time with sub-second precision, as an SQL expression.
+    pub now: &'static str,
+    /// A statement that takes about 20 ms.
+    pub pause: &'static str,
+    /// A statement that runs long enough (a minute) to be killed or lost in the middle.
+    pub slow: &'static str,
+    /// Two statements (one a line) that must run outside a transaction, on a table `t (id)`.
+    pub outside_transaction: &'static str,
+    /// A file using the delimiter directive: a table `audit` and a trigger adding a row to it
+    /// on each insert into `users`, in this database's syntax.
+    pub trigger_with_delimiter: &'static str,
+    /// Opens a session holding the session lock a live jetbase holder keeps (for servers
+    /// whose holders keep one, which they say with `|s=1` in `owner_host`).
+    pub session_lock: Option<fn(&str) -> SessionLock>,
+}
+
+/// A session holding a lock until dropped.
+pub type SessionLock = Box<dyn std::any::Any>;
+
+impl Server {
+    /// The admin URLs of the test server (one, or one per node), or `None` after
+    /// [`crate::common::skip`] when its variable is unset.
+    #[track_caller]
+    pub fn admin_urls(&self) -> Option<Vec<String>> {
+        let var = self.env_var.expect("a server with a URL variable");
+        let how = format!(
+            "scripts/test.sh starts one with scripts/servers/{}.sh",
+            self.script.unwrap_or(self.name)
+        );
+        let urls = super::required_env(var, &how)?;
+        Some(urls.split(',').map(|u| u.trim().to_owned()).collect())
+    }
+
+    /// The (first) admin URL of the test server, or `None` after [`crate::common::skip`].
+    #[track_caller]
+    pub fn admin_url(&self) -> Option<String> {
+        self.admin_urls().map(|mut urls| urls.swap_remove(0))
+    }
+
+    /// `url` with its database replaced by `name`.
+    pub fn database_url(url: &str, name: &str) -> String {
+        format!("{}/{name}", url.rsplit_once('/').unwrap().0)
+    }
+
+    /// A sqlx URL in the spelling the Python tool needs (SQLAlchemy's `+driver`).
+    pub fn sqlalchemy_url(&self, url: &str) -> String {
+        self.sqlalchemy_schemes
+            .iter()
+            .fold(url.to_owned(), |u, (from, to)| u.replacen(from, to, 1))
+    }
+
+    /// Rows of `sql` at `url`, every value as text ("NULL" for null).
+    pub fn query(&self, url: &str, sql: &str) -> Vec<Vec<String>> {
+        (self.query_fn)(url, sql)
+    }
+
+    /// Executes `sql` at `url`.
+    pub fn exec(&self, url: &str, sql: &str) {
+        (self.exec_fn)(url, sql);
+    }
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+impl PartialEq for Server {
+    fn eq(&self, other: &Server) -> bool {
+        self.name == other.name
+    }
+}
+
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Every value of `row` as text, whatever its type ("NULL" for null, booleans as 1 and 0).
+pub(crate) fn cells<R>(row: &R) -> Vec<String>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i32: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> f64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> chrono::NaiveDateTime: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    (0..row.len()).map(|i| cell(row, i)).collect()
+}
+
+fn cell<R>(row: &R, i: usize) -> String
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i32: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> f64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> chrono::NaiveDateTime: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    use sqlx::ValueRef;
+    if row.try_get_raw(i).is_ok_and(|v| v.is_null()) {
+        return "NULL".into();
+    }
+    if let Ok(v) = row.try_get::<String, _>(i) {
+        return v;
+    }
+    if let Ok(v) = row.try_get::<i64, _>(i) {
+        return v.to_string();
+    }
+    if let Ok(v) = row.try_get::<i32, _>(i) {
+        return v.to_string();
+    }
+    if let Ok(v) = row.try_get::<bool, _>(i) {
+        return if v { "1" } else { "0" }.into();
+    }
+    if let Ok(v) = row.try_get::<chrono::NaiveDateTime, _>(i) {
+        return v.to_string();
+    }
+    row.try_get::<f64, _>(i)
+        .map_or_else(|e| format!("<{e}>"), |v| v.to_string())
+}
