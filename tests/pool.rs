@@ -320,7 +320,7 @@ fn galera_certification_failures_are_retried() {
 /// schema.
 #[test]
 fn pool_and_cli_agree_on_a_non_default_postgres_schema() {
-    let Some(p) = common::Project::on(common::Kind::Postgres) else {
+    let Some(p) = common::Project::on(&common::servers::POSTGRES) else {
         return;
     };
     p.exec("CREATE SCHEMA app");
