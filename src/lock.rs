@@ -4,7 +4,7 @@
 //! ours impossible to leave stuck. A lock without a matching lease (the Python tool's) is
 //! never taken over automatically.
 
-use crate::backend::{Backend, DbError, Value};
+use crate::backend::{Backend, Bound, DbError, Expect, Unit, UnitError, Value};
 pub use crate::tables::LEASE_TABLE;
 use crate::tables::{LOCK_TABLE, MIGRATIONS_TABLE, table_exists};
 
@@ -357,26 +357,6 @@ pub async fn status(db: &mut dyn Backend) -> Result<LockStatus, DbError> {
     Ok(st)
 }
 
-/// Run `statements` (with their parameters) in one transaction.
-async fn in_transaction(
-    db: &mut dyn Backend,
-    work: &[(String, Vec<Value>)],
-) -> Result<Vec<u64>, DbError> {
-    db.begin().await?;
-    let mut counts = Vec::with_capacity(work.len());
-    for (sql, params) in work {
-        match db.execute(sql, params).await {
-            Ok(n) => counts.push(n),
-            Err(e) => {
-                let _ = db.rollback().await;
-                return Err(e);
-            }
-        }
-    }
-    db.commit().await?;
-    Ok(counts)
-}
-
 fn lease_rows(
     db: &dyn Backend,
     owner: &Owner,
@@ -434,7 +414,7 @@ async fn acquire_row(
     let acquire = db.dialect().acquire_lock();
     let mut work = vec![(acquire, vec![Value::from(owner.process_id.as_str())])];
     work.extend(lease_rows(db, owner, ttl_seconds, session == Some(true)));
-    if in_transaction_if_first(db, &work).await? {
+    if guarded(db, work).await? {
         return Ok(Acquire::Held);
     }
     let mut st = status(db).await?;
@@ -445,28 +425,22 @@ async fn acquire_row(
     Ok(Acquire::Busy(Box::new(st)))
 }
 
-/// Run `work` in one transaction when its first statement changes a row (a guarded UPDATE
-/// or compare-and-set on the lock row); otherwise roll back and return false.
-async fn in_transaction_if_first(
-    db: &mut dyn Backend,
-    work: &[(String, Vec<Value>)],
-) -> Result<bool, DbError> {
-    db.begin().await?;
-    for (i, (sql, params)) in work.iter().enumerate() {
-        match db.execute(sql, params).await {
-            Ok(0) if i == 0 => {
-                db.rollback().await?;
-                return Ok(false);
-            }
-            Ok(_) => {}
-            Err(e) => {
-                let _ = db.rollback().await;
-                return Err(e);
-            }
-        }
+/// Run `work` as one unit when its first step changes the lock row (a guarded UPDATE or
+/// compare-and-set); false when it changed none (nothing was written).
+async fn guarded(db: &mut dyn Backend, work: Vec<(String, Vec<Value>)>) -> Result<bool, DbError> {
+    let steps = work
+        .into_iter()
+        .enumerate()
+        .map(|(i, (sql, params))| {
+            let expect = if i == 0 { Expect::OneRow } else { Expect::Any };
+            (Bound::new(sql, params), expect)
+        })
+        .collect();
+    match db.run_unit(&Unit::bookkeeping(steps)).await {
+        Ok(()) => Ok(true),
+        Err(UnitError::Unmet { index: 0 }) => Ok(false),
+        Err(e) => Err(e.into_db_error()),
     }
-    db.commit().await?;
-    Ok(true)
 }
 
 /// Take over a lock held by `old` (a dead holder): a compare-and-set on the row, so of
@@ -487,7 +461,7 @@ pub async fn take_over(
         vec![Value::from(owner.process_id.as_str()), Value::from(old)],
     )];
     work.extend(lease_rows(db, owner, ttl_seconds, session_lock));
-    in_transaction_if_first(db, &work).await
+    guarded(db, work).await
 }
 
 /// Renew our lease. `false` when the lease is no longer ours (taken over).
@@ -524,17 +498,25 @@ pub async fn release(db: &mut dyn Backend, process_id: &str) -> Result<(), DbErr
 
 async fn release_row(db: &mut dyn Backend, process_id: &str) -> Result<(), DbError> {
     let d = db.dialect();
-    let work = vec![
-        (d.release_lock(), vec![Value::from(process_id)]),
+    let steps = vec![
         (
-            format!(
-                "DELETE FROM {LEASE_TABLE} WHERE id = 1 AND process_id = {}",
-                d.placeholder(1)
+            Bound::new(d.release_lock(), vec![Value::from(process_id)]),
+            Expect::Any,
+        ),
+        (
+            Bound::new(
+                format!(
+                    "DELETE FROM {LEASE_TABLE} WHERE id = 1 AND process_id = {}",
+                    d.placeholder(1)
+                ),
+                vec![Value::from(process_id)],
             ),
-            vec![Value::from(process_id)],
+            Expect::Any,
         ),
     ];
-    in_transaction(db, &work).await.map(|_| ())
+    db.run_unit(&Unit::bookkeeping(steps))
+        .await
+        .map_err(UnitError::into_db_error)
 }
 
 /// Release the lock whoever holds it. Returns false when there was no lock table.

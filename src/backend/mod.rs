@@ -11,12 +11,14 @@ pub mod registry;
 pub mod spec;
 pub mod sqlite;
 pub(crate) mod sqlx_common;
+pub mod unit;
 
 use async_trait::async_trait;
 
 pub use dialect::Dialect;
 
 pub use spec::ConnectSpec;
+pub use unit::{Bound, Check, Expect, Unit, UnitError};
 
 /// A value bound to, or read from, a statement.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,12 +90,21 @@ pub type Row = Vec<Value>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(clippy::struct_excessive_bools)]
 pub struct Capabilities {
-    /// DDL inside a transaction is rolled back with it (SQLite, PostgreSQL; not MySQL).
+    /// Transactions exist: a unit of bookkeeping is all or nothing.
+    pub transactions: bool,
+    /// DDL inside a transaction is rolled back with it (SQLite, PostgreSQL; not MySQL): a
+    /// migration file is all or nothing.
     pub transactional_ddl: bool,
-    /// Session-level advisory locks exist.
+    /// A guarded UPDATE reports the rows it changed, so the lock row can be taken by
+    /// compare-and-set.
+    pub compare_and_set: bool,
+    /// Session-level locks exist that the database drops when the holder's session ends.
     pub session_locks: bool,
     /// The original keeps a `jetbase_lock` table for this backend.
     pub lock_table: bool,
+    /// Another process can open the same database (false for in-memory SQLite): a lock
+    /// holder needs a heartbeat only then.
+    pub shared: bool,
 }
 
 /// A database failure, its message already scrubbed of secrets.
@@ -157,6 +168,9 @@ pub trait Backend: Send {
     async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError>;
     /// Run migration SQL exactly as written, without parameters or statement caching.
     async fn execute_raw(&mut self, sql: &str) -> Result<(), DbError>;
+    /// Run a unit of work: its statements, fence and bookkeeping as one piece where the
+    /// database can (see [`unit`]), or in order, saying which step failed, where it cannot.
+    async fn run_unit(&mut self, unit: &Unit<'_>) -> Result<(), UnitError>;
     /// Close the connection cleanly.
     async fn close(self: Box<Self>);
     /// Take a session-level lock that the database drops by itself when this connection

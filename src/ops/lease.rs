@@ -12,7 +12,6 @@ use crate::backend::{self, Backend, DbError, OpenMode};
 use crate::config::Settings;
 use crate::error::Error;
 use crate::lock::{self, Acquire, HolderSession, LockStatus, Owner, Verdict};
-use crate::url::SqliteTarget;
 
 /// The lock as held by one operation.
 pub(crate) struct Held {
@@ -199,7 +198,8 @@ pub(crate) async fn acquire(
         tokio::time::sleep(left.min(Duration::from_millis(pause))).await;
     }
     let renewed = Arc::new(std::sync::Mutex::new(Instant::now()));
-    let (stop, beat) = match heartbeat(settings, &owner, &lost, &renewed) {
+    let (stop, beat) = match heartbeat(settings, db.capabilities().shared, &owner, &lost, &renewed)
+    {
         Some((stop, beat)) => (Some(stop), Some(beat)),
         None => (None, None),
     };
@@ -214,15 +214,16 @@ pub(crate) async fn acquire(
 }
 
 /// Renew the lease every third of its life on a connection of its own (the operation's
-/// connection is busy with the migration). An in-memory SQLite database needs none: no other
-/// process can see it.
+/// connection is busy with the migration). A database no other process can open (in-memory
+/// SQLite) needs none.
 fn heartbeat(
     settings: &Settings,
+    shared: bool,
     owner: &Owner,
     lost: &Arc<AtomicBool>,
     renewed: &Arc<std::sync::Mutex<Instant>>,
 ) -> Option<(mpsc::Sender<()>, std::thread::JoinHandle<()>)> {
-    if settings.url.sqlite_target(&settings.project.dir) == Some(SqliteTarget::Memory) {
+    if !shared {
         return None;
     }
     let (stop, stopped) = mpsc::channel::<()>();

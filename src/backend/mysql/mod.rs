@@ -215,9 +215,12 @@ impl Backend for MySqlBackend {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities {
+            transactions: true,
             transactional_ddl: false,
+            compare_and_set: true,
             session_locks: false,
             lock_table: true,
+            shared: true,
         }
     }
 
@@ -265,7 +268,66 @@ impl Backend for MySqlBackend {
             .map_err(|e| db_error(&e))
     }
 
+    /// MySQL commits DDL at once, so a file is not atomic (`run_in_session` reports which
+    /// statements ran). Galera aborts a transaction when a DDL on its table replicates
+    /// (another process creating the jetbase tables at its first run): when the history
+    /// write of a file whose DDL is already committed meets such a conflict, only the
+    /// history write (with its fence) is run again.
+    async fn run_unit(&mut self, unit: &super::Unit<'_>) -> Result<(), super::UnitError> {
+        match super::unit::run_in_session(self, unit, false).await {
+            Err(e @ super::UnitError::Bookkeeping { .. })
+                if e.is_retryable_conflict() && unit.statements.iter().any(|s| is_ddl(&s.sql)) =>
+            {
+                let again = super::Unit {
+                    statements: &[],
+                    transaction: unit.transaction,
+                    fence: unit.fence,
+                    bookkeeping: unit.bookkeeping.clone(),
+                };
+                // Bounded as `retry::on_conflict` is (an async closure borrowing `self` here
+                // would not be `Send` for the trait's boxed future).
+                let mut result = Err(e);
+                for n in 1..crate::retry::CONFLICT_ATTEMPTS {
+                    tokio::time::sleep(std::time::Duration::from_millis(5 * u64::from(n))).await;
+                    result = super::unit::run_in_session(self, &again, false).await;
+                    if !result
+                        .as_ref()
+                        .is_err_and(super::UnitError::is_retryable_conflict)
+                    {
+                        break;
+                    }
+                }
+                result.map_err(|e| match e {
+                    // The file's statements stayed applied.
+                    super::UnitError::Bookkeeping { index, error, .. } => {
+                        super::UnitError::Bookkeeping {
+                            index,
+                            error,
+                            atomic: false,
+                        }
+                    }
+                    other => other,
+                })
+            }
+            other => other,
+        }
+    }
+
     async fn close(self: Box<Self>) {
         let _ = self.conn.close().await;
     }
+}
+
+/// A statement MySQL commits implicitly (data definition).
+fn is_ddl(sql: &str) -> bool {
+    let word: String = sql
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_alphabetic)
+        .collect::<String>()
+        .to_ascii_uppercase();
+    matches!(
+        word.as_str(),
+        "CREATE" | "ALTER" | "DROP" | "RENAME" | "TRUNCATE"
+    )
 }

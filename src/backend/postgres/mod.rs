@@ -257,9 +257,12 @@ impl Backend for PostgresBackend {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities {
+            transactions: true,
             transactional_ddl: true,
+            compare_and_set: true,
             session_locks: true,
             lock_table: true,
+            shared: true,
         }
     }
 
@@ -330,6 +333,10 @@ impl Backend for PostgresBackend {
             self.advisory_held = false;
         }
         Ok(())
+    }
+
+    async fn run_unit(&mut self, unit: &super::Unit<'_>) -> Result<(), super::UnitError> {
+        super::unit::run_in_session(self, unit, true).await
     }
 
     async fn close(self: Box<Self>) {

@@ -34,6 +34,8 @@ pub struct SqliteBackend {
     file: Option<PathBuf>,
     /// The descriptor holding our session lock, while we hold it.
     session: Option<OwnedFd>,
+    /// An in-memory database: no other process can open it.
+    memory: bool,
 }
 
 /// Descriptors of database files opened for session locks and not in use. They are never
@@ -139,6 +141,7 @@ impl SqliteBackend {
         conn.pragma_update(None, "foreign_keys", spec.sqlite.foreign_keys)
             .map_err(|e| fail(&e))?;
         let file = matches!(target, SqliteTarget::File(_));
+        let memory = target == SqliteTarget::Memory;
         // WAL is a property of the file: set by a writer, kept by every later connection.
         if spec.sqlite.wal && file && mode == OpenMode::ReadWrite {
             conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
@@ -156,6 +159,7 @@ impl SqliteBackend {
                 _ => None,
             },
             session: None,
+            memory,
         })
     }
 
@@ -214,9 +218,12 @@ impl Backend for SqliteBackend {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities {
+            transactions: true,
             transactional_ddl: true,
+            compare_and_set: true,
             session_locks: self.file.is_some(),
             lock_table: true,
+            shared: !self.memory,
         }
     }
 
@@ -306,6 +313,10 @@ impl Backend for SqliteBackend {
     fn interrupter(&self) -> Option<Box<dyn Fn() + Send + Sync>> {
         let handle = self.conn.get_interrupt_handle();
         Some(Box::new(move || handle.interrupt()))
+    }
+
+    async fn run_unit(&mut self, unit: &super::Unit<'_>) -> Result<(), super::UnitError> {
+        super::unit::run_in_session(self, unit, true).await
     }
 
     async fn close(mut self: Box<Self>) {

@@ -1,0 +1,214 @@
+//! The unit of work: what the shared upgrade, rollback, fix and lock code hands a driver to
+//! run as one piece (a migration file's statements with its history write; a lock step with
+//! its lease), so that the driver, not the generic code, decides how to make it atomic. A
+//! driver whose database cannot (MySQL commits DDL at once; an HTTP database commits each
+//! statement) runs it in order and says which step failed and whether anything stayed.
+//!
+//! [`run_in_session`] is the way of databases with sessions and transactions: `BEGIN`, the
+//! steps, `COMMIT`, and `ROLLBACK` on any failure.
+
+use super::{Backend, DbError, Value};
+use crate::migration::Statement;
+
+/// One of jetbase's own statements, with its parameters bound.
+#[derive(Debug, Clone)]
+pub struct Bound {
+    pub sql: String,
+    pub params: Vec<Value>,
+}
+
+impl Bound {
+    #[must_use]
+    pub fn new(sql: String, params: Vec<Value>) -> Bound {
+        Bound { sql, params }
+    }
+}
+
+/// What a bookkeeping step must do for the unit to go on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// Anything.
+    Any,
+    /// Change exactly one row: a guarded update or compare-and-set (the lock row). Otherwise
+    /// the unit is abandoned, nothing changed, and [`UnitError::Unmet`] says so.
+    OneRow,
+}
+
+/// A query run inside the unit before its bookkeeping (fencing: is the lock still ours?).
+/// The unit is abandoned unless the first cell of its first row equals `expect`.
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub query: Bound,
+    pub expect: String,
+}
+
+/// Decides, once the statements ran, whether a [`Check`] is needed.
+pub type Fence<'a> = &'a (dyn Fn() -> Option<Check> + Send + Sync);
+
+/// A unit of work.
+pub struct Unit<'a> {
+    /// Migration SQL as written (each with its line in the file), run without parameters.
+    pub statements: &'a [Statement],
+    /// One transaction for everything (a file may opt out with `transaction=false`).
+    pub transaction: bool,
+    /// Asked after the statements, before the bookkeeping.
+    pub fence: Option<Fence<'a>>,
+    /// jetbase's own writes: the history row, or the lock row and the lease.
+    pub bookkeeping: Vec<(Bound, Expect)>,
+}
+
+impl<'a> Unit<'a> {
+    /// A unit of bookkeeping alone, in one transaction (a lock step, a repair).
+    #[must_use]
+    pub fn bookkeeping(steps: Vec<(Bound, Expect)>) -> Unit<'a> {
+        Unit {
+            statements: &[],
+            transaction: true,
+            fence: None,
+            bookkeeping: steps,
+        }
+    }
+}
+
+/// Why a unit did not complete.
+#[derive(Debug)]
+pub enum UnitError {
+    /// Statement `index` of the unit's statements failed. `atomic`: nothing of the unit
+    /// stayed; otherwise the statements before it stayed applied.
+    Statement {
+        index: usize,
+        error: DbError,
+        atomic: bool,
+    },
+    /// Bookkeeping step `index` failed. `atomic` as above.
+    Bookkeeping {
+        index: usize,
+        error: DbError,
+        atomic: bool,
+    },
+    /// Bookkeeping step `index` did not see what it expected; nothing was changed.
+    Unmet { index: usize },
+    /// The fence's check failed (the lock is no longer ours); rolled back where possible.
+    Fenced,
+    /// Opening or committing the transaction failed.
+    Transaction { error: DbError },
+}
+
+impl UnitError {
+    /// The database error underneath, if any.
+    #[must_use]
+    pub fn db_error(&self) -> Option<&DbError> {
+        match self {
+            UnitError::Statement { error, .. }
+            | UnitError::Bookkeeping { error, .. }
+            | UnitError::Transaction { error } => Some(error),
+            UnitError::Unmet { .. } | UnitError::Fenced => None,
+        }
+    }
+
+    /// A conflict the database resolved by aborting the unit: worth running it again.
+    #[must_use]
+    pub fn is_retryable_conflict(&self) -> bool {
+        self.db_error().is_some_and(DbError::is_retryable_conflict)
+    }
+
+    /// Another session held what the unit needed past the busy timeout.
+    #[must_use]
+    pub fn is_busy(&self) -> bool {
+        self.db_error().is_some_and(DbError::is_busy)
+    }
+
+    /// The plain database error of a bookkeeping-only unit (lock steps, repairs).
+    #[must_use]
+    pub fn into_db_error(self) -> DbError {
+        match self {
+            UnitError::Statement { error, .. }
+            | UnitError::Bookkeeping { error, .. }
+            | UnitError::Transaction { error } => error,
+            UnitError::Unmet { index } => {
+                DbError::new(format!("step {index} of a unit of work changed no row"))
+            }
+            UnitError::Fenced => DbError::new("the migration lock is no longer ours"),
+        }
+    }
+}
+
+/// Run `unit` on a session with transactions: `BEGIN`, the statements, the fence, the
+/// bookkeeping, `COMMIT`; `ROLLBACK` on any failure. `atomic_ddl` says whether the
+/// database rolls DDL back with the transaction.
+///
+/// # Errors
+/// Which step failed, and whether anything of the unit stayed.
+pub async fn run_in_session(
+    db: &mut dyn Backend,
+    unit: &Unit<'_>,
+    atomic_ddl: bool,
+) -> Result<(), UnitError> {
+    let tx = unit.transaction;
+    let atomic = tx && atomic_ddl;
+    if tx {
+        db.begin()
+            .await
+            .map_err(|error| UnitError::Transaction { error })?;
+    }
+    let result = steps(db, unit, atomic).await;
+    match result {
+        Ok(()) if tx => db
+            .commit()
+            .await
+            .map_err(|error| UnitError::Transaction { error }),
+        Ok(()) => Ok(()),
+        Err(e) => {
+            if tx {
+                let _ = db.rollback().await;
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn steps(db: &mut dyn Backend, unit: &Unit<'_>, atomic: bool) -> Result<(), UnitError> {
+    for (index, stmt) in unit.statements.iter().enumerate() {
+        db.execute_raw(&stmt.sql)
+            .await
+            .map_err(|error| UnitError::Statement {
+                index,
+                error,
+                atomic,
+            })?;
+    }
+    // Nothing ran yet when the unit has no statements: a failed bookkeeping step then
+    // leaves nothing behind, transaction or not... unless an earlier bookkeeping step ran.
+    let atomic = atomic || (unit.statements.is_empty() && unit.transaction);
+    if let Some(check) = unit.fence.and_then(|f| f()) {
+        let rows = db
+            .query(&check.query.sql, &check.query.params)
+            .await
+            .map_err(|error| UnitError::Bookkeeping {
+                index: 0,
+                error,
+                atomic,
+            })?;
+        let first = rows
+            .first()
+            .and_then(|r| r.first())
+            .and_then(Value::as_text);
+        if first.as_deref() != Some(check.expect.as_str()) {
+            return Err(UnitError::Fenced);
+        }
+    }
+    for (index, (step, expect)) in unit.bookkeeping.iter().enumerate() {
+        let n =
+            db.execute(&step.sql, &step.params)
+                .await
+                .map_err(|error| UnitError::Bookkeeping {
+                    index,
+                    error,
+                    atomic,
+                })?;
+        if *expect == Expect::OneRow && n != 1 {
+            return Err(UnitError::Unmet { index });
+        }
+    }
+    Ok(())
+}
