@@ -616,3 +616,23 @@ fn sigint_rolls_back_the_current_file_and_releases_the_lock() {
     p.run(&["upgrade"]).expect(0);
     assert_eq!(p.versions(), vec!["1", "2"]);
 }
+
+#[test]
+fn repeatables_with_one_name_in_two_folders_are_refused_issue_9() {
+    for name in ["RA__refresh.sql", "ROC__view.sql"] {
+        let p = Project::new();
+        p.write("V1__items.sql", ITEMS);
+        p.write(&format!("a/{name}"), "INSERT INTO items DEFAULT VALUES;\n");
+        p.write(&format!("b/{name}"), "DELETE FROM items;\n");
+        let r = p.run(&["upgrade"]);
+        assert_ne!(r.code, 0, "{}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!("a/{name}")) && r.stderr.contains(&format!("b/{name}")),
+            "{}",
+            r.stderr
+        );
+        assert!(r.stderr.contains("hint:"), "{}", r.stderr);
+        assert!(!p.table_exists("jetbase_migrations"), "upgrade wrote");
+        assert!(!p.table_exists("items"), "upgrade wrote");
+    }
+}

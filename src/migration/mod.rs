@@ -143,6 +143,12 @@ pub enum MigrationError {
         first: PathBuf,
         second: PathBuf,
     },
+    #[error("duplicate repeatable migration {filename}: {first} and {second}")]
+    DuplicateRepeatable {
+        filename: String,
+        first: PathBuf,
+        second: PathBuf,
+    },
     #[error("{file} is not valid UTF-8 (first bad byte at line {line}, byte offset {offset})")]
     NotUtf8 {
         file: PathBuf,
@@ -173,6 +179,11 @@ impl MigrationError {
             }
             MigrationError::DuplicateVersion { second, .. } => format!(
                 "give {} a version no other file has (`1`, `1.0` and `01` are the same version)",
+                second.display()
+            ),
+            MigrationError::DuplicateRepeatable { second, .. } => format!(
+                "the history keeps one row per repeatable file name, wherever the file is; \
+                 rename {} (or remove one of the two)",
                 second.display()
             ),
             MigrationError::NotUtf8 { file, .. } => format!(
@@ -279,6 +290,11 @@ mod tests {
                 line: 3,
                 offset: 40,
             },
+            MigrationError::DuplicateRepeatable {
+                filename: "RA__x.sql".to_owned(),
+                first: PathBuf::from("a/RA__x.sql"),
+                second: PathBuf::from("b/RA__x.sql"),
+            },
         ]
     }
 
@@ -302,6 +318,7 @@ mod tests {
         assert!(messages[3].contains("600"));
         assert!(messages[4].contains("V1__a.sql") && messages[4].contains("sub/V1__x.sql"));
         assert!(messages[5].contains("line 3"));
+        assert!(messages[6].contains("a/RA__x.sql") && messages[6].contains("b/RA__x.sql"));
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Finding migration files: walk the migrations folder, check names, reject duplicate
-//! versions and order the result. Reads folder listings only, never file contents.
+//! versions and repeatable names, and order the result. Reads folder listings only, never
+//! file contents.
 
+use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -15,7 +17,8 @@ use super::{MigrationError, MigrationFile, MigrationKind, MigrationSet};
 ///
 /// # Errors
 /// Missing or unreadable folders, invalid or too long names, duplicate versions (including
-/// versions that differ as text but compare equal, such as `1` and `1.0`).
+/// versions that differ as text but compare equal, such as `1` and `1.0`), two repeatables
+/// with one file name in two folders.
 pub fn scan(dir: &Path) -> Result<MigrationSet, MigrationError> {
     if !dir.is_dir() {
         return Err(MigrationError::MissingDir {
@@ -58,7 +61,24 @@ pub fn scan(dir: &Path) -> Result<MigrationSet, MigrationError> {
         .sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
     set.runs_on_change
         .sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
+    duplicate_repeatable(dir, &set)?;
     Ok(set)
+}
+
+/// Two repeatables with one file name (in two folders) would share one history row, keyed
+/// by file name as the original keys it, and each upgrade would run both against it.
+fn duplicate_repeatable(dir: &Path, set: &MigrationSet) -> Result<(), MigrationError> {
+    let mut seen: HashMap<&str, &Path> = HashMap::new();
+    for file in set.runs_always.iter().chain(&set.runs_on_change) {
+        if let Some(first) = seen.insert(&file.filename, &file.path) {
+            return Err(MigrationError::DuplicateRepeatable {
+                filename: file.filename.clone(),
+                first: relative(dir, first),
+                second: relative(dir, &file.path),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn relative(dir: &Path, path: &Path) -> PathBuf {
@@ -291,6 +311,35 @@ mod tests {
             }
             other => panic!("expected DuplicateVersion, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn scan_same_repeatable_name_in_two_folders_names_both_issue_9() {
+        for name in ["RA__x.sql", "ROC__x.sql"] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            touch(dir.path(), "V1__a.sql");
+            touch(dir.path(), &format!("a/{name}"));
+            touch(dir.path(), &format!("b/{name}"));
+            match scan(dir.path()) {
+                Err(MigrationError::DuplicateRepeatable {
+                    filename,
+                    first,
+                    second,
+                }) => {
+                    assert_eq!(filename, name);
+                    assert_eq!(first, Path::new("a").join(name));
+                    assert_eq!(second, Path::new("b").join(name));
+                }
+                other => panic!("{name}: expected DuplicateRepeatable, got {other:?}"),
+            }
+        }
+        // Same description, different kinds: two distinct file names, both kept.
+        let dir = tempfile::tempdir().expect("tempdir");
+        touch(dir.path(), "a/RA__x.sql");
+        touch(dir.path(), "b/ROC__x.sql");
+        let set = scan(dir.path()).expect("scan");
+        assert_eq!(names(&set.runs_always), ["RA__x.sql"]);
+        assert_eq!(names(&set.runs_on_change), ["ROC__x.sql"]);
     }
 
     #[test]
