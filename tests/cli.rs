@@ -636,3 +636,35 @@ fn repeatables_with_one_name_in_two_folders_are_refused_issue_9() {
         assert!(!p.table_exists("items"), "upgrade wrote");
     }
 }
+
+#[test]
+fn concurrent_new_with_one_version_creates_one_file_issue_9() {
+    let spellings = [("1", "1.0"), ("1.0", "01"), ("01", "1")];
+    for round in 0..20 {
+        let p = Project::new();
+        let (a, b) = spellings[round % spellings.len()];
+        let spawn = |description: &str, version: &str| {
+            common::clean_command(&common::bin(), &p.dir())
+                .args(["new", description, "-v", version])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        };
+        let mut first = spawn("first", a);
+        let mut second = spawn("second", b);
+        let ok = [first.wait().unwrap(), second.wait().unwrap()]
+            .iter()
+            .filter(|s| s.success())
+            .count();
+        let files: Vec<_> = std::fs::read_dir(p.migrations())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(
+            (ok, files.len()),
+            (1, 1),
+            "round {round} ({a} / {b}): {files:?}"
+        );
+    }
+}
