@@ -149,6 +149,8 @@ pub enum MigrationError {
         first: PathBuf,
         second: PathBuf,
     },
+    #[error("migration file {file} is not a regular file but {kind}")]
+    NotRegularFile { file: PathBuf, kind: &'static str },
     #[error("{file} is not valid UTF-8 (first bad byte at line {line}, byte offset {offset})")]
     NotUtf8 {
         file: PathBuf,
@@ -185,6 +187,11 @@ impl MigrationError {
                 "the history keeps one row per repeatable file name, wherever the file is; \
                  rename {} (or remove one of the two)",
                 second.display()
+            ),
+            MigrationError::NotRegularFile { file, .. } => format!(
+                "migration files must be regular files (or symbolic links to them); remove {} \
+                 or give it a name that does not end in .sql",
+                file.display()
             ),
             MigrationError::NotUtf8 { file, .. } => format!(
                 "re-save {} as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)",
@@ -295,6 +302,10 @@ mod tests {
                 first: PathBuf::from("a/RA__x.sql"),
                 second: PathBuf::from("b/RA__x.sql"),
             },
+            MigrationError::NotRegularFile {
+                file: PathBuf::from("sub/V2__pipe.sql"),
+                kind: "a FIFO",
+            },
         ]
     }
 
@@ -319,6 +330,7 @@ mod tests {
         assert!(messages[4].contains("V1__a.sql") && messages[4].contains("sub/V1__x.sql"));
         assert!(messages[5].contains("line 3"));
         assert!(messages[6].contains("a/RA__x.sql") && messages[6].contains("b/RA__x.sql"));
+        assert!(messages[7].contains("sub/V2__pipe.sql") && messages[7].contains("a FIFO"));
     }
 
     #[test]
