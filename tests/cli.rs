@@ -717,3 +717,246 @@ fn upgrade_issue9_files_applied_by_another_process_while_waiting_are_up_to_date(
     assert_eq!(stdout, "Migrations are up to date.\n", "{stderr}");
     assert!(!p.table_exists("tags"), "V2 ran twice");
 }
+
+#[test]
+fn repeatables_with_one_name_in_two_folders_are_refused_issue_9() {
+    for name in ["RA__refresh.sql", "ROC__view.sql"] {
+        let p = Project::new();
+        p.write("V1__items.sql", ITEMS);
+        p.write(&format!("a/{name}"), "INSERT INTO items DEFAULT VALUES;\n");
+        p.write(&format!("b/{name}"), "DELETE FROM items;\n");
+        let r = p.run(&["upgrade"]);
+        assert_ne!(r.code, 0, "{}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!("a/{name}")) && r.stderr.contains(&format!("b/{name}")),
+            "{}",
+            r.stderr
+        );
+        assert!(r.stderr.contains("hint:"), "{}", r.stderr);
+        assert!(!p.table_exists("jetbase_migrations"), "upgrade wrote");
+        assert!(!p.table_exists("items"), "upgrade wrote");
+    }
+}
+
+#[test]
+fn concurrent_new_with_one_version_creates_one_file_issue_9() {
+    let spellings = [("1", "1.0"), ("1.0", "01"), ("01", "1")];
+    for round in 0..20 {
+        let p = Project::new();
+        let (a, b) = spellings[round % spellings.len()];
+        let spawn = |description: &str, version: &str| {
+            common::clean_command(&common::bin(), &p.dir())
+                .args(["new", description, "-v", version])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        };
+        let mut first = spawn("first", a);
+        let mut second = spawn("second", b);
+        let ok = [first.wait().unwrap(), second.wait().unwrap()]
+            .iter()
+            .filter(|s| s.success())
+            .count();
+        let files: Vec<_> = std::fs::read_dir(p.migrations())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(
+            (ok, files.len()),
+            (1, 1),
+            "round {round} ({a} / {b}): {files:?}"
+        );
+    }
+}
+
+/// Wait up to `limit` for `child`; on timeout kill it (SIGKILL) and return `None`.
+fn wait_at_most(
+    child: &mut std::process::Child,
+    limit: std::time::Duration,
+) -> Option<std::process::ExitStatus> {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// A helper process holding a write lease on `path` (Linux `F_SETLEASE`): any other
+/// process's `open()` of the file then blocks (up to `/proc/sys/fs/lease-break-time`, 45 s
+/// by default) until the lease is given up, as a read on a hung network file system would.
+/// The file stays a regular file. Returns once the lease is held; `wait_blocked` returns
+/// once someone is blocked opening the file; dropping the stdin releases the lease.
+struct Lease {
+    child: std::process::Child,
+    out: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl Lease {
+    const SCRIPT: &str = r"
+import fcntl, os, signal, sys, time
+signal.signal(signal.SIGIO, signal.SIG_IGN)  # the kernel's lease-break notice
+fd = os.open(sys.argv[1], os.O_RDONLY)
+fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_WRLCK)
+print('leased', flush=True)
+while fcntl.fcntl(fd, fcntl.F_GETLEASE) == fcntl.F_WRLCK:
+    time.sleep(0.01)
+print('blocked', flush=True)
+sys.stdin.read()
+";
+
+    fn take(path: &std::path::Path) -> Lease {
+        let mut child = std::process::Command::new("python3")
+            .args(["-c", Self::SCRIPT])
+            .arg(path)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3");
+        let out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut lease = Lease { child, out };
+        assert_eq!(
+            lease.line(),
+            "leased",
+            "could not take a lease on {} (a file system without leases?)",
+            path.display()
+        );
+        lease
+    }
+
+    fn line(&mut self) -> String {
+        use std::io::BufRead;
+        let mut line = String::new();
+        self.out.read_line(&mut line).unwrap();
+        line.trim().to_owned()
+    }
+
+    fn wait_blocked(&mut self) {
+        assert_eq!(self.line(), "blocked");
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn sigterm(child: &std::process::Child) {
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn sigterm_stops_an_upgrade_blocked_reading_a_file_issue_9() {
+    let p = Project::new();
+    p.write("V1__items.sql", ITEMS);
+    let blocked = p.write("V2__tags.sql", TAGS);
+    // 1. Blocked under the lock, reading V2 to apply it after V1.
+    let mut lease = Lease::take(&blocked);
+    let mut child = common::clean_command(&common::bin(), &p.dir())
+        .arg("upgrade")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    lease.wait_blocked();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !(p.table_exists("jetbase_migrations") && p.versions() == ["1"]) {
+        assert!(std::time::Instant::now() < deadline, "V1 never applied");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(
+        p.rows("SELECT is_locked FROM jetbase_lock"),
+        vec![vec!["1"]],
+        "the upgrade should be holding the lock while blocked on V2"
+    );
+    sigterm(&child);
+    let status = wait_at_most(&mut child, std::time::Duration::from_secs(5));
+    let stderr = std::io::read_to_string(child.stderr.take().unwrap()).unwrap();
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(130),
+        "SIGTERM did not stop an upgrade blocked reading a file\n{stderr}"
+    );
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert_eq!(
+        p.run(&["lock-status"]).expect(0).stdout.trim(),
+        "Status: UNLOCKED"
+    );
+    assert_eq!(p.versions(), vec!["1"]);
+    assert!(!p.table_exists("tags"));
+    drop(lease);
+
+    // 2. Blocked before the lock, reading checksums to validate them (V1 is applied now).
+    let mut lease = Lease::take(&blocked);
+    let mut child = common::clean_command(&common::bin(), &p.dir())
+        .arg("upgrade")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    lease.wait_blocked();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    sigterm(&child);
+    let status = wait_at_most(&mut child, std::time::Duration::from_secs(5));
+    assert_eq!(status.and_then(|s| s.code()), Some(130));
+    assert_eq!(
+        p.run(&["lock-status"]).expect(0).stdout.trim(),
+        "Status: UNLOCKED"
+    );
+    drop(lease);
+
+    // The file itself was never the problem.
+    p.run(&["upgrade"]).expect(0);
+    assert_eq!(p.versions(), vec!["1", "2"]);
+}
+
+#[test]
+fn fifo_named_like_a_migration_is_refused_without_blocking_issue_9() {
+    let p = Project::new();
+    p.write("V1__items.sql", ITEMS);
+    let fifo = p.migrations().join("sub/V2__pipe.sql");
+    std::fs::create_dir_all(fifo.parent().unwrap()).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    // A symbolic link to a regular file elsewhere is a migration like any other.
+    let shared = p.root().join("shared.sql");
+    std::fs::write(&shared, TAGS).unwrap();
+    std::os::unix::fs::symlink(&shared, p.migrations().join("V3__tags.sql")).unwrap();
+    for args in [&["upgrade"][..], &["status"], &["upgrade", "--dry-run"]] {
+        let mut child = common::clean_command(&common::bin(), &p.dir())
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let status = wait_at_most(&mut child, std::time::Duration::from_secs(10));
+        let stderr = std::io::read_to_string(child.stderr.take().unwrap()).unwrap();
+        assert_eq!(
+            status.and_then(|s| s.code()),
+            Some(1),
+            "{args:?} did not refuse the FIFO\n{stderr}"
+        );
+        assert!(stderr.contains("sub/V2__pipe.sql"), "{stderr}");
+        assert!(stderr.contains("not a regular file"), "{stderr}");
+        assert!(!p.table_exists("jetbase_migrations"), "{args:?} wrote");
+    }
+    std::fs::remove_file(&fifo).unwrap();
+    p.run(&["upgrade"]).expect(0);
+    assert_eq!(p.versions(), vec!["1", "3"]);
+    assert!(p.table_exists("tags"));
+}

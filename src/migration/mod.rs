@@ -136,6 +136,14 @@ pub enum MigrationError {
         first: PathBuf,
         second: PathBuf,
     },
+    #[error("duplicate repeatable migration {filename}: {first} and {second}")]
+    DuplicateRepeatable {
+        filename: String,
+        first: PathBuf,
+        second: PathBuf,
+    },
+    #[error("migration file {file} is not a regular file but {kind}")]
+    NotRegularFile { file: PathBuf, kind: &'static str },
     #[error("{file} is not valid UTF-8 (first bad byte at line {line}, byte offset {offset})")]
     NotUtf8 {
         file: PathBuf,
@@ -167,6 +175,16 @@ impl MigrationError {
             MigrationError::DuplicateVersion { second, .. } => format!(
                 "give {} a version no other file has (`1`, `1.0` and `01` are the same version)",
                 second.display()
+            ),
+            MigrationError::DuplicateRepeatable { second, .. } => format!(
+                "the history keeps one row per repeatable file name, wherever the file is; \
+                 rename {} (or remove one of the two)",
+                second.display()
+            ),
+            MigrationError::NotRegularFile { file, .. } => format!(
+                "migration files must be regular files (or symbolic links to them); remove {} \
+                 or give it a name that does not end in .sql",
+                file.display()
             ),
             MigrationError::NotUtf8 { file, .. } => format!(
                 "re-save {} as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)",
@@ -272,6 +290,15 @@ mod tests {
                 line: 3,
                 offset: 40,
             },
+            MigrationError::DuplicateRepeatable {
+                filename: "RA__x.sql".to_owned(),
+                first: PathBuf::from("a/RA__x.sql"),
+                second: PathBuf::from("b/RA__x.sql"),
+            },
+            MigrationError::NotRegularFile {
+                file: PathBuf::from("sub/V2__pipe.sql"),
+                kind: "a FIFO",
+            },
         ]
     }
 
@@ -295,6 +322,8 @@ mod tests {
         assert!(messages[3].contains("600"));
         assert!(messages[4].contains("V1__a.sql") && messages[4].contains("sub/V1__x.sql"));
         assert!(messages[5].contains("line 3"));
+        assert!(messages[6].contains("a/RA__x.sql") && messages[6].contains("b/RA__x.sql"));
+        assert!(messages[7].contains("sub/V2__pipe.sql") && messages[7].contains("a FIFO"));
     }
 
     #[test]

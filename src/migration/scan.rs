@@ -1,6 +1,8 @@
 //! Finding migration files: walk the migrations folder, check names, reject duplicate
-//! versions and order the result. Reads folder listings only, never file contents.
+//! versions and repeatable names, and order the result. Reads folder listings only, never
+//! file contents.
 
+use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -15,21 +17,31 @@ use super::{MigrationError, MigrationFile, MigrationKind, MigrationSet};
 ///
 /// # Errors
 /// Missing or unreadable folders, invalid or too long names, duplicate versions (including
-/// versions that differ as text but compare equal, such as `1` and `1.0`).
+/// versions that differ as text but compare equal, such as `1` and `1.0`), two repeatables
+/// with one file name in two folders, a `.sql` entry that is not a regular file (a FIFO, a
+/// socket, a device; symbolic links to regular files are fine).
 pub fn scan(dir: &Path) -> Result<MigrationSet, MigrationError> {
     if !dir.is_dir() {
         return Err(MigrationError::MissingDir {
             path: dir.to_path_buf(),
         });
     }
-    let mut paths = Vec::new();
-    walk(dir, &mut paths)?;
+    let mut entries = Vec::new();
+    walk(dir, &mut entries)?;
 
     let mut set = MigrationSet::default();
-    for path in paths {
+    for (path, special) in entries {
         let Some(file) = migration_file(dir, path)? else {
             continue;
         };
+        // Opening a FIFO blocks until a writer comes, a device may never end: refuse them
+        // here, by name, before anything is read or run.
+        if let Some(kind) = special {
+            return Err(MigrationError::NotRegularFile {
+                file: relative(dir, &file.path),
+                kind,
+            });
+        }
         match file.kind {
             MigrationKind::Versioned => set.versioned.push(file),
             MigrationKind::RunsAlways => set.runs_always.push(file),
@@ -58,7 +70,24 @@ pub fn scan(dir: &Path) -> Result<MigrationSet, MigrationError> {
         .sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
     set.runs_on_change
         .sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
+    duplicate_repeatable(dir, &set)?;
     Ok(set)
+}
+
+/// Two repeatables with one file name (in two folders) would share one history row, keyed
+/// by file name as the original keys it, and each upgrade would run both against it.
+fn duplicate_repeatable(dir: &Path, set: &MigrationSet) -> Result<(), MigrationError> {
+    let mut seen: HashMap<&str, &Path> = HashMap::new();
+    for file in set.runs_always.iter().chain(&set.runs_on_change) {
+        if let Some(first) = seen.insert(&file.filename, &file.path) {
+            return Err(MigrationError::DuplicateRepeatable {
+                filename: file.filename.clone(),
+                first: relative(dir, first),
+                second: relative(dir, &file.path),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn relative(dir: &Path, path: &Path) -> PathBuf {
@@ -110,7 +139,25 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> MigrationError + '_ {
     }
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), MigrationError> {
+/// What a directory entry is when it is neither a regular file nor a folder (nor a link
+/// to one of them): `Some("a FIFO")`. `None` for regular files and dangling links (whose
+/// read then fails with the precise error).
+type Special = Option<&'static str>;
+
+fn special(file_type: fs::FileType) -> Special {
+    use std::os::unix::fs::FileTypeExt;
+    if file_type.is_fifo() {
+        Some("a FIFO")
+    } else if file_type.is_socket() {
+        Some("a socket")
+    } else if file_type.is_char_device() || file_type.is_block_device() {
+        Some("a device")
+    } else {
+        None
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<(PathBuf, Special)>) -> Result<(), MigrationError> {
     let mut entries = fs::read_dir(dir)
         .map_err(io_error(dir))?
         .collect::<Result<Vec<_>, _>>()
@@ -120,13 +167,19 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), MigrationError> {
     let mut subdirs = Vec::new();
     for entry in entries {
         let path = entry.path();
+        // From the listing itself (d_type) on most file systems: no `stat` per file.
         let file_type = entry.file_type().map_err(io_error(&path))?;
         if file_type.is_dir() {
             subdirs.push(path);
-        } else if file_type.is_symlink() && path.is_dir() {
-            // `os.walk` lists a link to a folder among the folders and does not follow it.
+        } else if file_type.is_symlink() {
+            match fs::metadata(&path) {
+                // `os.walk` lists a link to a folder among the folders and does not follow it.
+                Ok(target) if target.is_dir() => {}
+                Ok(target) => out.push((path, special(target.file_type()))),
+                Err(_) => out.push((path, None)),
+            }
         } else {
-            out.push(path);
+            out.push((path, special(file_type)));
         }
     }
     for subdir in subdirs {
@@ -291,6 +344,91 @@ mod tests {
             }
             other => panic!("expected DuplicateVersion, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn scan_same_repeatable_name_in_two_folders_names_both_issue_9() {
+        for name in ["RA__x.sql", "ROC__x.sql"] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            touch(dir.path(), "V1__a.sql");
+            touch(dir.path(), &format!("a/{name}"));
+            touch(dir.path(), &format!("b/{name}"));
+            match scan(dir.path()) {
+                Err(MigrationError::DuplicateRepeatable {
+                    filename,
+                    first,
+                    second,
+                }) => {
+                    assert_eq!(filename, name);
+                    assert_eq!(first, Path::new("a").join(name));
+                    assert_eq!(second, Path::new("b").join(name));
+                }
+                other => panic!("{name}: expected DuplicateRepeatable, got {other:?}"),
+            }
+        }
+        // Same description, different kinds: two distinct file names, both kept.
+        let dir = tempfile::tempdir().expect("tempdir");
+        touch(dir.path(), "a/RA__x.sql");
+        touch(dir.path(), "b/ROC__x.sql");
+        let set = scan(dir.path()).expect("scan");
+        assert_eq!(names(&set.runs_always), ["RA__x.sql"]);
+        assert_eq!(names(&set.runs_on_change), ["ROC__x.sql"]);
+    }
+
+    #[test]
+    fn scan_fifo_named_like_a_migration_is_refused_issue_9() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        touch(dir.path(), "V1__a.sql");
+        let fifo = dir.path().join("sub/V2__pipe.sql");
+        fs::create_dir_all(dir.path().join("sub")).expect("mkdir");
+        rustix::fs::mkfifoat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::Mode::from_raw_mode(0o644),
+        )
+        .expect("mkfifo");
+        match scan(dir.path()) {
+            Err(e @ MigrationError::NotRegularFile { .. }) => {
+                let text = e.to_string();
+                assert!(text.contains("sub/V2__pipe.sql"), "{text}");
+                assert!(text.contains("not a regular file"), "{text}");
+                assert!(text.contains("FIFO"), "{text}");
+            }
+            other => panic!("expected NotRegularFile, got {other:?}"),
+        }
+        // A FIFO that is not a `.sql` file is ignored like any other non-migration file;
+        // a symbolic link to a FIFO is refused like the FIFO itself.
+        fs::rename(&fifo, dir.path().join("sub/pipe")).expect("rename");
+        assert_eq!(
+            names(&scan(dir.path()).expect("scan").versioned),
+            ["V1__a.sql"]
+        );
+        std::os::unix::fs::symlink("pipe", dir.path().join("sub/V3__link.sql")).expect("symlink");
+        assert!(matches!(
+            scan(dir.path()),
+            Err(MigrationError::NotRegularFile { .. })
+        ));
+    }
+
+    #[test]
+    fn scan_symlink_to_regular_file_is_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let elsewhere = tempfile::tempdir().expect("tempdir");
+        touch(elsewhere.path(), "shared.sql");
+        touch(dir.path(), "V1__a.sql");
+        std::os::unix::fs::symlink(
+            elsewhere.path().join("shared.sql"),
+            dir.path().join("V2__linked.sql"),
+        )
+        .expect("symlink");
+        // A dangling link is left to the reader, whose error names the file.
+        std::os::unix::fs::symlink("gone.sql", dir.path().join("V3__dangling.sql"))
+            .expect("symlink");
+        let set = scan(dir.path()).expect("scan");
+        assert_eq!(
+            names(&set.versioned),
+            ["V1__a.sql", "V2__linked.sql", "V3__dangling.sql"]
+        );
     }
 
     #[test]

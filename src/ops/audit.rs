@@ -6,14 +6,13 @@ use std::collections::{HashMap, HashSet};
 
 use super::lease::Held;
 use super::plan::{applied_versions, latest_version};
-use super::{Observer, open, par_map, scan, threads, with_lock};
+use super::reading::{Pending, checksums};
+use super::{Observer, open, scan, with_lock};
 use crate::backend::{Backend, OpenMode};
 use crate::config::Settings;
 use crate::error::{Error, Problem};
 use crate::history::{self, History};
-use std::path::{Path, PathBuf};
-
-use crate::migration::{self, MigrationError, MigrationFile, MigrationSet, Version};
+use crate::migration::{MigrationError, MigrationFile, MigrationSet, Version};
 use crate::report::AuditReport;
 
 /// File checks: new files older than the latest applied version, applied versions whose
@@ -95,34 +94,20 @@ pub(crate) struct ChecksumCheck {
     pub repairs: Vec<(String, String)>,
 }
 
-/// Checksum checks: applied versioned files whose upgrade statements changed since.
-/// Returns the problems and the new checksums by version text (for `fix-checksums`).
 /// Checksums of every versioned file (in `set.versioned` order), computed on other threads
 /// while the caller opens the database and reads the history.
-pub(crate) struct Prefetched(std::thread::JoinHandle<Vec<Result<String, MigrationError>>>);
+pub(crate) struct Prefetched(Pending<Vec<Result<String, MigrationError>>>);
 
 impl Prefetched {
     pub(crate) fn start(set: &MigrationSet) -> Prefetched {
-        let paths: Vec<PathBuf> = set.versioned.iter().map(|f| f.path.clone()).collect();
-        Prefetched(std::thread::spawn(move || {
-            let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
-            let chunk = refs.len().div_ceil(threads()).max(1);
-            par_map(&refs.chunks(chunk).collect::<Vec<_>>(), |part| {
-                migration::file_checksums(part)
-            })
-            .into_iter()
-            .flatten()
-            .collect()
-        }))
-    }
-
-    fn take(self) -> Vec<Result<String, MigrationError>> {
-        self.0
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        Prefetched(checksums(
+            set.versioned.iter().map(|f| f.path.clone()).collect(),
+        ))
     }
 }
 
+/// Checksum checks: applied versioned files whose upgrade statements changed since.
+/// Returns the problems and the new checksums by version text (for `fix-checksums`).
 pub(crate) fn check_checksums(
     set: &MigrationSet,
     history: &History,
@@ -147,13 +132,13 @@ pub(crate) fn check_checksums(
     let current: Vec<Result<String, MigrationError>> = match prefetched {
         Some(p) => {
             let mut all: Vec<Option<Result<String, MigrationError>>> =
-                p.take().into_iter().map(Some).collect();
+                p.0.wait()?.into_iter().map(Some).collect();
             applied
                 .iter()
                 .map(|(i, ..)| all[*i].take().unwrap_or_else(|| Ok(String::new())))
                 .collect()
         }
-        None => par_map(&applied, |(_, f, _, _)| migration::file_checksum(&f.path)),
+        None => checksums(applied.iter().map(|(_, f, ..)| f.path.clone()).collect()).wait()?,
     };
     let mut problems = Vec::new();
     let mut repairs = Vec::new();

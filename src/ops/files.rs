@@ -1,5 +1,5 @@
 //! `init` and `new`: the only commands that write project files. An existing file is never
-//! overwritten.
+//! overwritten; `new` checks and creates under a lock on the migrations folder.
 
 use std::fs;
 use std::io::Write;
@@ -104,6 +104,9 @@ pub fn new_migration(
             filename.chars().count()
         )));
     }
+    // Check and create under an exclusive lock on the folder, so that two `new` runs with
+    // one version (`1` and `1.0`) cannot both pass the check. Released when `_guard` drops.
+    let _guard = lock_folder(migrations_dir)?;
     let set = migration::scan(migrations_dir)?;
     if let Some(existing) = set
         .versioned
@@ -127,6 +130,30 @@ pub fn new_migration(
         filename,
         path: path.display().to_string(),
     })
+}
+
+/// An exclusive `flock` on the folder itself, held while the returned descriptor lives.
+/// Advisory: only other `jetbase new` runs take it; they wait for it, as this one does.
+fn lock_folder(dir: &Path) -> Result<rustix::fd::OwnedFd, Error> {
+    use rustix::fs::{FlockOperation, Mode, OFlags};
+    let to_error = |errno: rustix::io::Errno| Error::Io {
+        path: dir.to_path_buf(),
+        source: errno.into(),
+    };
+    let fd = rustix::fs::open(
+        dir,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(to_error)?;
+    loop {
+        match rustix::fs::flock(&fd, FlockOperation::LockExclusive) {
+            // Without locks on this file system (some network mounts): check-then-create.
+            Ok(()) | Err(rustix::io::Errno::NOLCK | rustix::io::Errno::OPNOTSUPP) => return Ok(fd),
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(to_error(e)),
+        }
+    }
 }
 
 #[cfg(test)]

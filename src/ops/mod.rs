@@ -6,6 +6,7 @@ mod audit;
 mod files;
 mod lease;
 mod plan;
+mod reading;
 mod rollback;
 mod run;
 mod status;
@@ -25,7 +26,7 @@ pub use upgrade::{UpgradeOptions, upgrade};
 use crate::backend::{self, Backend, DbError, OpenMode};
 use crate::config::Settings;
 use crate::error::Error;
-use crate::migration::{self, MigrationFile, MigrationSet, ParsedMigration};
+use crate::migration::{self, MigrationFile, MigrationSet};
 
 /// Progress of a long operation, for whoever shows it.
 #[derive(Debug, Clone)]
@@ -61,14 +62,16 @@ impl Observer for Quiet {
     fn event(&mut self, _event: Event<'_>) {}
 }
 
-/// Set once a stop was asked for (SIGINT, SIGTERM): checked between files.
+/// Set once a stop was asked for (SIGINT, SIGTERM): checked between files and while waiting
+/// for a file to be read.
 static CANCELLED: AtomicBool = AtomicBool::new(false);
 /// Interrupts the statement running on the open connection.
 type Interrupter = Box<dyn Fn() + Send + Sync>;
 static INTERRUPTER: Mutex<Option<Interrupter>> = Mutex::new(None);
 
 /// Ask the running operation to stop: the statement in progress fails (its file's
-/// transaction is rolled back), no further file starts, and the lock is released as on any
+/// transaction is rolled back), a file being read is abandoned (within 50 ms, however long
+/// its read would block), no further file starts, and the lock is released as on any
 /// error, which then is [`Error::Interrupted`]. Safe to call from any thread.
 pub fn cancel() {
     CANCELLED.store(true, Ordering::SeqCst);
@@ -162,14 +165,20 @@ async fn open(settings: &Settings, mode: OpenMode) -> Result<Box<dyn Backend>, E
     Ok(db)
 }
 
-/// Scan the project's migrations folder.
+/// Scan the project's migrations folder (off this thread: a hung file system must not
+/// outlive a stop request, see `reading`).
 fn scan(settings: &Settings) -> Result<MigrationSet, Error> {
-    Ok(migration::scan(&settings.project.migrations_dir)?)
+    let dir = settings.project.migrations_dir.clone();
+    Ok(reading::off_thread(move || migration::scan(&dir))??)
 }
 
-/// Read and parse one file with the database's splitting rules.
-fn parse(db: &dyn Backend, file: &MigrationFile) -> Result<ParsedMigration, Error> {
-    Ok(migration::read(&file.path, db.dialect().split_options())?)
+/// Read and parse `files` in order with the database's splitting rules, one file ahead of
+/// the caller, each read abandoned on a stop request.
+fn parse_all(db: &dyn Backend, files: &[&MigrationFile]) -> reading::Parsed {
+    reading::Parsed::start(
+        files.iter().map(|f| f.path.clone()).collect(),
+        db.dialect().split_options(),
+    )
 }
 
 /// The path of a file relative to the project, for messages.
@@ -178,38 +187,6 @@ fn display_path(settings: &Settings, path: &Path) -> String {
         .unwrap_or(path)
         .display()
         .to_string()
-}
-
-/// How many threads bulk work may use.
-fn threads() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, std::num::NonZero::get)
-        .min(8)
-}
-
-/// `f` over `items`, on every core when there are enough items to pay for the threads.
-/// Checksums of a thousand applied files are read this way (the no-op upgrade's main cost).
-fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZero::get)
-        .min(8);
-    if threads < 2 || items.len() < 64 {
-        return items.iter().map(&f).collect();
-    }
-    let chunk = items.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    })
 }
 
 /// Create the jetbase tables that are missing. Idempotent, so retried when Galera nodes

@@ -4,7 +4,7 @@
 use super::lease::Held;
 use super::run::{FileAction, run_files};
 use super::upgrade::preview;
-use super::{Observer, open, parse, scan, with_lock};
+use super::{Observer, open, parse_all, scan, with_lock};
 use crate::backend::{Backend, OpenMode};
 use crate::config::Settings;
 use crate::error::Error;
@@ -106,9 +106,9 @@ async fn run(
         return Ok(report);
     }
     if opts.dry_run {
+        let mut parsed = parse_all(db, &files.iter().map(|(_, f)| *f).collect::<Vec<_>>());
         for (_, file) in &files {
-            let parsed = parse(db, file)?;
-            report.preview.push(preview(file, &parsed, true));
+            report.preview.push(preview(file, &parsed.next()?, true));
         }
         return Ok(report);
     }

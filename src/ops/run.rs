@@ -4,7 +4,8 @@
 use std::time::Instant;
 
 use super::lease::Held;
-use super::{Event, Observer, display_path, parse};
+use super::reading::Parsed;
+use super::{Event, Observer, display_path, parse_all};
 use crate::backend::Backend;
 use crate::config::Settings;
 use crate::error::Error;
@@ -21,7 +22,8 @@ pub(super) enum FileAction<'a> {
     Undo { version: &'a str },
 }
 
-/// Run `file` and record the result in `jetbase_migrations`.
+/// Run `file` (its content is `reader`'s next) and record the result in
+/// `jetbase_migrations`.
 pub(super) async fn run_file(
     settings: &Settings,
     db: &mut dyn Backend,
@@ -29,9 +31,12 @@ pub(super) async fn run_file(
     clock: &mut AppliedClock,
     file: &MigrationFile,
     action: FileAction<'_>,
+    reader: &mut Parsed,
 ) -> Result<FileRun, Error> {
     let started = Instant::now();
-    let parsed = parse(db, file)?;
+    let parsed = reader.next()?;
+    // A stop requested while the file was read: nothing of it has started.
+    super::check_cancelled()?;
     let path = display_path(settings, &file.path);
     let statements = match action {
         FileAction::Apply { .. } => &parsed.upgrade,
@@ -179,6 +184,7 @@ pub(super) async fn run_files(
     }));
     let total = files.len();
     let mut runs = Vec::with_capacity(total);
+    let mut reader = parse_all(db, &files.iter().map(|(f, _)| *f).collect::<Vec<_>>());
     for (i, (file, action)) in files.iter().enumerate() {
         super::check_cancelled()?;
         held.check()?;
@@ -187,7 +193,7 @@ pub(super) async fn run_files(
             index: i + 1,
             total,
         });
-        let run = run_file(settings, db, held, clock, file, *action).await?;
+        let run = run_file(settings, db, held, clock, file, *action, &mut reader).await?;
         for w in &run.warnings {
             obs.event(Event::Warning(&format!("{}: {w}", file.filename)));
         }

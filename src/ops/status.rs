@@ -1,14 +1,17 @@
 //! Read-only commands (`status`, `history`, `current`, `lock-status`, `config`) and
 //! `unlock`. None of them creates a table.
 
+use std::collections::HashSet;
+
 use super::plan::pending_versioned;
+use super::reading::checksums;
 use super::{open, scan};
 use crate::backend::{Backend, OpenMode};
 use crate::config::Settings;
 use crate::error::Error;
 use crate::history::{self, History};
 use crate::lock;
-use crate::migration::{self, MigrationFile, MigrationKind};
+use crate::migration::{MigrationFile, MigrationKind};
 use crate::report::{
     ConfigReport, CurrentReport, HistoryReport, LockReport, StatusItem, StatusReport, UnlockReport,
 };
@@ -62,13 +65,29 @@ pub async fn status(settings: &Settings) -> Result<StatusReport, Error> {
         .collect();
     // The original lists every RA file as pending: it runs on each upgrade.
     pending.extend(set.runs_always.iter().map(item));
+    // Checksums of the ROC files with a history row, read in one batch off this thread.
+    let known: Vec<(&MigrationFile, &str)> = set
+        .runs_on_change
+        .iter()
+        .filter_map(|f| {
+            let row = history.repeatable(&f.filename, MigrationKind::RunsOnChange)?;
+            Some((f, row.checksum.as_str()))
+        })
+        .collect();
+    let sums = if known.is_empty() {
+        Vec::new()
+    } else {
+        checksums(known.iter().map(|(f, _)| f.path.clone()).collect()).wait()?
+    };
+    let mut changed = HashSet::new();
+    for ((file, stored), sum) in known.iter().zip(sums) {
+        if sum? != *stored {
+            changed.insert(file.path.as_path());
+        }
+    }
     for file in &set.runs_on_change {
         let row = history.repeatable(&file.filename, MigrationKind::RunsOnChange);
-        let changed = match row {
-            None => true,
-            Some(r) => migration::file_checksum(&file.path)? != r.checksum,
-        };
-        if changed {
+        if row.is_none() || changed.contains(file.path.as_path()) {
             pending.push(item(file));
         }
     }

@@ -2,16 +2,20 @@
 //! transaction with its history row, under the lock, re-reading the history once the lock
 //! is held so that a file applied meanwhile by another process is skipped, not re-run.
 
+use std::collections::HashMap;
+use std::path::PathBuf;
+
 use super::audit::{Prefetched, check_checksums, check_files};
 use super::lease::Held;
 use super::plan::{Plan, PlanLimit, RepeatableRun, plan};
+use super::reading::checksums;
 use super::run::{FileAction, run_files};
-use super::{Observer, open, parse, scan, with_lock};
+use super::{Observer, open, parse_all, scan, with_lock};
 use crate::backend::{Backend, OpenMode};
 use crate::config::Settings;
 use crate::error::Error;
 use crate::history::{self, AppliedClock, History};
-use crate::migration::{self, MigrationFile, MigrationKind, MigrationSet, ParsedMigration};
+use crate::migration::{MigrationFile, MigrationKind, MigrationSet, ParsedMigration};
 use crate::report::{Preview, PreviewStatement, UpgradeReport};
 
 #[derive(Debug, Clone)]
@@ -52,8 +56,24 @@ pub async fn upgrade(
     result
 }
 
-fn checksum_of(file: &MigrationFile) -> Result<String, Error> {
-    Ok(migration::file_checksum(&file.path)?)
+/// The current checksums of the repeatables, by path, which the plan compares with the
+/// history: read in one batch, off this thread.
+fn repeatable_checksums(set: &MigrationSet) -> Result<HashMap<PathBuf, String>, Error> {
+    let paths: Vec<PathBuf> = set
+        .runs_always
+        .iter()
+        .chain(&set.runs_on_change)
+        .map(|f| f.path.clone())
+        .collect();
+    if paths.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sums = checksums(paths.clone()).wait()?;
+    paths
+        .into_iter()
+        .zip(sums)
+        .map(|(path, sum)| Ok((path, sum?)))
+        .collect()
 }
 
 async fn run(
@@ -68,7 +88,13 @@ async fn run(
         .await
         .map_err(Error::db("reading the history"))?;
     validate(settings, set, &history, opts, prefetched)?;
-    let first = plan(set, &history, &opts.limit, checksum_of)?;
+    let sums = repeatable_checksums(set)?;
+    let first = plan(set, &history, &opts.limit, |f| {
+        Ok(sums
+            .get(&f.path)
+            .expect("every repeatable's checksum was read")
+            .clone())
+    })?;
     let mut report = UpgradeReport {
         dry_run: opts.dry_run,
         applied: Vec::new(),
@@ -79,14 +105,15 @@ async fn run(
         return Ok(report);
     }
     if opts.dry_run {
-        for file in first
+        let files: Vec<&MigrationFile> = first
             .versioned
             .iter()
             .copied()
             .chain(first.repeatables.iter().map(|r| r.file))
-        {
-            let parsed = parse(db, file)?;
-            report.preview.push(preview(file, &parsed, false));
+            .collect();
+        let mut parsed = parse_all(db, &files);
+        for file in files {
+            report.preview.push(preview(file, &parsed.next()?, false));
         }
         return Ok(report);
     }
