@@ -70,8 +70,8 @@ pub enum Error {
     },
     #[error("the migration lock was taken over by another process while this one held it")]
     LockLost,
-    #[error("interrupted: the file being run was rolled back and the migration lock released")]
-    Interrupted,
+    #[error("interrupted {}", .0.describe())]
+    Interrupted(Stopped),
     #[error("{message}")]
     Usage { message: String },
     #[error("{message}")]
@@ -91,6 +91,31 @@ fn summary(problems: &[Problem]) -> String {
         s.push_str(&p.message);
     }
     s
+}
+
+/// Where an operation was when it was asked to stop, for the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// Before anything was written (reading files, validating).
+    BeforeChanges,
+    /// Waiting for another process's migration lock: nothing was written.
+    WaitingForLock,
+    /// Holding the lock, running files.
+    RunningFiles,
+}
+
+impl Stopped {
+    fn describe(self) -> &'static str {
+        match self {
+            Stopped::BeforeChanges => "before anything was changed",
+            Stopped::WaitingForLock => {
+                "while waiting for another process's migration lock; nothing was changed"
+            }
+            Stopped::RunningFiles => {
+                "while running: the file in progress was rolled back and the migration lock released"
+            }
+        }
+    }
 }
 
 impl Error {
@@ -114,7 +139,7 @@ impl Error {
             Error::Validation { .. } => exit::DRIFT,
             Error::Locked { .. } | Error::LockLost => exit::LOCKED,
             Error::Connect(_) => exit::CONNECT,
-            Error::Interrupted => exit::INTERRUPTED,
+            Error::Interrupted(_) => exit::INTERRUPTED,
             _ => exit::ERROR,
         }
     }
@@ -170,9 +195,10 @@ impl Error {
                     .into(),
             ),
             Error::NotFound { hint, .. } => Some(hint.clone()),
-            Error::Interrupted => Some(
+            Error::Interrupted(Stopped::RunningFiles) => Some(
                 "files applied before the interruption stay applied; run the command again to continue".into(),
             ),
+            Error::Interrupted(_) => Some("run the command again when you are ready".into()),
             Error::Db { .. } | Error::Usage { .. } | Error::Io { .. } => None,
         }
     }

@@ -4,6 +4,7 @@
 //! Data flows one way: `cli` -> `config` -> `backend::connect` -> `ops` -> `report` -> `cli`.
 
 pub mod backend;
+pub mod cancel;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -960,3 +960,31 @@ fn fifo_named_like_a_migration_is_refused_without_blocking_issue_9() {
     assert_eq!(p.versions(), vec!["1", "3"]);
     assert!(p.table_exists("tags"));
 }
+
+#[test]
+fn sigint_issue9_while_waiting_for_a_lock_says_nothing_was_changed() {
+    let p = Project::new();
+    p.write("V1__create_items.sql", ITEMS);
+    hold_lock_elsewhere(&p);
+    p.write("V2__create_tags.sql", TAGS);
+    let child = upgrade_waiting(&p);
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("while waiting for another process's migration lock; nothing was changed"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("rolled back"), "{stderr}");
+    assert_eq!(p.versions(), vec!["1"]);
+    // The other process's lock is left as it was.
+    assert_eq!(
+        p.rows("SELECT is_locked, process_id FROM jetbase_lock"),
+        vec![vec!["1", "remote-1"]]
+    );
+}

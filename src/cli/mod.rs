@@ -147,9 +147,15 @@ enum Command {
 struct StderrObserver {
     tty: bool,
     progress_shown: bool,
+    /// Tripped by the signal handler (`stop_cleanly_on_signals`).
+    cancel: crate::cancel::CancelToken,
 }
 
 impl Observer for StderrObserver {
+    fn cancel_token(&self) -> crate::cancel::CancelToken {
+        self.cancel.clone()
+    }
+
     fn event(&mut self, event: Event<'_>) {
         let mut err = std::io::stderr().lock();
         match event {
@@ -208,7 +214,7 @@ impl Command {
 /// On SIGINT or SIGTERM, stop the running operation cleanly: the current file's transaction
 /// rolls back and the lock is released (a killed process would leave the lock set). A second
 /// signal exits at once.
-fn stop_cleanly_on_signals() {
+fn stop_cleanly_on_signals(token: crate::cancel::CancelToken) {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
         return;
@@ -218,10 +224,8 @@ fn stop_cleanly_on_signals() {
             if count > 0 {
                 std::process::exit(exit::INTERRUPTED);
             }
-            eprintln!(
-                "\nstopping: rolling back the current file and releasing the lock (press Ctrl-C again to quit at once)"
-            );
-            ops::cancel();
+            eprintln!("\nstopping cleanly (press Ctrl-C again to quit at once)");
+            token.cancel();
         }
     });
 }
@@ -361,10 +365,11 @@ fn execute(cli: &Cli) -> Result<i32, Error> {
     let mut obs = StderrObserver {
         tty: std::io::stderr().is_terminal(),
         progress_shown: false,
+        cancel: crate::cancel::CancelToken::new(),
     };
     let rt = runtime()?;
     if cli.command.writes() {
-        stop_cleanly_on_signals();
+        stop_cleanly_on_signals(obs.cancel.clone());
     }
     if let Command::Wait { retries, delay } = &cli.command {
         return wait_cmd(&rt, settings, &env, *retries, *delay, &out, &mut obs);

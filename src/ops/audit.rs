@@ -179,6 +179,15 @@ pub async fn audit(
     mode: AuditMode,
     obs: &mut dyn Observer,
 ) -> Result<AuditReport, Error> {
+    let token = obs.cancel_token();
+    super::cancellable(token, audit_inner(settings, mode, obs)).await
+}
+
+async fn audit_inner(
+    settings: &Settings,
+    mode: AuditMode,
+    obs: &mut dyn Observer,
+) -> Result<AuditReport, Error> {
     let set = scan(settings)?;
     let open_mode = if mode.fix {
         OpenMode::ReadWrite

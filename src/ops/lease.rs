@@ -11,6 +11,7 @@ use super::{Event, Observer, check_cancelled};
 use crate::backend::{self, Backend, DbError, OpenMode};
 use crate::config::Settings;
 use crate::error::Error;
+use crate::error::Stopped;
 use crate::lock::{self, Acquire, HolderSession, LockStatus, Owner, Verdict};
 
 /// The lock as held by one operation.
@@ -133,7 +134,7 @@ pub(crate) async fn acquire(
     let mut seen = LockStatus::default();
     let mut conflicted = false;
     loop {
-        check_cancelled()?;
+        check_cancelled(Stopped::WaitingForLock)?;
         let status = match lock::try_acquire(db, &owner, ttl).await {
             Ok(Acquire::Held) => break,
             Ok(Acquire::Busy(status)) => Some(*status),

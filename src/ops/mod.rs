@@ -13,8 +13,6 @@ mod status;
 mod upgrade;
 
 use std::path::Path;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use audit::{AuditMode, audit};
 pub use files::{ENV_PY_TEMPLATE, init, new_migration};
@@ -24,8 +22,9 @@ pub use status::{config_report, current, history, lock_status, status, unlock};
 pub use upgrade::{UpgradeOptions, upgrade};
 
 use crate::backend::{self, Backend, DbError, OpenMode};
+use crate::cancel::CancelToken;
 use crate::config::Settings;
-use crate::error::Error;
+use crate::error::{Error, Stopped};
 use crate::migration::{self, MigrationFile, MigrationSet};
 
 /// Progress of a long operation, for whoever shows it.
@@ -49,9 +48,18 @@ pub enum Event<'a> {
     },
 }
 
-/// Receives progress events.
+/// Whoever started an operation: hears its progress, and holds its stop request.
 pub trait Observer {
     fn event(&mut self, event: Event<'_>);
+
+    /// The operation's stop request: the caller keeps a clone and calls
+    /// [`CancelToken::cancel`] to stop it (the statement in progress fails, its file's
+    /// transaction rolls back, a file being read is abandoned, no further file starts, the
+    /// lock is released, and the operation fails with [`Error::Interrupted`]). By default,
+    /// an operation nobody can stop.
+    fn cancel_token(&self) -> CancelToken {
+        CancelToken::new()
+    }
 }
 
 /// An observer that ignores everything (library use).
@@ -62,34 +70,26 @@ impl Observer for Quiet {
     fn event(&mut self, _event: Event<'_>) {}
 }
 
-/// Set once a stop was asked for (SIGINT, SIGTERM): checked between files and while waiting
-/// for a file to be read.
-static CANCELLED: AtomicBool = AtomicBool::new(false);
-/// Interrupts the statement running on the open connection.
-type Interrupter = Box<dyn Fn() + Send + Sync>;
-static INTERRUPTER: Mutex<Option<Interrupter>> = Mutex::new(None);
-
-/// Ask the running operation to stop: the statement in progress fails (its file's
-/// transaction is rolled back), a file being read is abandoned (within 50 ms, however long
-/// its read would block), no further file starts, and the lock is released as on any
-/// error, which then is [`Error::Interrupted`]. Safe to call from any thread.
-pub fn cancel() {
-    CANCELLED.store(true, Ordering::SeqCst);
-    if let Ok(guard) = INTERRUPTER.lock()
-        && let Some(interrupt) = guard.as_ref()
-    {
-        interrupt();
-    }
+tokio::task_local! {
+    /// The running operation's stop request: set by [`cancellable`] around each public
+    /// operation from its observer's token, so two operations in one process never share one.
+    static CANCEL: CancelToken;
 }
 
-/// True once [`cancel`] was called.
-pub fn is_cancelled() -> bool {
-    CANCELLED.load(Ordering::SeqCst)
+/// Run an operation's body with `token` (its observer's) as its stop request.
+async fn cancellable<T>(token: CancelToken, body: impl Future<Output = T>) -> T {
+    CANCEL.scope(token, body).await
 }
 
-fn check_cancelled() -> Result<(), Error> {
-    if is_cancelled() {
-        Err(Error::Interrupted)
+/// The running operation's stop request, if it runs under [`cancellable`].
+fn current_token() -> Option<CancelToken> {
+    CANCEL.try_with(CancelToken::clone).ok()
+}
+
+/// Fails once the running operation was asked to stop, saying where it was.
+fn check_cancelled(stage: Stopped) -> Result<(), Error> {
+    if CANCEL.try_with(CancelToken::is_cancelled).unwrap_or(false) {
+        Err(Error::Interrupted(stage))
     } else {
         Ok(())
     }
@@ -158,11 +158,7 @@ pub async fn wait(
 
 /// Open the configured database.
 async fn open(settings: &Settings, mode: OpenMode) -> Result<Box<dyn Backend>, Error> {
-    let db = connect_waiting(settings, mode, &mut |_| {}).await?;
-    if let Ok(mut slot) = INTERRUPTER.lock() {
-        *slot = db.interrupter();
-    }
-    Ok(db)
+    connect_waiting(settings, mode, &mut |_| {}).await
 }
 
 /// Scan the project's migrations folder (off this thread: a hung file system must not
@@ -217,9 +213,16 @@ where
     // has no `jetbase_lock_lease` (issue 9), and one it never touched has no tables at all.
     ensure_tables(db).await?;
     let held = lease::acquire(settings, db, obs).await?;
+    // A stop request interrupts the statement in flight (where the driver can).
+    let _interrupt = db
+        .interrupter()
+        .and_then(|interrupt| current_token().map(|t| t.on_cancel(interrupt)));
     let result = match work(db, &held, obs).await {
-        // A statement stopped by `cancel` fails with the database's own message.
-        Err(_) if is_cancelled() => Err(Error::Interrupted),
+        // Stopped under the lock (a statement stopped by the token fails with the database's
+        // own message).
+        Err(_) if check_cancelled(Stopped::RunningFiles).is_err() => {
+            Err(Error::Interrupted(Stopped::RunningFiles))
+        }
         other => other,
     };
     let released = held.release(db).await;

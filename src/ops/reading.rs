@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use super::check_cancelled;
 use crate::error::Error;
+use crate::error::Stopped;
 use crate::migration::{self, MigrationError, ParsedMigration, SplitRules};
 
 /// How often a waiting caller looks for a stop request.
@@ -24,7 +25,7 @@ fn receive<T>(rx: &Receiver<T>, thread: &mut Option<JoinHandle<()>>) -> Result<T
     loop {
         match rx.recv_timeout(POLL) {
             Ok(value) => return Ok(value),
-            Err(RecvTimeoutError::Timeout) => check_cancelled()?,
+            Err(RecvTimeoutError::Timeout) => check_cancelled(Stopped::BeforeChanges)?,
             Err(RecvTimeoutError::Disconnected) => {
                 // The reader ended without an answer: it panicked; so does the caller.
                 if let Some(Err(panic)) = thread.take().map(JoinHandle::join) {

@@ -30,6 +30,15 @@ pub async fn rollback(
     opts: &RollbackOptions,
     obs: &mut dyn Observer,
 ) -> Result<RollbackReport, Error> {
+    let token = obs.cancel_token();
+    super::cancellable(token, rollback_inner(settings, opts, obs)).await
+}
+
+async fn rollback_inner(
+    settings: &Settings,
+    opts: &RollbackOptions,
+    obs: &mut dyn Observer,
+) -> Result<RollbackReport, Error> {
     if opts.count.is_some() && opts.to_version.is_some() {
         return Err(Error::usage(
             "cannot use --count and --to-version together; choose one, or neither to roll back the last migration",

@@ -36,7 +36,7 @@ pub(super) async fn run_file(
     let started = Instant::now();
     let parsed = reader.next()?;
     // A stop requested while the file was read: nothing of it has started.
-    super::check_cancelled()?;
+    super::check_cancelled(crate::error::Stopped::RunningFiles)?;
     let path = display_path(settings, &file.path);
     let statements = match action {
         FileAction::Apply { .. } => &parsed.upgrade,
@@ -186,7 +186,7 @@ pub(super) async fn run_files(
     let mut runs = Vec::with_capacity(total);
     let mut reader = parse_all(db, &files.iter().map(|(f, _)| *f).collect::<Vec<_>>());
     for (i, (file, action)) in files.iter().enumerate() {
-        super::check_cancelled()?;
+        super::check_cancelled(crate::error::Stopped::RunningFiles)?;
         held.check()?;
         obs.event(Event::FileStart {
             filename: &file.filename,

@@ -38,6 +38,15 @@ pub async fn upgrade(
     opts: &UpgradeOptions,
     obs: &mut dyn Observer,
 ) -> Result<UpgradeReport, Error> {
+    let token = obs.cancel_token();
+    super::cancellable(token, upgrade_inner(settings, opts, obs)).await
+}
+
+async fn upgrade_inner(
+    settings: &Settings,
+    opts: &UpgradeOptions,
+    obs: &mut dyn Observer,
+) -> Result<UpgradeReport, Error> {
     let set = scan(settings)?;
     let validating = !(opts.skip_validation
         || settings.skip_validation
