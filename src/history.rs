@@ -1,7 +1,7 @@
 //! The `jetbase_migrations` table, written once over `Backend` + `Dialect`: read the history,
 //! create the tables, record applied, rolled-back and repaired files. No printing.
 
-use crate::backend::{Backend, DbError, Value};
+use crate::backend::{Backend, Bound, DbError, Dialect, Value};
 use crate::migration::MigrationKind;
 
 pub use crate::tables::{LOCK_TABLE, MIGRATIONS_TABLE, ensure_tables, table_exists};
@@ -191,20 +191,20 @@ impl AppliedClock {
     }
 }
 
+// The history writes, as steps of a unit of work (`Backend::run_unit`): the driver runs
+// them with the file's statements, atomically where it can.
+
 /// Record an applied file.
-///
-/// # Errors
-/// The insert fails.
-pub async fn insert(
-    db: &mut dyn Backend,
+#[must_use]
+pub fn insert(
+    d: &dyn Dialect,
     clock: &mut AppliedClock,
     version: Option<&str>,
     description: &str,
     filename: &str,
     kind: MigrationKind,
     checksum: &str,
-) -> Result<(), DbError> {
-    let sql = db.dialect().insert_history();
+) -> Bound {
     let mut params = vec![
         Value::from(version),
         Value::from(description),
@@ -212,66 +212,51 @@ pub async fn insert(
         Value::from(kind.as_str()),
         Value::from(checksum),
     ];
-    if db.dialect().explicit_applied_at() {
+    if d.explicit_applied_at() {
         params.push(Value::Text(clock.tick()));
     }
-    db.execute(&sql, &params).await.map(|_| ())
+    Bound::new(d.insert_history(), params)
 }
 
 /// Update a re-applied repeatable's checksum and time.
-///
-/// # Errors
-/// The update fails.
-pub async fn update_repeatable(
-    db: &mut dyn Backend,
+#[must_use]
+pub fn update_repeatable(
+    d: &dyn Dialect,
     clock: &mut AppliedClock,
     filename: &str,
     kind: MigrationKind,
     checksum: &str,
-) -> Result<(), DbError> {
-    let sql = db.dialect().update_repeatable();
+) -> Bound {
     let mut params = vec![
         Value::from(checksum),
         Value::from(filename),
         Value::from(kind.as_str()),
     ];
-    if db.dialect().explicit_applied_at() {
+    if d.explicit_applied_at() {
         params.push(Value::Text(clock.tick()));
     }
-    db.execute(&sql, &params).await.map(|_| ())
+    Bound::new(d.update_repeatable(), params)
 }
 
 /// Forget a rolled-back (or missing) version.
-///
-/// # Errors
-/// The delete fails.
-pub async fn delete_version(db: &mut dyn Backend, version: &str) -> Result<(), DbError> {
-    let sql = db.dialect().delete_version();
-    db.execute(&sql, &[Value::from(version)]).await.map(|_| ())
+#[must_use]
+pub fn delete_version(d: &dyn Dialect, version: &str) -> Bound {
+    Bound::new(d.delete_version(), vec![Value::from(version)])
 }
 
 /// Forget a repeatable whose file is gone.
-///
-/// # Errors
-/// The delete fails.
-pub async fn delete_repeatable(db: &mut dyn Backend, filename: &str) -> Result<(), DbError> {
-    let sql = db.dialect().delete_repeatable();
-    db.execute(&sql, &[Value::from(filename)]).await.map(|_| ())
+#[must_use]
+pub fn delete_repeatable(d: &dyn Dialect, filename: &str) -> Bound {
+    Bound::new(d.delete_repeatable(), vec![Value::from(filename)])
 }
 
 /// Store a repaired checksum.
-///
-/// # Errors
-/// The update fails.
-pub async fn update_checksum(
-    db: &mut dyn Backend,
-    version: &str,
-    checksum: &str,
-) -> Result<(), DbError> {
-    let sql = db.dialect().update_checksum();
-    db.execute(&sql, &[Value::from(checksum), Value::from(version)])
-        .await
-        .map(|_| ())
+#[must_use]
+pub fn update_checksum(d: &dyn Dialect, version: &str, checksum: &str) -> Bound {
+    Bound::new(
+        d.update_checksum(),
+        vec![Value::from(checksum), Value::from(version)],
+    )
 }
 
 #[cfg(test)]

@@ -473,17 +473,6 @@ pub async fn heartbeat(db: &mut dyn Backend, process_id: &str) -> Result<bool, D
     Ok(db.execute(&sql, &[Value::from(process_id)]).await? == 1)
 }
 
-/// Inside a transaction: is the lock still ours? Locks the row where the database can,
-/// so that a takeover waits for the transaction (fencing).
-///
-/// # Errors
-/// The query fails.
-pub async fn still_ours(db: &mut dyn Backend, process_id: &str) -> Result<bool, DbError> {
-    let sql = db.dialect().fence();
-    let rows = db.query(&sql, &[]).await?;
-    Ok(rows.first().and_then(|r| text(r.first())).as_deref() == Some(process_id))
-}
-
 /// Release the lock we hold (and our lease); a lock someone else took over is left alone.
 ///
 /// # Errors

@@ -8,7 +8,7 @@ use super::lease::Held;
 use super::plan::{applied_versions, latest_version};
 use super::reading::{Pending, checksums};
 use super::{Observer, open, scan, with_lock};
-use crate::backend::{Backend, OpenMode};
+use crate::backend::{Backend, Expect, OpenMode, Unit};
 use crate::config::Settings;
 use crate::error::{Error, Problem};
 use crate::history::{self, History};
@@ -251,44 +251,33 @@ async fn run_audit(
                 .await
                 .map_err(Error::db("reading the history"))?;
             let mut found = Vec::new();
-            db.begin().await.map_err(Error::db("starting the repair"))?;
-            let work = async {
-                if mode.files {
-                    for p in missing_files(set, &history) {
-                        match (p.kind, &p.version, &p.filename) {
-                            ("missing_file", Some(v), _) => history::delete_version(db, v).await,
-                            (_, _, Some(name)) => history::delete_repeatable(db, name).await,
-                            _ => Ok(()),
-                        }
-                        .map_err(Error::db("removing a missing file's row"))?;
-                        found.push(p);
+            let mut steps = Vec::new();
+            let d = db.dialect();
+            if mode.files {
+                for p in missing_files(set, &history) {
+                    match (p.kind, &p.version, &p.filename) {
+                        ("missing_file", Some(v), _) => steps.push(history::delete_version(d, v)),
+                        (_, _, Some(name)) => steps.push(history::delete_repeatable(d, name)),
+                        _ => {}
                     }
-                }
-                if mode.checksums {
-                    let ChecksumCheck {
-                        problems: ps,
-                        repairs,
-                    } = check_checksums(set, &history, None)?;
-                    for (version, sum) in &repairs {
-                        history::update_checksum(db, version, sum)
-                            .await
-                            .map_err(Error::db("repairing a checksum"))?;
-                    }
-                    found.extend(ps);
-                }
-                Ok::<_, Error>(())
-            }
-            .await;
-            match work {
-                Ok(()) => db
-                    .commit()
-                    .await
-                    .map_err(Error::db("committing the repair"))?,
-                Err(e) => {
-                    let _ = db.rollback().await;
-                    return Err(e);
+                    found.push(p);
                 }
             }
+            if mode.checksums {
+                let ChecksumCheck {
+                    problems: ps,
+                    repairs,
+                } = check_checksums(set, &history, None)?;
+                for (version, sum) in &repairs {
+                    steps.push(history::update_checksum(d, version, sum));
+                }
+                found.extend(ps);
+            }
+            // Every repair in one unit: all of them, or none.
+            let unit = Unit::bookkeeping(steps.into_iter().map(|b| (b, Expect::Any)).collect());
+            db.run_unit(&unit)
+                .await
+                .map_err(|e| Error::db("repairing the history")(e.into_db_error()))?;
             Ok(AuditReport {
                 checks: checks.clone(),
                 problems: found,

@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use super::{Event, Observer, check_cancelled};
-use crate::backend::{self, Backend, DbError, OpenMode};
+use crate::backend::{self, Backend, Bound, Check, DbError, OpenMode};
 use crate::config::Settings;
 use crate::error::Error;
 use crate::error::Stopped;
@@ -37,25 +37,20 @@ impl Held {
     }
 
     /// Before a file is recorded: when our lease has gone unrenewed for half its life, another
-    /// machine may soon judge it dead, so check, inside the file's transaction and locking
-    /// the row where the database can, that the lock is still ours. A takeover then waits
-    /// for our commit, or we roll back. Nothing is queried while the heartbeat keeps up.
-    pub(crate) async fn fence(&self, db: &mut dyn Backend) -> Result<(), Error> {
-        let Some(owner) = &self.owner else {
-            return Ok(());
-        };
+    /// machine may soon judge it dead, so check, inside the file's unit of work and locking
+    /// the row where the database can (`fence_sql`, the dialect's), that the lock is still
+    /// ours. A takeover then waits for our commit, or we roll back. Nothing is queried while
+    /// the heartbeat keeps up.
+    pub(crate) fn fence_check(&self, fence_sql: &str) -> Option<Check> {
+        let owner = self.owner.as_ref()?;
         let stale = self
             .renewed
             .lock()
             .map_or(true, |t| t.elapsed() > self.lease / 2);
-        if stale
-            && !lock::still_ours(db, &owner.process_id)
-                .await
-                .map_err(Error::db("checking the migration lock"))?
-        {
-            return Err(Error::LockLost);
-        }
-        Ok(())
+        stale.then(|| Check {
+            query: Bound::new(fence_sql.to_owned(), Vec::new()),
+            expect: owner.process_id.clone(),
+        })
     }
 
     /// Stop the heartbeat and release the lock and our lease.

@@ -6,7 +6,7 @@ use std::time::Instant;
 use super::lease::Held;
 use super::reading::Parsed;
 use super::{Event, Observer, display_path, parse_all};
-use crate::backend::Backend;
+use crate::backend::{Backend, Bound, Dialect, Expect, Unit, UnitError};
 use crate::config::Settings;
 use crate::error::Error;
 use crate::history::{self, AppliedClock};
@@ -42,72 +42,38 @@ pub(super) async fn run_file(
         FileAction::Apply { .. } => &parsed.upgrade,
         FileAction::Undo { .. } => &parsed.rollback,
     };
-    let tx = parsed.transaction;
-    let atomic = tx && db.capabilities().transactional_ddl;
-    if tx {
-        db.begin()
-            .await
-            .map_err(Error::db(format!("starting a transaction for {path}")))?;
-    }
-    let work = async {
-        for (i, stmt) in statements.iter().enumerate() {
-            if let Err(e) = db.execute_raw(&stmt.sql).await {
-                return Err(Error::Statement {
-                    file: path.clone(),
-                    line: error_line(stmt, e.position),
-                    statement: stmt.sql.clone(),
-                    message: e.message,
-                    partial: (!atomic).then(|| partial_note(statements, i)),
-                });
+    let step = record(db.dialect(), clock, file, action, &parsed.checksum);
+    let fence_sql = db.dialect().fence();
+    let fence = || held.fence_check(&fence_sql);
+    let unit = Unit {
+        statements,
+        transaction: parsed.transaction,
+        fence: Some(&fence),
+        bookkeeping: vec![(step, Expect::Any)],
+    };
+    db.run_unit(&unit).await.map_err(|e| match e {
+        UnitError::Statement {
+            index,
+            error,
+            atomic,
+        } => {
+            let stmt = &statements[index];
+            Error::Statement {
+                file: path.clone(),
+                line: error_line(stmt, error.position),
+                statement: stmt.sql.clone(),
+                message: error.message,
+                partial: (!atomic).then(|| partial_note(statements, index)),
             }
         }
-        held.fence(db).await?;
-        match record(db, clock, file, action, &parsed.checksum).await {
-            Ok(()) => Ok(()),
-            // Galera aborts a transaction when a DDL on its table replicates (another process
-            // creating the jetbase tables at its first run). On MySQL everything a file with
-            // DDL ran is committed already, so only the record is retried.
-            Err(e)
-                if e.is_retryable_conflict()
-                    && !atomic
-                    && statements.iter().any(|s| is_ddl(&s.sql)) =>
-            {
-                let _ = db.rollback().await;
-                let mut last = e;
-                for _ in 0..10 {
-                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                    held.fence(db).await?;
-                    match record(db, clock, file, action, &parsed.checksum).await {
-                        Ok(()) => return Ok(()),
-                        Err(e) => {
-                            let again = e.is_retryable_conflict();
-                            last = e;
-                            if !again {
-                                break;
-                            }
-                        }
-                    }
-                }
-                Err(last)
-            }
-            Err(e) => Err(e),
+        UnitError::Fenced => Error::LockLost,
+        UnitError::Transaction { error } => {
+            Error::db(format!("running {path} in a transaction"))(error)
         }
-        .map_err(Error::db(format!("recording {path} in jetbase_migrations")))
-    }
-    .await;
-    match work {
-        Ok(()) if tx => db
-            .commit()
-            .await
-            .map_err(Error::db(format!("committing {path}")))?,
-        Ok(()) => {}
-        Err(e) => {
-            if tx {
-                let _ = db.rollback().await;
-            }
-            return Err(e);
+        other => {
+            Error::db(format!("recording {path} in jetbase_migrations"))(other.into_db_error())
         }
-    }
+    })?;
     Ok(FileRun {
         version: match action {
             FileAction::Undo { version } => Some(version.to_owned()),
@@ -122,22 +88,22 @@ pub(super) async fn run_file(
     })
 }
 
-/// Write the history change of a file.
-async fn record(
-    db: &mut dyn Backend,
+/// The history change of a file.
+fn record(
+    d: &dyn Dialect,
     clock: &mut AppliedClock,
     file: &MigrationFile,
     action: FileAction<'_>,
     checksum: &str,
-) -> Result<(), crate::backend::DbError> {
+) -> Bound {
     match action {
         FileAction::Apply { known: true } => {
-            history::update_repeatable(db, clock, &file.filename, file.kind, checksum).await
+            history::update_repeatable(d, clock, &file.filename, file.kind, checksum)
         }
         FileAction::Apply { known: false } => {
             let version = file.version.as_ref().map(ToString::to_string);
             history::insert(
-                db,
+                d,
                 clock,
                 version.as_deref(),
                 &file.description,
@@ -145,24 +111,9 @@ async fn record(
                 file.kind,
                 checksum,
             )
-            .await
         }
-        FileAction::Undo { version } => history::delete_version(db, version).await,
+        FileAction::Undo { version } => history::delete_version(d, version),
     }
-}
-
-/// A statement MySQL commits implicitly (data definition).
-fn is_ddl(sql: &str) -> bool {
-    let word: String = sql
-        .trim_start()
-        .chars()
-        .take_while(char::is_ascii_alphabetic)
-        .collect::<String>()
-        .to_ascii_uppercase();
-    matches!(
-        word.as_str(),
-        "CREATE" | "ALTER" | "DROP" | "RENAME" | "TRUNCATE"
-    )
 }
 
 /// Run `files` in order, reporting progress; stops at the first failure.
