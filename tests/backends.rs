@@ -807,7 +807,8 @@ fn lost_connection_mid_file_leaves_no_row_and_no_stuck_lock() {
         assert!(std::time::Instant::now() < deadline, "V1 was never applied");
         let applied = rows("SELECT COUNT(*) FROM pg_tables WHERE tablename = 'half'");
         if applied == vec![vec!["1"]]
-            || rows("SELECT COUNT(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%'")
+            // The file may run statement by statement or as one batch (one round trip).
+            || rows("SELECT COUNT(*) FROM pg_stat_activity WHERE query LIKE '%SELECT pg_sleep(60)%' AND pid <> pg_backend_pid()")
                 == vec![vec!["1"]]
         {
             break;

@@ -40,9 +40,13 @@ pub enum Expect {
 pub struct Check {
     pub query: Bound,
     pub expect: String,
+    /// Whether it must run: the caller's judgement at the time of asking (a lease whose
+    /// heartbeat fell behind). A driver may also run it when not needed, where that costs
+    /// nothing (inside a batch that makes one round trip anyway).
+    pub needed: bool,
 }
 
-/// Decides, once the statements ran, whether a [`Check`] is needed.
+/// Asked once the statements ran: the [`Check`] of the unit, if it has one.
 pub type Fence<'a> = &'a (dyn Fn() -> Option<Check> + Send + Sync);
 
 /// A unit of work.
@@ -180,7 +184,7 @@ async fn steps(db: &mut dyn Backend, unit: &Unit<'_>, atomic: bool) -> Result<()
     // Nothing ran yet when the unit has no statements: a failed bookkeeping step then
     // leaves nothing behind, transaction or not... unless an earlier bookkeeping step ran.
     let atomic = atomic || (unit.statements.is_empty() && unit.transaction);
-    if let Some(check) = unit.fence.and_then(|f| f()) {
+    if let Some(check) = unit.fence.and_then(|f| f()).filter(|c| c.needed) {
         let rows = db
             .query(&check.query.sql, &check.query.params)
             .await

@@ -47,9 +47,10 @@ impl Held {
             .renewed
             .lock()
             .map_or(true, |t| t.elapsed() > self.lease / 2);
-        stale.then(|| Check {
+        Some(Check {
             query: Bound::new(fence_sql.to_owned(), Vec::new()),
             expect: owner.process_id.clone(),
+            needed: stale,
         })
     }
 
