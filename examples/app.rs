@@ -1,37 +1,64 @@
 //! An application using jetbase as a library: it reads its configuration from the
 //! environment, waits for the database, applies the project's migrations, then serves the
-//! applied versions over HTTP from a tuned pool.
+//! applied versions over HTTP (axum) from a tuned pool on the project's schema.
 //!
 //!     cd my-project && DB_MAX_RETRIES=30 cargo run --example app -- 127.0.0.1:8080
-//!     curl http://127.0.0.1:8080/
+//!     curl http://127.0.0.1:8080/          # {"versions":["1","2"]}
+//!     curl http://127.0.0.1:8080/health    # ok
 //!
 //! The project is found as the CLI finds it (the nearest `jetbase/` folder); its env.py,
-//! jetbase.toml or `DATABASE_URL` give the database.
+//! jetbase.toml or `DATABASE_URL` give the database. Port 0 picks a free port; the address
+//! actually bound is printed on stderr (`serving on http://ADDR/`). Ctrl-C or SIGTERM ends
+//! the wait for the database or stops the migration cleanly, as the CLI does (exit 1), or,
+//! once serving, lets the requests in flight finish and exits 0.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
+use std::process::ExitCode;
 
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use jetbase::config::{self, EnvVars};
-use jetbase::db::{self, Pool, PoolSettings};
+use jetbase::db::{self, DbSetupError, Pool, PoolSettings};
 use jetbase::ops::{self, PlanLimit, Quiet, UpgradeOptions};
+use serde_json::json;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // Every error the library returns has its password masked in Display.
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:8080".into());
     let env: EnvVars = std::env::vars().collect();
     let project = config::discover(None, &std::env::current_dir()?)?;
     let settings = config::load(&project, &env)?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
 
-    // 1. Wait for the database (DB_MAX_RETRIES, DB_RETRY_DELAY), then migrate.
+    // From here on Ctrl-C and SIGTERM are ours: they stop a migration between (or inside)
+    // files, or the server once its requests in flight are answered.
+    let stop = stop_on_signals()?;
+
+    // 1. Wait for the database (DB_MAX_RETRIES, DB_RETRY_DELAY), then migrate. The pool is
+    //    built from the same connection spec as the migrations (URL, postgres_schema,
+    //    session keys), so it reads from the schema they went into.
+    //    A stop while waiting ends the wait; one during the upgrade is seen by the upgrade.
     let pool_settings = PoolSettings::from_settings(&settings, &env)?;
-    let pool = rt.block_on(db::connect(&pool_settings, |attempt| {
-        eprintln!("{attempt}");
-    }))?;
-    let report = rt.block_on(ops::upgrade(
+    let pool = tokio::select! {
+        pool = db::connect(&pool_settings, |attempt| eprintln!("{attempt}")) => pool?,
+        () = stopped(stop.clone()) => return Err("stopped while waiting for the database".into()),
+    };
+    let report = ops::upgrade(
         &settings,
         &UpgradeOptions {
             limit: PlanLimit::All,
@@ -41,38 +68,96 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             skip_file_validation: false,
         },
         &mut Quiet,
-    ))?;
-    eprintln!(
-        "applied {} migration(s); serving on http://{addr}/",
-        report.applied.len()
-    );
+    )
+    .await?;
+    eprintln!("applied {} migration(s)", report.applied.len());
 
-    // 2. Serve: every request answers with the applied versions, read through the pool.
-    let listener = TcpListener::bind(&addr)?;
-    for stream in listener.incoming() {
-        let mut stream = stream?;
-        let mut request_line = String::new();
-        BufReader::new(&stream).read_line(&mut request_line)?;
-        let body = match rt.block_on(versions(&pool)) {
-            Ok(v) => format!("{{\"versions\": {v:?}}}\n"),
-            Err(e) => format!("{{\"error\": {:?}}}\n", e.to_string()),
-        };
-        write!(
-            stream,
-            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )?;
-    }
+    // 2. Serve until told to stop.
+    let app = Router::new()
+        .route("/", get(versions))
+        .route("/health", get(health))
+        .with_state(pool.clone());
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    eprintln!("serving on http://{}/", listener.local_addr()?);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(stopped(stop))
+        .await?;
+    pool.close().await;
+    eprintln!("stopped");
     Ok(())
+}
+
+/// Installs the SIGINT and SIGTERM handlers now (a signal before the server starts must not
+/// kill the process mid-migration) and returns what flips once one arrives.
+fn stop_on_signals() -> std::io::Result<tokio::sync::watch::Receiver<bool>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        eprintln!("stopping");
+        // A migration still running stops as the CLI's does: its file rolls back, the lock
+        // is released, and `upgrade` returns an error.
+        ops::cancel();
+        let _ = tx.send(true);
+    });
+    Ok(rx)
+}
+
+async fn stopped(mut stop: tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopped| *stopped).await;
 }
 
 const VERSIONS: &str = "SELECT version FROM jetbase_migrations \
      WHERE migration_type = 'VERSIONED' ORDER BY order_executed";
 
-async fn versions(pool: &Pool) -> Result<Vec<String>, sqlx::Error> {
-    match pool {
-        Pool::Sqlite(p) => sqlx::query_scalar(VERSIONS).fetch_all(p).await,
-        Pool::Postgres(p) => sqlx::query_scalar(VERSIONS).fetch_all(p).await,
-        Pool::MySql(p) => sqlx::query_scalar(VERSIONS).fetch_all(p).await,
+/// `GET /`: the applied versions, in the order they were applied.
+async fn versions(State(pool): State<Pool>) -> Result<Json<serde_json::Value>, AppError> {
+    let versions: Vec<String> = match &pool {
+        Pool::Sqlite(p) => sqlx::query_scalar(VERSIONS).fetch_all(p).await?,
+        #[cfg(feature = "postgres")]
+        Pool::Postgres(p) => sqlx::query_scalar(VERSIONS).fetch_all(p).await?,
+        #[cfg(feature = "mysql")]
+        Pool::MySql(p) => sqlx::query_scalar(VERSIONS).fetch_all(p).await?,
+    };
+    Ok(Json(json!({ "versions": versions })))
+}
+
+/// `GET /health`: `ok` once a pooled connection answers a trivial query.
+async fn health(State(pool): State<Pool>) -> Result<&'static str, AppError> {
+    const PING: &str = "SELECT 1";
+    match &pool {
+        Pool::Sqlite(p) => sqlx::query(PING).execute(p).await.map(drop)?,
+        #[cfg(feature = "postgres")]
+        Pool::Postgres(p) => sqlx::query(PING).execute(p).await.map(drop)?,
+        #[cfg(feature = "mysql")]
+        Pool::MySql(p) => sqlx::query(PING).execute(p).await.map(drop)?,
+    }
+    Ok("ok")
+}
+
+/// A failed request: 500 with `{"error": ...}`, the driver's message scrubbed of
+/// `user:pass@`.
+struct AppError(DbSetupError);
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        AppError(DbSetupError::from_sqlx(&e))
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let message = self.0.to_string();
+        eprintln!("request failed: {message}");
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({ "error": message })),
+        )
+            .into_response()
     }
 }
