@@ -20,9 +20,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use jetbase::cancel::CancelToken;
 use jetbase::config::{self, EnvVars};
 use jetbase::db::{self, DbSetupError, Pool, PoolSettings};
-use jetbase::ops::{self, PlanLimit, Quiet, UpgradeOptions};
+use jetbase::ops::{self, Event, Observer, PlanLimit, UpgradeOptions};
 use serde_json::json;
 
 #[tokio::main]
@@ -47,7 +48,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
 
     // From here on Ctrl-C and SIGTERM are ours: they stop a migration between (or inside)
     // files, or the server once its requests in flight are answered.
-    let stop = stop_on_signals()?;
+    let cancel = CancelToken::new();
+    let stop = stop_on_signals(cancel.clone())?;
 
     // 1. Wait for the database (DB_MAX_RETRIES, DB_RETRY_DELAY), then migrate. The pool is
     //    built from the same connection spec as the migrations (URL, postgres_schema,
@@ -67,7 +69,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             skip_checksum_validation: false,
             skip_file_validation: false,
         },
-        &mut Quiet,
+        &mut Migrating { cancel },
     )
     .await?;
     eprintln!("applied {} migration(s)", report.applied.len());
@@ -89,7 +91,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
 
 /// Installs the SIGINT and SIGTERM handlers now (a signal before the server starts must not
 /// kill the process mid-migration) and returns what flips once one arrives.
-fn stop_on_signals() -> std::io::Result<tokio::sync::watch::Receiver<bool>> {
+fn stop_on_signals(cancel: CancelToken) -> std::io::Result<tokio::sync::watch::Receiver<bool>> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut int = signal(SignalKind::interrupt())?;
     let mut term = signal(SignalKind::terminate())?;
@@ -102,10 +104,28 @@ fn stop_on_signals() -> std::io::Result<tokio::sync::watch::Receiver<bool>> {
         eprintln!("stopping");
         // A migration still running stops as the CLI's does: its file rolls back, the lock
         // is released, and `upgrade` returns an error.
-        ops::cancel();
+        cancel.cancel();
         let _ = tx.send(true);
     });
     Ok(rx)
+}
+
+/// The upgrade's observer: logs each file, and carries the stop request the signal handler
+/// trips (each operation has its own token).
+struct Migrating {
+    cancel: CancelToken,
+}
+
+impl Observer for Migrating {
+    fn event(&mut self, event: Event<'_>) {
+        if let Event::FileDone { filename, .. } = event {
+            eprintln!("applied {filename}");
+        }
+    }
+
+    fn cancel_token(&self) -> CancelToken {
+        self.cancel.clone()
+    }
 }
 
 async fn stopped(mut stop: tokio::sync::watch::Receiver<bool>) {
