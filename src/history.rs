@@ -73,7 +73,23 @@ impl History {
     pub fn newest_first(&self) -> Vec<&HistoryRow> {
         let mut rows: Vec<&HistoryRow> = self.versioned().collect();
         rows.sort_by_key(|r| r.order_executed);
-        rows.sort_by(|a, b| b.applied_cmp(a));
+        // Each backend's text has fixed-width fields, so text of one length sorts as time:
+        // the common case compares strings, and only a mixed history parses (once a row;
+        // the cached-key sort keeps ties in order).
+        let len = rows.first().map(|r| r.applied_at.len());
+        if rows.iter().all(|r| Some(r.applied_at.len()) == len) {
+            rows.sort_by(|a, b| b.applied_at.cmp(&a.applied_at));
+        } else {
+            rows.sort_by_cached_key(|r| {
+                std::cmp::Reverse(
+                    chrono::NaiveDateTime::parse_from_str(
+                        r.applied_at.trim(),
+                        "%Y-%m-%d %H:%M:%S%.f",
+                    )
+                    .ok(),
+                )
+            });
+        }
         rows
     }
 
