@@ -3,12 +3,13 @@
 # and on MariaDB against the `mariadb` client, both running the same SQL with one
 # transaction per file; then status and a no-op upgrade. Prints figures; asserts nothing.
 #   bench/servers.sh [N]      (servers from JETBASE_TEST_*_URL, else started by scripts/servers/)
+#   JETBASE_BIN=/path/to/jetbase compares another build.
 set -euo pipefail
 N=${1:-1000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 cargo build --release --quiet
-BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/jetbase
+BIN=${JETBASE_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/jetbase}
 PG_DIR=""; MY_DIR=""
 cleanup() {
   if [ -n "$PG_DIR" ]; then scripts/servers/postgres.sh stop "$PG_DIR"; fi
