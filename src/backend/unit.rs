@@ -155,7 +155,37 @@ pub async fn run_in_session(
             .await
             .map_err(|error| UnitError::Transaction { error })?;
     }
-    let result = steps(db, unit, atomic).await;
+    let done = steps(db, unit, atomic).await;
+    finish(db, unit, done).await
+}
+
+/// The rest of a unit whose statements already ran in the open transaction (a driver that
+/// sent them as one batch): the fence, the bookkeeping, then `COMMIT`, or `ROLLBACK` on any
+/// failure. `unit.statements` only say what ran (nothing of them is sent again).
+///
+/// # Errors
+/// Which step failed.
+pub async fn finish_in_session(
+    db: &mut dyn Backend,
+    unit: &Unit<'_>,
+    atomic: bool,
+) -> Result<(), UnitError> {
+    let rest = Unit {
+        statements: &[],
+        transaction: unit.transaction,
+        fence: unit.fence,
+        bookkeeping: unit.bookkeeping.clone(),
+    };
+    let done = bookkeeping_steps(db, &rest, atomic).await;
+    finish(db, unit, done).await
+}
+
+async fn finish(
+    db: &mut dyn Backend,
+    unit: &Unit<'_>,
+    result: Result<(), UnitError>,
+) -> Result<(), UnitError> {
+    let tx = unit.transaction;
     match result {
         Ok(()) if tx => db
             .commit()
@@ -184,6 +214,14 @@ async fn steps(db: &mut dyn Backend, unit: &Unit<'_>, atomic: bool) -> Result<()
     // Nothing ran yet when the unit has no statements: a failed bookkeeping step then
     // leaves nothing behind, transaction or not... unless an earlier bookkeeping step ran.
     let atomic = atomic || (unit.statements.is_empty() && unit.transaction);
+    bookkeeping_steps(db, unit, atomic).await
+}
+
+async fn bookkeeping_steps(
+    db: &mut dyn Backend,
+    unit: &Unit<'_>,
+    atomic: bool,
+) -> Result<(), UnitError> {
     if let Some(check) = unit.fence.and_then(|f| f()).filter(|c| c.needed) {
         let rows = db
             .query(&check.query.sql, &check.query.params)

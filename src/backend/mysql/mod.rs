@@ -138,6 +138,48 @@ pub(crate) const CONNECTOR: super::registry::Connector = super::registry::Connec
 };
 
 impl MySqlBackend {
+    /// Send a file's statements as one multi-statement query (after `START TRANSACTION`),
+    /// telling from the results which one failed; then the fence, the history write and
+    /// `COMMIT` as `run_in_session` sends them. The history write is sent only once this
+    /// process has seen every statement done: a holder killed while the server still runs
+    /// its batch never records the file (another process that took its lock over runs it).
+    async fn run_batch(
+        &mut self,
+        unit: &super::Unit<'_>,
+        sql: String,
+    ) -> Result<(), super::UnitError> {
+        use sqlx::Executor;
+        let (done, failed) = {
+            let mut stream = (&mut self.conn).fetch_many(AssertSqlSafe(sql));
+            let (mut done, mut failed) = (0usize, None);
+            while let Some(item) = std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
+                match item {
+                    // One result per statement, after its rows.
+                    Ok(sqlx::Either::Left(_)) => done += 1,
+                    Ok(sqlx::Either::Right(_)) => {}
+                    Err(e) => {
+                        failed = Some(db_error(&e));
+                        break;
+                    }
+                }
+            }
+            (done, failed)
+        };
+        if let Some(error) = failed {
+            let _ = self.execute_raw("ROLLBACK").await;
+            // Results: START TRANSACTION, then the statements.
+            return Err(match done {
+                0 => super::UnitError::Transaction { error },
+                i => super::UnitError::Statement {
+                    index: i - 1,
+                    error,
+                    atomic: false,
+                },
+            });
+        }
+        super::unit::finish_in_session(self, unit, false).await
+    }
+
     /// Connect and set the session up.
     ///
     /// # Errors
@@ -274,7 +316,11 @@ impl Backend for MySqlBackend {
     /// write of a file whose DDL is already committed meets such a conflict, only the
     /// history write (with its fence) is run again.
     async fn run_unit(&mut self, unit: &super::Unit<'_>) -> Result<(), super::UnitError> {
-        match super::unit::run_in_session(self, unit, false).await {
+        let first = match one_trip(unit) {
+            Some(sql) => self.run_batch(unit, sql).await,
+            None => super::unit::run_in_session(self, unit, false).await,
+        };
+        match first {
             Err(e @ super::UnitError::Bookkeeping { .. })
                 if e.is_retryable_conflict() && unit.statements.iter().any(|s| is_ddl(&s.sql)) =>
             {
@@ -330,4 +376,70 @@ fn is_ddl(sql: &str) -> bool {
         word.as_str(),
         "CREATE" | "ALTER" | "DROP" | "RENAME" | "TRUNCATE"
     )
+}
+
+/// A unit's statements as one multi-statement query after `START TRANSACTION`, when that
+/// can tell which statement failed: a transactional file without `CALL` (whose extra result
+/// sets would blur the count).
+fn one_trip(unit: &super::Unit<'_>) -> Option<String> {
+    if !unit.transaction
+        || unit.statements.is_empty()
+        || unit.statements.iter().any(|s| {
+            s.sql
+                .trim_start()
+                .get(..4)
+                .is_some_and(|w| w.eq_ignore_ascii_case("CALL"))
+        })
+    {
+        return None;
+    }
+    let mut sql = String::from("START TRANSACTION");
+    for stmt in unit.statements {
+        // A statement may end in a comment: the separator goes on a line of its own.
+        sql.push_str("\n;\n");
+        sql.push_str(&stmt.sql);
+    }
+    Some(sql)
+}
+
+#[cfg(test)]
+mod one_trip_tests {
+    use super::*;
+    use crate::backend::Unit;
+    use crate::migration::Statement;
+
+    fn unit_sql(sqls: &[&str], transaction: bool) -> Option<String> {
+        let statements: Vec<Statement> = sqls
+            .iter()
+            .map(|s| Statement {
+                sql: (*s).into(),
+                line: 1,
+            })
+            .collect();
+        one_trip(&Unit {
+            statements: &statements,
+            transaction,
+            fence: None,
+            bookkeeping: vec![],
+        })
+    }
+
+    #[test]
+    fn one_trip_sends_the_statements_after_start_transaction() {
+        assert_eq!(
+            unit_sql(
+                &["CREATE TABLE t (id INT) # note", "INSERT INTO t VALUES (1)"],
+                true
+            )
+            .as_deref(),
+            Some(
+                "START TRANSACTION\n;\nCREATE TABLE t (id INT) # note\n;\nINSERT INTO t VALUES (1)"
+            )
+        );
+        assert!(unit_sql(&["call p()"], true).is_none(), "CALL");
+        assert!(
+            unit_sql(&["SELECT 1"], false).is_none(),
+            "transaction=false"
+        );
+    }
 }
