@@ -2,8 +2,10 @@
 //! [`CancelToken`] (the CLI's signal handler only trips it); the operation checks it between
 //! steps, and a driver registers how to stop the statement in flight (SQLite's interrupt
 //! handle today; an HTTP database would send its cancel request). Two operations in one
-//! process (a library user) each have their own. A leaf: it imports nothing of the crate.
+//! process (a library user) each have their own, scoped to their task. A leaf: it imports
+//! nothing of the crate.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -84,6 +86,27 @@ impl Drop for HookGuard {
             hooks.retain(|(id, _)| *id != self.id);
         }
     }
+}
+
+tokio::task_local! {
+    /// The running operation's stop request: set by [`cancellable`] around each public
+    /// operation from its observer's token, so two operations in one process never share one.
+    static CANCEL: CancelToken;
+}
+
+/// Run an operation's body with `token` (its observer's) as its stop request.
+pub(crate) async fn cancellable<T>(token: CancelToken, body: impl Future<Output = T>) -> T {
+    CANCEL.scope(token, body).await
+}
+
+/// The running operation's stop request, if it runs under [`cancellable`].
+pub(crate) fn current_token() -> Option<CancelToken> {
+    CANCEL.try_with(CancelToken::clone).ok()
+}
+
+/// True once the running operation (if any) was asked to stop.
+pub(crate) fn cancelled() -> bool {
+    CANCEL.try_with(CancelToken::is_cancelled).unwrap_or(false)
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ pub mod history;
 pub mod lock;
 pub mod migration;
 pub mod ops;
+pub mod progress;
 pub mod report;
 pub mod retry;
 pub mod tables;

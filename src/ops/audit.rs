@@ -4,7 +4,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::lease::Held;
 use super::plan::{applied_versions, latest_version};
 use super::reading::{Pending, checksums};
 use super::{Observer, open, scan, with_lock};
@@ -12,6 +11,7 @@ use crate::backend::{Backend, Expect, OpenMode, Unit};
 use crate::config::Settings;
 use crate::error::{Error, Problem};
 use crate::history::{self, History};
+use crate::lock::lease::Held;
 use crate::migration::{MigrationError, MigrationFile, MigrationSet, Version};
 use crate::report::AuditReport;
 

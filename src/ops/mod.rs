@@ -4,7 +4,6 @@
 
 mod audit;
 mod files;
-mod lease;
 mod plan;
 mod reading;
 mod rollback;
@@ -22,73 +21,18 @@ pub use status::{config_report, current, history, lock_status, status, unlock};
 pub use upgrade::{UpgradeOptions, upgrade};
 
 use crate::backend::{self, Backend, DbError, OpenMode};
-use crate::cancel::CancelToken;
 use crate::config::Settings;
 use crate::error::{Error, Stopped};
+use crate::lock::lease::Held;
 use crate::migration::{self, MigrationFile, MigrationSet};
 
-/// Progress of a long operation, for whoever shows it.
-#[derive(Debug, Clone)]
-pub enum Event<'a> {
-    /// A message the original prints too ("Starting migrations...").
-    Info(&'a str),
-    /// Something worth a warning that does not stop the run.
-    Warning(&'a str),
-    /// File `index` (1-based) of `total` is starting.
-    FileStart {
-        filename: &'a str,
-        index: usize,
-        total: usize,
-    },
-    /// A file finished (applied or rolled back).
-    FileDone {
-        filename: &'a str,
-        rollback: bool,
-        duration_ms: f64,
-    },
-}
+pub use crate::progress::{Event, Observer, Quiet};
 
-/// Whoever started an operation: hears its progress, and holds its stop request.
-pub trait Observer {
-    fn event(&mut self, event: Event<'_>);
-
-    /// The operation's stop request: the caller keeps a clone and calls
-    /// [`CancelToken::cancel`] to stop it (the statement in progress fails, its file's
-    /// transaction rolls back, a file being read is abandoned, no further file starts, the
-    /// lock is released, and the operation fails with [`Error::Interrupted`]). By default,
-    /// an operation nobody can stop.
-    fn cancel_token(&self) -> CancelToken {
-        CancelToken::new()
-    }
-}
-
-/// An observer that ignores everything (library use).
-#[derive(Debug, Default)]
-pub struct Quiet;
-
-impl Observer for Quiet {
-    fn event(&mut self, _event: Event<'_>) {}
-}
-
-tokio::task_local! {
-    /// The running operation's stop request: set by [`cancellable`] around each public
-    /// operation from its observer's token, so two operations in one process never share one.
-    static CANCEL: CancelToken;
-}
-
-/// Run an operation's body with `token` (its observer's) as its stop request.
-async fn cancellable<T>(token: CancelToken, body: impl Future<Output = T>) -> T {
-    CANCEL.scope(token, body).await
-}
-
-/// The running operation's stop request, if it runs under [`cancellable`].
-fn current_token() -> Option<CancelToken> {
-    CANCEL.try_with(CancelToken::clone).ok()
-}
+pub(crate) use crate::cancel::{cancellable, current_token};
 
 /// Fails once the running operation was asked to stop, saying where it was.
-fn check_cancelled(stage: Stopped) -> Result<(), Error> {
-    if CANCEL.try_with(CancelToken::is_cancelled).unwrap_or(false) {
+pub(crate) fn check_cancelled(stage: Stopped) -> Result<(), Error> {
+    if crate::cancel::cancelled() {
         Err(Error::Interrupted(stage))
     } else {
         Ok(())
@@ -207,12 +151,12 @@ async fn with_lock<T, F>(
     work: F,
 ) -> Result<T, Error>
 where
-    F: AsyncFnOnce(&mut dyn Backend, &lease::Held, &mut dyn Observer) -> Result<T, Error>,
+    F: AsyncFnOnce(&mut dyn Backend, &Held, &mut dyn Observer) -> Result<T, Error>,
 {
     // Every write command creates what is missing first: a database the Python tool created
     // has no `jetbase_lock_lease` (issue 9), and one it never touched has no tables at all.
     ensure_tables(db).await?;
-    let held = lease::acquire(settings, db, obs).await?;
+    let held = crate::lock::lease::acquire(settings, db, obs).await?;
     // A stop request interrupts the statement in flight (where the driver can).
     let _interrupt = db
         .interrupter()

@@ -1,7 +1,6 @@
 //! `rollback`: undo the latest applied versioned files, newest first, each in one
 //! transaction with the deletion of its history row. Repeatables are never rolled back.
 
-use super::lease::Held;
 use super::run::{FileAction, run_files};
 use super::upgrade::preview;
 use super::{Observer, open, parse_all, scan, with_lock};
@@ -9,6 +8,7 @@ use crate::backend::{Backend, OpenMode};
 use crate::config::Settings;
 use crate::error::Error;
 use crate::history::{self, AppliedClock, History};
+use crate::lock::lease::Held;
 use crate::migration::{MigrationFile, MigrationSet, Version};
 use crate::report::RollbackReport;
 

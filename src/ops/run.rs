@@ -3,13 +3,13 @@
 
 use std::time::Instant;
 
-use super::lease::Held;
 use super::reading::Parsed;
 use super::{Event, Observer, display_path, parse_all};
 use crate::backend::{Backend, Bound, Dialect, Expect, Unit, UnitError};
 use crate::config::Settings;
 use crate::error::Error;
 use crate::history::{self, AppliedClock};
+use crate::lock::lease::Held;
 use crate::migration::{MigrationFile, Statement};
 use crate::report::FileRun;
 

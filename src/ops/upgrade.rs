@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use super::audit::{Prefetched, check_checksums, check_files};
-use super::lease::Held;
 use super::plan::{Plan, PlanLimit, RepeatableRun, plan};
 use super::reading::checksums;
 use super::run::{FileAction, run_files};
@@ -15,6 +14,7 @@ use crate::backend::{Backend, OpenMode};
 use crate::config::Settings;
 use crate::error::Error;
 use crate::history::{self, AppliedClock, History};
+use crate::lock::lease::Held;
 use crate::migration::{MigrationFile, MigrationKind, MigrationSet, ParsedMigration};
 use crate::report::{Preview, PreviewStatement, UpgradeReport};
 

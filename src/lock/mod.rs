@@ -4,6 +4,8 @@
 //! ours impossible to leave stuck. A lock without a matching lease (the Python tool's) is
 //! never taken over automatically.
 
+pub mod lease;
+
 use crate::backend::{Backend, Bound, DbError, Expect, Unit, UnitError, Value};
 pub use crate::tables::LEASE_TABLE;
 use crate::tables::{LOCK_TABLE, MIGRATIONS_TABLE, table_exists};

@@ -7,15 +7,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::{Event, Observer, check_cancelled};
+use super::{Acquire, HolderSession, LockStatus, Owner, Verdict};
 use crate::backend::{self, Backend, Bound, Check, DbError, OpenMode};
 use crate::config::Settings;
 use crate::error::Error;
 use crate::error::Stopped;
-use crate::lock::{self, Acquire, HolderSession, LockStatus, Owner, Verdict};
+use crate::lock;
+use crate::progress::{Event, Observer};
 
 /// The lock as held by one operation.
-pub(crate) struct Held {
+pub struct Held {
     owner: Option<Owner>,
     /// Set by the heartbeat when the lease is no longer ours.
     lost: Arc<AtomicBool>,
@@ -130,7 +131,9 @@ pub(crate) async fn acquire(
     let mut seen = LockStatus::default();
     let mut conflicted = false;
     loop {
-        check_cancelled(Stopped::WaitingForLock)?;
+        if crate::cancel::cancelled() {
+            return Err(Error::Interrupted(Stopped::WaitingForLock));
+        }
         let status = match lock::try_acquire(db, &owner, ttl).await {
             Ok(Acquire::Held) => break,
             Ok(Acquire::Busy(status)) => Some(*status),
