@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 use super::{Acquire, HolderSession, LockStatus, Owner, Verdict};
 use crate::backend::{self, Backend, Bound, Check, DbError, OpenMode};
 use crate::config::Settings;
-use crate::error::Error;
-use crate::error::Stopped;
+use crate::error::{Error, Stopped};
 use crate::lock;
 use crate::progress::{Event, Observer};
 
