@@ -904,3 +904,19 @@ fn stale_holder_whose_lock_was_taken_over_rolls_back_instead_of_recording() {
         vec![vec!["thief"]]
     );
 }
+
+#[test]
+fn every_built_in_driver_has_a_test_server_in_the_suite() {
+    // The registry is the list of databases this build speaks; the suite must cover each.
+    for d in jetbase::backend::registry::built_in() {
+        assert!(
+            common::servers::SUITE.iter().any(|s| s.kind == d.kind),
+            "{} is built in but has no test-server description in tests/common/servers",
+            d.name
+        );
+    }
+    assert_eq!(
+        common::servers::SUITE.len(),
+        jetbase::backend::registry::built_in().count()
+    );
+}

@@ -12,10 +12,16 @@ pub use mysql::{GALERA, MYSQL};
 pub use postgres::POSTGRES;
 pub use sqlite::SQLITE;
 
+/// The servers the behavioural suite runs on (`on_every_backend!`), one per built-in driver;
+/// a test checks the registry against it, so a new driver cannot go untested.
+pub const SUITE: &[&Server] = &[&SQLITE, &POSTGRES, &MYSQL];
+
 /// A database the suites run on.
 pub struct Server {
     /// The name tests and messages use (`sqlite`, `postgres`, `mysql`, `galera`).
     pub name: &'static str,
+    /// The database it is, in `jetbase::drivers`.
+    pub kind: jetbase::drivers::BackendKind,
     /// The variable holding the test server's admin URL (sqlx spelling, any database; Galera:
     /// one per node, comma-separated). `None`: no server, the database is a file of the
     /// project.

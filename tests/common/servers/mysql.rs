@@ -5,6 +5,7 @@ use super::Server;
 
 pub const MYSQL: Server = Server {
     name: "mysql",
+    kind: jetbase::drivers::BackendKind::MySql,
     env_var: Some("JETBASE_TEST_MYSQL_URL"),
     script: Some("mariadb"),
     sqlalchemy_schemes: &[("mysql://", "mysql+pymysql://")],
@@ -26,6 +27,7 @@ pub const MYSQL: Server = Server {
 /// Three MariaDB Galera nodes: `admin_urls()` gives one URL per node.
 pub const GALERA: Server = Server {
     name: "galera",
+    kind: jetbase::drivers::BackendKind::MySql,
     env_var: Some("JETBASE_TEST_GALERA_URLS"),
     script: Some("galera"),
     ..MYSQL

@@ -5,6 +5,7 @@ use super::Server;
 
 pub const POSTGRES: Server = Server {
     name: "postgres",
+    kind: jetbase::drivers::BackendKind::Postgres,
     env_var: Some("JETBASE_TEST_POSTGRES_URL"),
     script: Some("postgres"),
     sqlalchemy_schemes: &[

@@ -5,6 +5,7 @@ use super::Server;
 
 pub const SQLITE: Server = Server {
     name: "sqlite",
+    kind: jetbase::drivers::BackendKind::Sqlite,
     env_var: None,
     script: None,
     sqlalchemy_schemes: &[],
