@@ -1,6 +1,8 @@
 //! What the sqlx drivers (PostgreSQL, MySQL/MariaDB) share: classifying sqlx's errors. The
 //! CLI's connections and the `jetbase::db` pool ask the same two questions here.
 
+use sqlx::ConnectOptions;
+
 use super::DbError;
 
 /// True for failures that waiting can cure: the server is down, starting, or unreachable;
@@ -33,4 +35,26 @@ pub fn is_conflict(e: &sqlx::Error) -> bool {
         .is_retryable_conflict(),
         _ => false,
     }
+}
+
+/// A session-setup failure as the pool's error type.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+#[allow(clippy::needless_pass_by_value)] // the shape `map_err` calls
+pub(crate) fn setup_error(e: super::ConnectError) -> sqlx::Error {
+    sqlx::Error::Configuration(e.to_string().into())
+}
+
+/// One plain connection, opened, set up as every pooled one will be, and closed: it fails at
+/// once when the server is down (where the pool would keep retrying until its acquire
+/// timeout) or when the session setup fails (a missing schema).
+pub(crate) async fn probe<O, F>(opts: &O, setup: F) -> Result<(), sqlx::Error>
+where
+    O: ConnectOptions,
+    O::Connection: Sized,
+    F: AsyncFnOnce(&mut O::Connection) -> Result<(), sqlx::Error>,
+{
+    use sqlx::Connection;
+    let mut conn = opts.connect().await?;
+    setup(&mut conn).await?;
+    conn.close().await
 }

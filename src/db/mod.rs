@@ -19,16 +19,16 @@
 use std::path::Path;
 use std::time::Duration;
 
+use sqlx::Database;
 use sqlx::pool::PoolOptions;
-use sqlx::{ConnectOptions, Database};
 
-use crate::backend::ConnectSpec;
 #[cfg(feature = "mysql")]
 use crate::backend::mysql;
 #[cfg(feature = "postgres")]
 use crate::backend::postgres;
+use crate::backend::{ConnectSpec, sqlite};
 use crate::env::{self, EnvError, EnvVars};
-use crate::url::{BackendKind, DatabaseUrl, SqliteTarget, UrlError};
+use crate::url::{BackendKind, DatabaseUrl, UrlError};
 
 pub use crate::backend::sqlx_common::{is_conflict, is_transient};
 pub use crate::retry::RetryPolicy;
@@ -298,108 +298,16 @@ fn pool_options<DB: Database>(s: &PoolSettings) -> PoolOptions<DB> {
         .test_before_acquire(s.pre_ping)
 }
 
-/// A session-setup failure as the pool's error type.
-#[cfg(any(feature = "postgres", feature = "mysql"))]
-#[allow(clippy::needless_pass_by_value)] // the shape `map_err` calls
-fn setup_error(e: crate::backend::ConnectError) -> sqlx::Error {
-    sqlx::Error::Configuration(e.to_string().into())
-}
-
-/// One plain connection, opened, set up as every pooled one will be, and closed: it fails at
-/// once when the server is down (where the pool would keep retrying until its acquire
-/// timeout) or when the session setup fails (a missing schema).
-async fn probe<O, F>(opts: &O, setup: F) -> Result<(), sqlx::Error>
-where
-    O: ConnectOptions,
-    O::Connection: Sized,
-    F: AsyncFnOnce(&mut O::Connection) -> Result<(), sqlx::Error>,
-{
-    use sqlx::Connection;
-    let mut conn = opts.connect().await?;
-    setup(&mut conn).await?;
-    conn.close().await
-}
-
 async fn build(s: &PoolSettings) -> Result<Pool, sqlx::Error> {
+    // Each driver builds its own pool (connect options and session setup as its CLI
+    // connection has them); this module only shapes the pool and names the result.
     let spec = &s.spec;
     match spec.url.kind {
-        BackendKind::Sqlite => {
-            let target = spec
-                .url
-                .sqlite_target(&spec.base_dir)
-                .unwrap_or(SqliteTarget::Memory);
-            let base = sqlx::sqlite::SqliteConnectOptions::new()
-                .foreign_keys(spec.sqlite.foreign_keys)
-                .busy_timeout(spec.sqlite.busy_timeout)
-                .disable_statement_logging();
-            match target {
-                // One shared connection, never closed: every handle sees the same database.
-                SqliteTarget::Memory => {
-                    let opts = base.in_memory(true).shared_cache(true);
-                    let pool = PoolOptions::<sqlx::Sqlite>::new()
-                        .min_connections(1)
-                        .max_connections(1)
-                        .idle_timeout(None)
-                        .max_lifetime(None)
-                        .acquire_timeout(s.acquire_timeout)
-                        .connect_with(opts)
-                        .await?;
-                    Ok(Pool::Sqlite(pool))
-                }
-                SqliteTarget::File(path) => {
-                    let mut opts = base.filename(path).create_if_missing(true);
-                    if spec.sqlite.wal {
-                        opts = opts.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
-                    }
-                    probe(&opts, async |_| Ok(())).await?;
-                    Ok(Pool::Sqlite(pool_options(s).connect_with(opts).await?))
-                }
-            }
-        }
+        BackendKind::Sqlite => Ok(Pool::Sqlite(sqlite::pool(spec, pool_options(s)).await?)),
         #[cfg(feature = "postgres")]
-        BackendKind::Postgres => {
-            let opts = postgres::options(spec).map_err(|m| sqlx::Error::Configuration(m.into()))?;
-            let setup = spec.clone();
-            let po = pool_options::<sqlx::Postgres>(s).after_connect(move |conn, _| {
-                let spec = setup.clone();
-                Box::pin(async move {
-                    postgres::prepare_session(conn, &spec)
-                        .await
-                        .map_err(setup_error)
-                })
-            });
-            probe(&opts, async |conn| {
-                postgres::prepare_session(conn, spec)
-                    .await
-                    .map_err(setup_error)
-            })
-            .await?;
-            Ok(Pool::Postgres(po.connect_with(opts).await?))
-        }
+        BackendKind::Postgres => Ok(Pool::Postgres(postgres::pool(spec, pool_options(s)).await?)),
         #[cfg(feature = "mysql")]
-        BackendKind::MySql => {
-            let opts = mysql::options(spec)
-                .map_err(|m| sqlx::Error::Configuration(m.into()))?
-                // Applications get a collation that sorts by the Unicode rules; the CLI
-                // keeps the server's default for the charset, as pymysql does.
-                .collation(spec.url.param("collation").unwrap_or("utf8mb4_unicode_ci"));
-            let setup = spec.clone();
-            let po = pool_options::<sqlx::MySql>(s).after_connect(move |conn, _| {
-                let spec = setup.clone();
-                Box::pin(async move {
-                    mysql::prepare_session(conn, &spec)
-                        .await
-                        .map_err(setup_error)
-                })
-            });
-            probe(&opts, async |conn| {
-                mysql::prepare_session(conn, spec)
-                    .await
-                    .map_err(setup_error)
-            })
-            .await?;
-            Ok(Pool::MySql(po.connect_with(opts).await?))
-        }
+        BackendKind::MySql => Ok(Pool::MySql(mysql::pool(spec, pool_options(s)).await?)),
         _ => Err(sqlx::Error::Configuration("unsupported backend".into())),
     }
 }

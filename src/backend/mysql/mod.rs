@@ -12,7 +12,10 @@ use sqlx::mysql::{
 };
 use sqlx::{Arguments, AssertSqlSafe, ConnectOptions, Connection, Row as _, ValueRef};
 
+mod pool;
 mod sql;
+
+pub(crate) use pool::pool;
 
 use super::{Backend, Capabilities, ConnectError, ConnectSpec, DbError, Dialect, Row, Value};
 pub use sql::MySqlDialect;

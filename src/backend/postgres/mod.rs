@@ -14,7 +14,10 @@ use sqlx::{
     Arguments, AssertSqlSafe, Column, ConnectOptions, Connection, Row as _, TypeInfo, ValueRef,
 };
 
+mod pool;
 mod sql;
+
+pub(crate) use pool::pool;
 
 use super::{Backend, Capabilities, ConnectError, ConnectSpec, DbError, Dialect, Row, Value};
 pub use sql::PostgresDialect;

@@ -14,7 +14,10 @@ use async_trait::async_trait;
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{Connection, OpenFlags, params_from_iter};
 
+mod pool;
 mod sql;
+
+pub(crate) use pool::pool;
 
 use super::{
     Backend, Capabilities, ConnectError, ConnectSpec, DbError, Dialect, OpenMode, Row, Value,
