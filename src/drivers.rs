@@ -30,6 +30,8 @@ pub struct DriverInfo {
     pub db_types: &'static [&'static str],
     /// The port a URL or `DB_PORT` leaves out means.
     pub default_port: Option<u16>,
+    /// An embedded database: a file, named by `DB_NAME` (no host, port or user).
+    pub embedded: bool,
 }
 
 /// Every database, in the order the documentation lists them.
@@ -40,6 +42,7 @@ pub const DRIVERS: &[DriverInfo] = &[
         schemes: &["sqlite"],
         db_types: &["sqlite", "sqlite3"],
         default_port: None,
+        embedded: true,
     },
     DriverInfo {
         kind: BackendKind::Postgres,
@@ -47,6 +50,7 @@ pub const DRIVERS: &[DriverInfo] = &[
         schemes: &["postgresql", "postgres"],
         db_types: &["postgres", "postgresql", "pg"],
         default_port: Some(5432),
+        embedded: false,
     },
     DriverInfo {
         kind: BackendKind::MySql,
@@ -54,6 +58,7 @@ pub const DRIVERS: &[DriverInfo] = &[
         schemes: &["mysql", "mariadb"],
         db_types: &["mysql", "mariadb"],
         default_port: Some(3306),
+        embedded: false,
     },
     DriverInfo {
         kind: BackendKind::ClickHouse,
@@ -61,6 +66,7 @@ pub const DRIVERS: &[DriverInfo] = &[
         schemes: &["clickhouse"],
         db_types: &["clickhouse"],
         default_port: Some(8123),
+        embedded: false,
     },
     DriverInfo {
         kind: BackendKind::Snowflake,
@@ -68,6 +74,7 @@ pub const DRIVERS: &[DriverInfo] = &[
         schemes: &["snowflake"],
         db_types: &["snowflake"],
         default_port: Some(443),
+        embedded: false,
     },
     DriverInfo {
         kind: BackendKind::Databricks,
@@ -75,6 +82,7 @@ pub const DRIVERS: &[DriverInfo] = &[
         schemes: &["databricks"],
         db_types: &["databricks"],
         default_port: Some(443),
+        embedded: false,
     },
 ];
 

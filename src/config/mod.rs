@@ -423,9 +423,9 @@ fn url_from_parts(
     let Some(kind) = BackendKind::from_db_type(&db_type) else {
         return Err(ConfigError::DbType { value: db_type });
     };
-    if kind == BackendKind::Sqlite {
+    if kind.info().embedded {
         let name = get("DB_NAME").unwrap_or_else(|| "jetbase.db".into());
-        return DatabaseUrl::parse(&format!("sqlite:///{name}"))
+        return DatabaseUrl::parse(&format!("{}:///{name}", kind.scheme()))
             .map(Some)
             .map_err(|error| ConfigError::Url {
                 origin: Source::DbParts,
