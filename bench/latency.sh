@@ -14,9 +14,14 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 cargo build --release --quiet
 NS=jetbase-bench-$$
-DIRS=(); PIDS=()
+DIRS=()
+# shellcheck source=scripts/servers/lib.sh
+. scripts/servers/lib.sh
 cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  # The proxies' PIDs are in the server folders (proxy.pid), stopped before the servers.
+  for d in "${DIRS[@]}"; do
+    [ -f "$d/proxy.pid" ] && kill "$(cat "$d/proxy.pid")" 2>/dev/null || true
+  done
   [ -n "${DIRS[0]:-}" ] && scripts/servers/postgres.sh stop "${DIRS[0]}" || true
   [ -n "${DIRS[1]:-}" ] && scripts/servers/mariadb.sh stop "${DIRS[1]}" || true
   ip netns delete "$NS" 2>/dev/null || true
@@ -33,16 +38,20 @@ ip netns delete "$NS" 2>/dev/null || true
 echo "== no netem in this kernel: a delaying TCP proxy adds $RTT ms per round trip"
 DIRS[0]=$(scripts/servers/postgres.sh start)
 DIRS[1]=$(scripts/servers/mariadb.sh start)
-proxy() { # server dir -> URL through a delaying proxy
+# proxy DIR: a delaying proxy in front of DIR's server, on a free port (reserved for DIR, so
+# it is freed when the server stops); writes DIR/proxy.url and DIR/proxy.pid.
+proxy() {
   local url port free
   url=$(cat "$1/url")
   port=$(python3 -c "import urllib.parse,sys; print(urllib.parse.urlparse(sys.argv[1]).port)" "$url")
-  free=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+  free=$(free_port "$1")
   python3 bench/delay_proxy.py "$free" 127.0.0.1 "$port" "$RTT" > "$1/proxy.out" 2>&1 &
-  PIDS+=($!)
+  echo $! > "$1/proxy.pid"
   for _ in $(seq 50); do grep -q ready "$1/proxy.out" 2>/dev/null && break; sleep 0.1; done
-  echo "${url/:$port\//:$free/}"
+  echo "${url/:$port\//:$free/}" > "$1/proxy.url"
 }
-PG_URL=$(proxy "${DIRS[0]}")
-MY_URL=$(proxy "${DIRS[1]}")
+proxy "${DIRS[0]}"
+proxy "${DIRS[1]}"
+PG_URL=$(cat "${DIRS[0]}/proxy.url")
+MY_URL=$(cat "${DIRS[1]}/proxy.url")
 JETBASE_TEST_POSTGRES_URL=$PG_URL JETBASE_TEST_MYSQL_URL=$MY_URL ROUNDS="${ROUNDS:-3}" bench/servers.sh "$N"
