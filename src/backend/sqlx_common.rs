@@ -58,3 +58,30 @@ where
     setup(&mut conn).await?;
     conn.close().await
 }
+
+/// Bind jetbase's own parameters for any sqlx driver.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+///
+/// # Errors
+/// The driver refuses a value.
+pub(crate) fn bind_all<A: sqlx::Arguments>(params: &[super::Value]) -> Result<A, DbError>
+where
+    for<'t> Option<String>: sqlx::Encode<'t, A::Database> + sqlx::Type<A::Database>,
+    for<'t> i64: sqlx::Encode<'t, A::Database> + sqlx::Type<A::Database>,
+    for<'t> f64: sqlx::Encode<'t, A::Database> + sqlx::Type<A::Database>,
+    for<'t> String: sqlx::Encode<'t, A::Database> + sqlx::Type<A::Database>,
+    for<'t> bool: sqlx::Encode<'t, A::Database> + sqlx::Type<A::Database>,
+{
+    let mut args = A::default();
+    for p in params {
+        let r = match p {
+            super::Value::Null => args.add(Option::<String>::None),
+            super::Value::Int(i) => args.add(*i),
+            super::Value::Real(f) => args.add(*f),
+            super::Value::Text(s) => args.add(s.clone()),
+            super::Value::Bool(b) => args.add(*b),
+        };
+        r.map_err(|e| DbError::new(e.to_string()))?;
+    }
+    Ok(args)
+}

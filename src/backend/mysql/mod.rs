@@ -10,13 +10,14 @@ use async_trait::async_trait;
 use sqlx::mysql::{
     MySqlArguments, MySqlConnectOptions, MySqlConnection, MySqlDatabaseError, MySqlSslMode,
 };
-use sqlx::{Arguments, AssertSqlSafe, ConnectOptions, Connection, Row as _, ValueRef};
+use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Row as _, ValueRef};
 
 mod pool;
 mod sql;
 
 pub(crate) use pool::pool;
 
+use super::sqlx_common::bind_all;
 use super::{Backend, Capabilities, ConnectError, ConnectSpec, DbError, Dialect, Row, Value};
 pub use sql::MySqlDialect;
 
@@ -207,21 +208,6 @@ impl MySqlBackend {
     }
 }
 
-fn bind_all(params: &[Value]) -> Result<MySqlArguments, DbError> {
-    let mut args = MySqlArguments::default();
-    for p in params {
-        let r = match p {
-            Value::Null => args.add(Option::<String>::None),
-            Value::Int(i) => args.add(*i),
-            Value::Real(f) => args.add(*f),
-            Value::Text(s) => args.add(s.clone()),
-            Value::Bool(b) => args.add(*b),
-        };
-        r.map_err(|e| DbError::new(e.to_string()))?;
-    }
-    Ok(args)
-}
-
 /// Read a cell whatever its type: integers, text, timestamps (as text), booleans, floats.
 fn read_cell(row: &sqlx::mysql::MySqlRow, i: usize) -> Result<Value, DbError> {
     if row.try_get_raw(i).map_err(|e| db_error(&e))?.is_null() {
@@ -286,7 +272,7 @@ impl Backend for MySqlBackend {
     }
 
     async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
-        let args = bind_all(params)?;
+        let args = bind_all::<MySqlArguments>(params)?;
         let done = sqlx::query_with(AssertSqlSafe(sql), args)
             .execute(&mut self.conn)
             .await
@@ -295,7 +281,7 @@ impl Backend for MySqlBackend {
     }
 
     async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
-        let args = bind_all(params)?;
+        let args = bind_all::<MySqlArguments>(params)?;
         let rows = sqlx::query_with(AssertSqlSafe(sql), args)
             .fetch_all(&mut self.conn)
             .await

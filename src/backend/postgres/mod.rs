@@ -10,15 +10,14 @@ use async_trait::async_trait;
 use sqlx::postgres::{
     PgArguments, PgConnectOptions, PgConnection, PgDatabaseError, PgErrorPosition, PgSslMode,
 };
-use sqlx::{
-    Arguments, AssertSqlSafe, Column, ConnectOptions, Connection, Row as _, TypeInfo, ValueRef,
-};
+use sqlx::{AssertSqlSafe, Column, ConnectOptions, Connection, Row as _, TypeInfo, ValueRef};
 
 mod pool;
 mod sql;
 
 pub(crate) use pool::pool;
 
+use super::sqlx_common::bind_all;
 use super::{Backend, Capabilities, ConnectError, ConnectSpec, DbError, Dialect, Row, Value};
 pub use sql::PostgresDialect;
 
@@ -202,21 +201,6 @@ impl PostgresBackend {
     }
 }
 
-fn bind_all(params: &[Value]) -> Result<PgArguments, DbError> {
-    let mut args = PgArguments::default();
-    for p in params {
-        let r = match p {
-            Value::Null => args.add(Option::<String>::None),
-            Value::Int(i) => args.add(*i),
-            Value::Real(f) => args.add(*f),
-            Value::Text(s) => args.add(s.clone()),
-            Value::Bool(b) => args.add(*b),
-        };
-        r.map_err(|e| DbError::new(e.to_string()))?;
-    }
-    Ok(args)
-}
-
 fn read_row(row: &sqlx::postgres::PgRow) -> Result<Row, DbError> {
     let err = |e: sqlx::Error| db_error(&e);
     let mut out = Vec::with_capacity(row.columns().len());
@@ -286,7 +270,7 @@ impl Backend for PostgresBackend {
     }
 
     async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
-        let args = bind_all(params)?;
+        let args = bind_all::<PgArguments>(params)?;
         let done = sqlx::query_with(AssertSqlSafe(sql), args)
             .execute(&mut self.conn)
             .await
@@ -295,7 +279,7 @@ impl Backend for PostgresBackend {
     }
 
     async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
-        let args = bind_all(params)?;
+        let args = bind_all::<PgArguments>(params)?;
         let rows = sqlx::query_with(AssertSqlSafe(sql), args)
             .fetch_all(&mut self.conn)
             .await
