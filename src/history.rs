@@ -56,6 +56,9 @@ impl HistoryRow {
 #[derive(Debug, Clone, Default)]
 pub struct History {
     pub rows: Vec<HistoryRow>,
+    /// "Latest" means the greatest `order_executed`, not `applied_at` (the original on
+    /// ClickHouse: `Dialect::orders_by_order_executed`).
+    pub by_order_executed: bool,
 }
 
 impl History {
@@ -73,6 +76,10 @@ impl History {
     pub fn newest_first(&self) -> Vec<&HistoryRow> {
         let mut rows: Vec<&HistoryRow> = self.versioned().collect();
         rows.sort_by_key(|r| r.order_executed);
+        if self.by_order_executed {
+            rows.reverse();
+            return rows;
+        }
         // Each backend's text has fixed-width fields, so text of one length sorts as time:
         // the common case compares strings, and only a mixed history parses (once a row;
         // the cached-key sort keeps ties in order).
@@ -107,7 +114,13 @@ impl History {
     pub fn applied_after(&self, row: &HistoryRow) -> Vec<&HistoryRow> {
         self.newest_first()
             .into_iter()
-            .filter(|r| r.applied_cmp(row) == std::cmp::Ordering::Greater)
+            .filter(|r| {
+                if self.by_order_executed {
+                    r.order_executed > row.order_executed
+                } else {
+                    r.applied_cmp(row) == std::cmp::Ordering::Greater
+                }
+            })
             .collect()
     }
 
@@ -162,6 +175,7 @@ pub async fn read_if_exists(db: &mut dyn Backend) -> Result<Option<History>, DbE
                 checksum: text(r.get(6)).unwrap_or_default(),
             })
             .collect(),
+        by_order_executed: db.dialect().orders_by_order_executed(),
     }))
 }
 
@@ -310,6 +324,7 @@ mod tests {
                 versioned(3, "2", t),
                 versioned(4, "3", "2026-01-01 00:00:00"),
             ],
+            by_order_executed: false,
         };
         let newest: Vec<_> = h
             .newest_first()
@@ -331,10 +346,32 @@ mod tests {
     }
 
     #[test]
+    fn history_by_order_executed_ignores_applied_at_ties() {
+        // ClickHouse, as the original there: the latest is the greatest order_executed.
+        let t = "2026-01-01 00:00:00";
+        let h = History {
+            rows: vec![
+                versioned(1, "1", t),
+                versioned(2, "2", t),
+                versioned(3, "3", t),
+            ],
+            by_order_executed: true,
+        };
+        assert_eq!(h.latest_versioned().unwrap().version.as_deref(), Some("3"));
+        let after: Vec<_> = h
+            .applied_after(&h.rows[0])
+            .iter()
+            .map(|r| r.version.clone().unwrap())
+            .collect();
+        assert_eq!(after, ["3", "2"]);
+    }
+
+    #[test]
     fn applied_clock_is_strictly_increasing_after_the_history() {
         let future = "2999-01-01 00:00:00.998";
         let mut clock = AppliedClock::after(&History {
             rows: vec![row("2020-01-01 00:00:00.000"), row(future), row("garbage")],
+            by_order_executed: false,
         });
         let a = clock.tick();
         let b = clock.tick();

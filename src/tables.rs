@@ -34,7 +34,7 @@ pub async fn ensure_tables(db: &mut dyn Backend) -> Result<(), DbError> {
         d.init_lock_row(),
         d.create_lease_table(),
     );
-    let lock_table = db.capabilities().lock_table;
+    let lock_table = db.capabilities().lock == crate::backend::LockProtocol::Row;
     // Existing tables are left alone, not re-created "IF NOT EXISTS": on Galera every DDL
     // is replicated in total order and aborts the transactions touching its table, such as
     // another process's file being recorded under the lock. Two processes creating a table

@@ -9,6 +9,10 @@ use crate::migration::SplitRules;
 pub const HISTORY_COLUMNS: &str =
     "order_executed, version, description, filename, migration_type, applied_at, checksum";
 
+/// The prefix of the lock's claim tables (`jetbase_lock_claim_<epoch>`), on databases
+/// whose lock is `LockProtocol::Claims` (see `lock::claims`).
+pub const CLAIM_PREFIX: &str = "jetbase_lock_claim_";
+
 pub trait Dialect: Send + Sync {
     /// A short name for messages (`sqlite`, `postgresql`, `mysql`).
     fn name(&self) -> &'static str;
@@ -180,11 +184,73 @@ pub trait Dialect: Send + Sync {
         "SELECT is_locked, locked_at, process_id FROM jetbase_lock WHERE id = 1".to_owned()
     }
 
+    /// Every claim table's name, as the first column (`LockProtocol::Claims`).
+    fn list_claims(&self) -> String {
+        format!(
+            "SELECT table_name FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_name LIKE '{}%'",
+            CLAIM_PREFIX.replace('_', "\\_")
+        )
+    }
+
+    /// Create a claim table, failing when it exists (the claim's exclusivity).
+    fn create_claim(&self, name: &str) -> String {
+        format!(
+            "CREATE TABLE {} (kind VARCHAR(16) NOT NULL, process_id VARCHAR(36) NOT NULL, \
+             owner_host VARCHAR(255) NOT NULL, owner_pid BIGINT NOT NULL, \
+             ttl_seconds BIGINT NOT NULL, at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL)",
+            self.quote_ident(name)
+        )
+    }
+
+    /// A row of a claim: kind (1), process id (2), host (3), pid (4), ttl seconds (5).
+    fn insert_claim(&self, name: &str) -> String {
+        format!(
+            "INSERT INTO {} (kind, process_id, owner_host, owner_pid, ttl_seconds) \
+             VALUES ({}, {}, {}, {}, {})",
+            self.quote_ident(name),
+            self.placeholder(1),
+            self.placeholder(2),
+            self.placeholder(3),
+            self.placeholder(4),
+            self.placeholder(5)
+        )
+    }
+
+    /// A claim's rows, folded: kind, process id, host, pid, ttl, first and last time, and
+    /// whole seconds since the last, by the database's clock.
+    fn select_claim(&self, name: &str) -> String {
+        format!(
+            "SELECT kind, process_id, owner_host, owner_pid, ttl_seconds, MIN(at), MAX(at), \
+             CAST(EXTRACT(EPOCH FROM (CURRENT_TIMESTAMP - MAX(at))) AS BIGINT) FROM {} \
+             GROUP BY kind, process_id, owner_host, owner_pid, ttl_seconds",
+            self.quote_ident(name)
+        )
+    }
+
+    /// Seconds since a claim table was created, and when: the age of a claim whose first
+    /// row is not written yet. Where the catalogue does not say, a claim is new.
+    fn claim_age(&self, name: &str) -> String {
+        let _ = name;
+        "SELECT 0, ''".to_owned()
+    }
+
+    /// Drop a claim table.
+    fn drop_claim(&self, name: &str) -> String {
+        format!("DROP TABLE IF EXISTS {}", self.quote_ident(name))
+    }
+
     /// Every history row, oldest first. Ties on `applied_at` fall back to `order_executed`.
     fn select_history(&self) -> String {
         format!(
             "SELECT {HISTORY_COLUMNS} FROM jetbase_migrations ORDER BY applied_at ASC, order_executed ASC"
         )
+    }
+
+    /// True when the latest applied version is the one with the greatest `order_executed`
+    /// (the original on ClickHouse), not the greatest `applied_at`.
+    fn orders_by_order_executed(&self) -> bool {
+        false
     }
 
     /// True when history writes pass `applied_at` as an extra last parameter instead of

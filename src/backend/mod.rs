@@ -2,7 +2,11 @@
 //! exchanges, and `connect`. History, lock and upgrade logic live above this module, written
 //! once over `Backend` + `Dialect`; a backend never copies them and never prints.
 
+#[cfg(feature = "clickhouse")]
+pub mod clickhouse;
 pub mod dialect;
+#[cfg(feature = "http")]
+pub mod http;
 #[cfg(feature = "mysql")]
 pub mod mysql;
 #[cfg(feature = "postgres")]
@@ -100,11 +104,22 @@ pub struct Capabilities {
     pub compare_and_set: bool,
     /// Session-level locks exist that the database drops when the holder's session ends.
     pub session_locks: bool,
-    /// The original keeps a `jetbase_lock` table for this backend.
-    pub lock_table: bool,
+    /// How the migration lock is kept.
+    pub lock: LockProtocol,
     /// Another process can open the same database (false for in-memory SQLite): a lock
     /// holder needs a heartbeat only then.
     pub shared: bool,
+}
+
+/// How a database keeps the migration lock (`crate::lock`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockProtocol {
+    /// The original's `jetbase_lock` row, taken by a guarded UPDATE (compare-and-set), with
+    /// jetbase's lease beside it.
+    Row,
+    /// jetbase's claim tables, for a database without compare-and-set, where the original
+    /// keeps no lock (ClickHouse): see `lock::claims`.
+    Claims,
 }
 
 /// A database failure, its message already scrubbed of secrets.

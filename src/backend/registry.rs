@@ -26,6 +26,8 @@ const CONNECTORS: &[&Connector] = &[
     &super::postgres::CONNECTOR,
     #[cfg(feature = "mysql")]
     &super::mysql::CONNECTOR,
+    #[cfg(feature = "clickhouse")]
+    &super::clickhouse::CONNECTOR,
 ];
 
 /// The connector for `kind`, when this build has it.
@@ -74,7 +76,7 @@ mod tests {
             connector(BackendKind::Sqlite).is_some(),
             "SQLite is always built in"
         );
-        assert!(connector(BackendKind::ClickHouse).is_none());
+        assert!(connector(BackendKind::Snowflake).is_none());
         assert!(built_in_schemes().starts_with("sqlite://"));
     }
 }

@@ -180,6 +180,34 @@ pub async fn finish_in_session(
     finish(db, unit, done).await
 }
 
+/// Run `unit` on a database without transactions: the statements, the fence, the
+/// bookkeeping, in order. Nothing can be undone: a failure says which steps ran.
+///
+/// # Errors
+/// Which step failed.
+pub async fn run_in_order(db: &mut dyn Backend, unit: &Unit<'_>) -> Result<(), UnitError> {
+    for (index, stmt) in unit.statements.iter().enumerate() {
+        db.execute_raw(&stmt.sql)
+            .await
+            .map_err(|error| UnitError::Statement {
+                index,
+                error,
+                atomic: false,
+            })?;
+    }
+    // A failed first bookkeeping step of a unit without statements left nothing behind.
+    match bookkeeping_steps(db, unit, false).await {
+        Err(UnitError::Bookkeeping {
+            index: 0, error, ..
+        }) if unit.statements.is_empty() => Err(UnitError::Bookkeeping {
+            index: 0,
+            error,
+            atomic: true,
+        }),
+        other => other,
+    }
+}
+
 async fn finish(
     db: &mut dyn Backend,
     unit: &Unit<'_>,

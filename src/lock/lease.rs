@@ -17,6 +17,8 @@ use crate::progress::{Event, Observer};
 /// The lock as held by one operation.
 pub struct Held {
     owner: Option<Owner>,
+    /// What identifies our hold (`Acquire::Held`): the fence expects it.
+    token: String,
     /// Set by the heartbeat when the lease is no longer ours.
     lost: Arc<AtomicBool>,
     /// When our lease was last renewed (taken, or a heartbeat that went through).
@@ -42,14 +44,14 @@ impl Held {
     /// ours. A takeover then waits for our commit, or we roll back. Nothing is queried while
     /// the heartbeat keeps up.
     pub(crate) fn fence_check(&self, fence_sql: &str) -> Option<Check> {
-        let owner = self.owner.as_ref()?;
+        self.owner.as_ref()?;
         let stale = self
             .renewed
             .lock()
             .map_or(true, |t| t.elapsed() > self.lease / 2);
         Some(Check {
             query: Bound::new(fence_sql.to_owned(), Vec::new()),
-            expect: owner.process_id.clone(),
+            expect: self.token.clone(),
             needed: stale,
         })
     }
@@ -60,20 +62,21 @@ impl Held {
         if let Some(beat) = self.beat.take() {
             let _ = beat.join();
         }
-        let Some(owner) = &self.owner else {
+        if self.owner.is_none() {
             return Ok(());
-        };
+        }
+        let token = &self.token;
         crate::retry::on_conflict(
             crate::retry::CONFLICT_ATTEMPTS,
             DbError::is_retryable_conflict,
-            async || lock::release(db, &owner.process_id).await,
+            async || lock::release(db, token).await,
         )
         .await
         .map_err(Error::db("releasing the migration lock"))
     }
 }
 
-/// Take over `st`'s lock when `verdict` says its holder is gone; true when we won.
+/// Take over `st`'s lock when `verdict` says its holder is gone; our token when we won.
 async fn take_over(
     db: &mut dyn Backend,
     owner: &Owner,
@@ -81,22 +84,22 @@ async fn take_over(
     st: &LockStatus,
     verdict: &Verdict,
     obs: &mut dyn Observer,
-) -> Result<bool, Error> {
+) -> Result<Option<String>, Error> {
     let (Verdict::TakeOver(reason), Some(old)) = (verdict, &st.process_id) else {
-        return Ok(false);
+        return Ok(None);
     };
     let session = st.session == HolderSession::Gone;
     match lock::take_over(db, owner, old, ttl, session).await {
-        Ok(true) => {
+        Ok(Some(token)) => {
             obs.event(Event::Warning(&format!(
                 "took over the migration lock held by {} since {}: {reason}",
                 st.holder(),
                 st.locked_at.as_deref().unwrap_or("an unknown time")
             )));
-            Ok(true)
+            Ok(Some(token))
         }
-        Ok(false) => Ok(false),
-        Err(e) if e.is_retryable_conflict() || e.is_busy() => Ok(false),
+        Ok(None) => Ok(None),
+        Err(e) if e.is_retryable_conflict() || e.is_busy() => Ok(None),
         Err(e) => Err(Error::db("taking over the migration lock")(e)),
     }
 }
@@ -112,16 +115,6 @@ pub(crate) async fn acquire(
     obs: &mut dyn Observer,
 ) -> Result<Held, Error> {
     let lost = Arc::new(AtomicBool::new(false));
-    if !db.capabilities().lock_table {
-        return Ok(Held {
-            owner: None,
-            lost,
-            renewed: Arc::new(std::sync::Mutex::new(Instant::now())),
-            lease: settings.lock_lease,
-            stop: None,
-            beat: None,
-        });
-    }
     let owner = Owner::new();
     let ttl = seconds_i64(settings.lock_lease);
     let started = Instant::now();
@@ -129,12 +122,12 @@ pub(crate) async fn acquire(
     // What we last saw of the holder, for the message when we give up.
     let mut seen = LockStatus::default();
     let mut conflicted = false;
-    loop {
+    let token = loop {
         if crate::cancel::cancelled() {
             return Err(Error::Interrupted(Stopped::WaitingForLock));
         }
         let status = match lock::try_acquire(db, &owner, ttl).await {
-            Ok(Acquire::Held) => break,
+            Ok(Acquire::Held(token)) => break token,
             Ok(Acquire::Busy(status)) => Some(*status),
             // Galera: another node took the row at the same moment (certification failure).
             // SQLite: the holder is writing a file and its write lock outlasted our busy
@@ -153,9 +146,8 @@ pub(crate) async fn acquire(
             None => Verdict::Wait,
         };
         if let Some(st) = status {
-            let won = take_over(db, &owner, ttl, &st, &verdict, obs).await?;
-            if won {
-                break;
+            if let Some(token) = take_over(db, &owner, ttl, &st, &verdict, obs).await? {
+                break token;
             }
             // The session lock we obtained is kept only by a holder.
             if st.session == HolderSession::Gone {
@@ -195,15 +187,16 @@ pub(crate) async fn acquire(
             200
         };
         tokio::time::sleep(left.min(Duration::from_millis(pause))).await;
-    }
+    };
     let renewed = Arc::new(std::sync::Mutex::new(Instant::now()));
-    let (stop, beat) = match heartbeat(settings, db.capabilities().shared, &owner, &lost, &renewed)
+    let (stop, beat) = match heartbeat(settings, db.capabilities().shared, &token, &lost, &renewed)
     {
         Some((stop, beat)) => (Some(stop), Some(beat)),
         None => (None, None),
     };
     Ok(Held {
         owner: Some(owner),
+        token,
         lost,
         renewed,
         lease: settings.lock_lease,
@@ -218,7 +211,7 @@ pub(crate) async fn acquire(
 fn heartbeat(
     settings: &Settings,
     shared: bool,
-    owner: &Owner,
+    token: &str,
     lost: &Arc<AtomicBool>,
     renewed: &Arc<std::sync::Mutex<Instant>>,
 ) -> Option<(mpsc::Sender<()>, std::thread::JoinHandle<()>)> {
@@ -227,7 +220,7 @@ fn heartbeat(
     }
     let (stop, stopped) = mpsc::channel::<()>();
     let settings = settings.clone();
-    let process_id = owner.process_id.clone();
+    let token = token.to_owned();
     let lost = Arc::clone(lost);
     let renewed = Arc::clone(renewed);
     let every = (settings.lock_lease / 3).max(Duration::from_millis(100));
@@ -247,7 +240,7 @@ fn heartbeat(
                         .ok();
                 }
                 let Some(conn) = db.as_mut() else { continue };
-                match lock::heartbeat(conn.as_mut(), &process_id).await {
+                match lock::heartbeat(conn.as_mut(), &token).await {
                     Ok(true) => {
                         if let Ok(mut t) = renewed.lock() {
                             *t = Instant::now();

@@ -4,9 +4,10 @@
 //! ours impossible to leave stuck. A lock without a matching lease (the Python tool's) is
 //! never taken over automatically.
 
+pub mod claims;
 pub mod lease;
 
-use crate::backend::{Backend, Bound, DbError, Expect, Unit, UnitError, Value};
+use crate::backend::{Backend, Bound, DbError, Expect, LockProtocol, Unit, UnitError, Value};
 pub use crate::tables::LEASE_TABLE;
 use crate::tables::{LOCK_TABLE, MIGRATIONS_TABLE, table_exists};
 
@@ -237,8 +238,9 @@ impl LockStatus {
 /// Outcome of one acquire attempt.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Acquire {
-    /// We hold the lock.
-    Held,
+    /// We hold the lock; what identifies our hold (the token [`heartbeat`], [`release`] and
+    /// the fence use): our process id on the lock row, our claim's name with claims.
+    Held(String),
     /// Someone else holds it.
     Busy(Box<LockStatus>),
 }
@@ -304,6 +306,11 @@ pub fn judge(
     }
 }
 
+/// The database keeps jetbase's claims instead of the lock row.
+fn claims_kept(db: &dyn Backend) -> bool {
+    db.capabilities().lock == LockProtocol::Claims
+}
+
 fn text(v: Option<&Value>) -> Option<String> {
     v.and_then(Value::as_text)
 }
@@ -314,10 +321,10 @@ fn text(v: Option<&Value>) -> Option<String> {
 /// # Errors
 /// A query fails.
 pub async fn status(db: &mut dyn Backend) -> Result<LockStatus, DbError> {
-    if !db.capabilities().lock_table
-        || !table_exists(db, LOCK_TABLE).await?
-        || !table_exists(db, MIGRATIONS_TABLE).await?
-    {
+    if claims_kept(db) {
+        return claims::status(db).await;
+    }
+    if !table_exists(db, LOCK_TABLE).await? || !table_exists(db, MIGRATIONS_TABLE).await? {
         return Ok(LockStatus::default());
     }
     let sql = db.dialect().lock_status();
@@ -390,6 +397,9 @@ pub async fn try_acquire(
     owner: &Owner,
     ttl_seconds: i64,
 ) -> Result<Acquire, DbError> {
+    if claims_kept(db) {
+        return claims::try_acquire(db, owner, ttl_seconds).await;
+    }
     // Where the database has session locks, every holder keeps one, taken before the row:
     // a live holder makes ours fail, a dead holder's session has dropped it.
     let session = db.try_session_lock().await?;
@@ -417,7 +427,7 @@ async fn acquire_row(
     let mut work = vec![(acquire, vec![Value::from(owner.process_id.as_str())])];
     work.extend(lease_rows(db, owner, ttl_seconds, session == Some(true)));
     if guarded(db, work).await? {
-        return Ok(Acquire::Held);
+        return Ok(Acquire::Held(owner.process_id.clone()));
     }
     let mut st = status(db).await?;
     if session == Some(true) {
@@ -445,8 +455,8 @@ async fn guarded(db: &mut dyn Backend, work: Vec<(String, Vec<Value>)>) -> Resul
     }
 }
 
-/// Take over a lock held by `old` (a dead holder): a compare-and-set on the row, so of
-/// several waiters exactly one wins. Returns whether we won.
+/// Take over a lock held by `old` (a dead holder): a compare-and-set on the row (or the next
+/// claim), so of several waiters exactly one wins. Returns our token when we won.
 ///
 /// # Errors
 /// A statement fails.
@@ -456,21 +466,28 @@ pub async fn take_over(
     old: &str,
     ttl_seconds: i64,
     session_lock: bool,
-) -> Result<bool, DbError> {
+) -> Result<Option<String>, DbError> {
+    if claims_kept(db) {
+        return claims::take_over(db, owner, old, ttl_seconds).await;
+    }
     let cas = db.dialect().take_over_lock();
     let mut work = vec![(
         cas,
         vec![Value::from(owner.process_id.as_str()), Value::from(old)],
     )];
     work.extend(lease_rows(db, owner, ttl_seconds, session_lock));
-    guarded(db, work).await
+    Ok(guarded(db, work).await?.then(|| owner.process_id.clone()))
 }
 
 /// Renew our lease. `false` when the lease is no longer ours (taken over).
 ///
 /// # Errors
 /// The update fails (a busy database: the caller retries on the next beat).
-pub async fn heartbeat(db: &mut dyn Backend, process_id: &str) -> Result<bool, DbError> {
+pub async fn heartbeat(db: &mut dyn Backend, token: &str) -> Result<bool, DbError> {
+    if claims_kept(db) {
+        return claims::heartbeat(db, token).await;
+    }
+    let process_id = token;
     let sql = db.dialect().heartbeat();
     Ok(db.execute(&sql, &[Value::from(process_id)]).await? == 1)
 }
@@ -479,7 +496,11 @@ pub async fn heartbeat(db: &mut dyn Backend, process_id: &str) -> Result<bool, D
 ///
 /// # Errors
 /// The update fails.
-pub async fn release(db: &mut dyn Backend, process_id: &str) -> Result<(), DbError> {
+pub async fn release(db: &mut dyn Backend, token: &str) -> Result<(), DbError> {
+    if claims_kept(db) {
+        return claims::release(db, token).await;
+    }
+    let process_id = token;
     let released = release_row(db, process_id).await;
     // After the row: a waiter that finds the session lock free while the row is still ours
     // would take the lock over from a holder that is only letting go.
@@ -515,7 +536,10 @@ async fn release_row(db: &mut dyn Backend, process_id: &str) -> Result<(), DbErr
 /// # Errors
 /// The update fails.
 pub async fn force_unlock(db: &mut dyn Backend) -> Result<bool, DbError> {
-    if !db.capabilities().lock_table || !table_exists(db, LOCK_TABLE).await? {
+    if claims_kept(db) {
+        return claims::force_unlock(db).await;
+    }
+    if !table_exists(db, LOCK_TABLE).await? {
         return Ok(false);
     }
     let sql = db.dialect().force_unlock();

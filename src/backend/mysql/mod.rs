@@ -250,7 +250,7 @@ impl Backend for MySqlBackend {
             transactional_ddl: false,
             compare_and_set: true,
             session_locks: false,
-            lock_table: true,
+            lock: super::LockProtocol::Row,
             shared: true,
         }
     }

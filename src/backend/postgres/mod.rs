@@ -248,7 +248,7 @@ impl Backend for PostgresBackend {
             transactional_ddl: true,
             compare_and_set: true,
             session_locks: true,
-            lock_table: true,
+            lock: super::LockProtocol::Row,
             shared: true,
         }
     }

@@ -225,7 +225,7 @@ impl Backend for SqliteBackend {
             transactional_ddl: true,
             compare_and_set: true,
             session_locks: self.file.is_some(),
-            lock_table: true,
+            lock: super::LockProtocol::Row,
             shared: !self.memory,
         }
     }
