@@ -32,7 +32,7 @@ on_every_backend! {
         assert_eq!(rows[0][..4], ["1", "create users", "V1__create_users.sql", "VERSIONED"]);
         assert_eq!(
             rows[0][4],
-            sha256_hex("CREATE TABLE users ( id INTEGER PRIMARY KEY, email VARCHAR(255) )\nINSERT INTO users (id, email) VALUES (1, 'a')")
+            sha256_hex(&p.sql("CREATE TABLE users ( id INTEGER PRIMARY KEY, email VARCHAR(255) )\nINSERT INTO users (id, email) VALUES (1, 'a')"))
         );
         assert_eq!(p.rows("SELECT COUNT(*) FROM users"), vec![vec!["1"]]);
         let r = p.run(&["upgrade"]).expect(0);
@@ -223,7 +223,7 @@ on_every_backend! {
         let r = p.run(&["upgrade"]).expect(0);
         assert!(r.stderr.contains("warning: V1__no_semicolon.sql: line 2"), "{}", r.stderr);
         assert!(p.table_exists("a") && p.table_exists("b"));
-        assert_eq!(p.rows("SELECT checksum FROM jetbase_migrations"), vec![vec![sha256_hex("CREATE TABLE a (id INTEGER)")]]);
+        assert_eq!(p.rows("SELECT checksum FROM jetbase_migrations"), vec![vec![sha256_hex(&p.sql("CREATE TABLE a (id INTEGER)"))]]);
         p.run(&["rollback"]).expect(0);
         assert!(!p.table_exists("a") && !p.table_exists("b"));
     }
@@ -915,8 +915,11 @@ fn every_built_in_driver_has_a_test_server_in_the_suite() {
             d.name
         );
     }
-    assert_eq!(
-        common::servers::SUITE.len(),
-        jetbase::backend::registry::built_in().count()
-    );
+    for s in common::servers::SUITE {
+        assert!(
+            jetbase::backend::registry::built_in().any(|d| d.kind == s.kind),
+            "{} is in the suite but its driver is not built in",
+            s.name
+        );
+    }
 }

@@ -193,14 +193,17 @@ pub trait Dialect: Send + Sync {
         )
     }
 
-    /// Create a claim table, failing when it exists (the claim's exclusivity).
-    fn create_claim(&self, name: &str) -> String {
-        format!(
+    /// Create a claim table, failing when it exists (the claim's exclusivity). `true` when
+    /// the statement also writes the claim's first row, bound as [`Dialect::insert_claim`]'s
+    /// five parameters (one atomic step); otherwise that row is inserted next.
+    fn create_claim(&self, name: &str) -> (String, bool) {
+        let sql = format!(
             "CREATE TABLE {} (kind VARCHAR(16) NOT NULL, process_id VARCHAR(36) NOT NULL, \
              owner_host VARCHAR(255) NOT NULL, owner_pid BIGINT NOT NULL, \
              ttl_seconds BIGINT NOT NULL, at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL)",
             self.quote_ident(name)
-        )
+        );
+        (sql, false)
     }
 
     /// A row of a claim: kind (1), process id (2), host (3), pid (4), ttl seconds (5).

@@ -25,8 +25,10 @@
 //! - releasing is creating claim N + 1 with a `released` row: if someone took the lock over
 //!   meanwhile, the release changes nothing.
 //!
-//! A claim whose first row is missing (its creator stopped between the two statements) is
-//! judged by the age of its table: after [`UNFINISHED_CLAIM_TTL`] it is taken over.
+//! On one server the claim and its first row are one statement (`CREATE TABLE ... AS
+//! SELECT`). A claim whose first row is missing (on a cluster, its creator stopped between
+//! the two statements; or the server died) is judged by the age of its table: after
+//! [`UNFINISHED_CLAIM_TTL`] it is taken over.
 //!
 //! Fencing: before a file is recorded, a holder whose heartbeat fell behind checks that its
 //! claim is still the highest (`Dialect::fence`). Without transactions a takeover may still
@@ -43,7 +45,8 @@ use crate::backend::{Backend, DbError, Value};
 pub const PREFIX: &str = "jetbase_lock_claim_";
 
 /// How long a claim may stay without its first row before it counts as abandoned.
-pub const UNFINISHED_CLAIM_TTL: i64 = 60;
+/// Only liveness depends on it: a slow creator that finds a newer claim gives its own up.
+pub const UNFINISHED_CLAIM_TTL: i64 = 10;
 
 /// How the claims say "nobody yet": no claim table, or the highest released.
 fn claim_name(epoch: u64) -> String {
@@ -216,24 +219,24 @@ impl<'a> Writer<'a> {
 /// highest; claims below it are then dropped.
 async fn claim(db: &mut dyn Backend, epoch: u64, who: &Writer<'_>) -> Result<bool, DbError> {
     let name = claim_name(epoch);
-    let create = db.dialect().create_claim(&name);
-    match db.execute(&create, &[]).await {
+    let row = [
+        Value::from(who.kind),
+        Value::from(who.process_id),
+        Value::Text(who.host.clone()),
+        Value::Int(who.pid),
+        Value::Int(who.ttl),
+    ];
+    let (create, with_row) = db.dialect().create_claim(&name);
+    let params: &[Value] = if with_row { &row } else { &[] };
+    match db.execute(&create, params).await {
         Ok(_) => {}
         Err(e) if already_exists(&e) => return Ok(false),
         Err(e) => return Err(e),
     }
-    let insert = db.dialect().insert_claim(&name);
-    db.execute(
-        &insert,
-        &[
-            Value::from(who.kind),
-            Value::from(who.process_id),
-            Value::Text(who.host.clone()),
-            Value::Int(who.pid),
-            Value::Int(who.ttl),
-        ],
-    )
-    .await?;
+    if !with_row {
+        let insert = db.dialect().insert_claim(&name);
+        db.execute(&insert, &row).await?;
+    }
     let all = claims(db).await?;
     if all.last().map(|(e, _)| *e) != Some(epoch) {
         // An old epoch, created again by a process that read the claims long ago.

@@ -14,7 +14,7 @@ use std::process::{Command, Output};
 #[allow(unused_imports)]
 pub use servers::postgres::PgTransaction;
 #[allow(unused_imports)]
-pub use servers::{GALERA, MYSQL, POSTGRES, SQLITE, Server};
+pub use servers::{CHDB, CLICKHOUSE, GALERA, MYSQL, POSTGRES, SQLITE, Server};
 
 /// Skips a test that lacks `what`, with a message, locally; fails it under `CI`, where no
 /// test may skip, saying `how` to provide it. Every test that needs a server, a tool or a
@@ -193,8 +193,14 @@ impl Project {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).unwrap();
         }
-        std::fs::write(&path, body).unwrap();
+        std::fs::write(&path, (self.server.adapt)(body)).unwrap();
         path
+    }
+
+    /// `sql` in the terms of the project's database (`Server::adapt`), for expectations
+    /// about what a file written with [`Project::write`] holds.
+    pub fn sql(&self, sql: &str) -> String {
+        (self.server.adapt)(sql)
     }
 
     pub fn remove(&self, name: &str) {
@@ -283,7 +289,7 @@ pub fn sha256_hex(text: &str) -> String {
 macro_rules! on_every_backend {
     ($(fn $name:ident($p:ident) $body:block)*) => {
         $(fn $name($p: &Project) $body)*
-        on_every_backend!(@servers [sqlite SQLITE, postgres POSTGRES, mysql MYSQL] [$($name)*]);
+        on_every_backend!(@servers [sqlite SQLITE, postgres POSTGRES, mysql MYSQL, clickhouse CLICKHOUSE, chdb CHDB] [$($name)*]);
     };
     (@servers [$($module:ident $server:ident),*] $names:tt) => {
         $(on_every_backend!(@server $module $server $names);)*

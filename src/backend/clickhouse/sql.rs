@@ -104,28 +104,42 @@ impl Dialect for ClickHouseDialect {
         )
     }
 
-    /// Create a claim table, failing when it exists (the claim's exclusivity).
-    fn create_claim(&self, name: &str) -> String {
-        format!(
-            "CREATE TABLE {}{} (\n    \
-             kind String,\n    \
-             process_id String,\n    \
-             owner_host String,\n    \
-             owner_pid Int64,\n    \
-             ttl_seconds Int64,\n    \
-             at DateTime DEFAULT now()\n\
-             ) ENGINE = {}\nORDER BY at",
+    /// Create a claim table, failing when it exists (the claim's exclusivity). On one
+    /// server, `CREATE TABLE ... AS SELECT` writes the first row in the same statement, which
+    /// the server finishes even if we die meanwhile; on a cluster (no `AS SELECT` with `ON
+    /// CLUSTER` on old servers) the row follows in its own statement.
+    fn create_claim(&self, name: &str) -> (String, bool) {
+        if self.cluster.is_some() {
+            let sql = format!(
+                "CREATE TABLE {}{} (\n    \
+                 kind String,\n    \
+                 process_id String,\n    \
+                 owner_host String,\n    \
+                 owner_pid Int64,\n    \
+                 ttl_seconds Int64,\n    \
+                 at DateTime\n\
+                 ) ENGINE = {}\nORDER BY at",
+                self.quote_ident(name),
+                self.on_cluster(),
+                self.engine(name)
+            );
+            return (sql, false);
+        }
+        let sql = format!(
+            "CREATE TABLE {} ENGINE = {}\nORDER BY at AS\n\
+             SELECT toString(?) AS kind, toString(?) AS process_id, toString(?) AS owner_host, \
+             toInt64(?) AS owner_pid, toInt64(?) AS ttl_seconds, now() AS at",
             self.quote_ident(name),
-            self.on_cluster(),
             self.engine(name)
-        )
+        );
+        (sql, true)
     }
 
     /// A row of a claim: kind (1), process id (2), host (3), pid (4), ttl seconds (5).
     fn insert_claim(&self, name: &str) -> String {
         format!(
-            "INSERT INTO {} (kind, process_id, owner_host, owner_pid, ttl_seconds) \
-             VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO {} (kind, process_id, owner_host, owner_pid, ttl_seconds, at) \
+             SELECT ?, ?, ?, ?, ?, now()",
             self.quote_ident(name)
         )
     }
@@ -295,7 +309,7 @@ mod tests {
             old.create_migrations_table()
                 .contains("applied_at DateTime DEFAULT now()")
         );
-        assert!(!old.create_migrations_table().contains("64"));
+        assert!(!old.create_migrations_table().contains("DateTime64"));
         for sql in [
             old.delete_version(),
             old.update_checksum(),
@@ -322,7 +336,8 @@ mod tests {
             "ENGINE = ReplicatedMergeTree('/clickhouse/tables/jetbase/db/jetbase_migrations', '{replica}')"
         ));
         assert!(d.delete_version().ends_with("SETTINGS mutations_sync = 2"));
-        let claim = d.create_claim("jetbase_lock_claim_3");
+        let (claim, with_row) = d.create_claim("jetbase_lock_claim_3");
+        assert!(!with_row);
         assert!(claim.starts_with("CREATE TABLE `jetbase_lock_claim_3` ON CLUSTER `c1` ("));
         assert!(claim.contains("/clickhouse/tables/jetbase/db/jetbase_lock_claim_3"));
         assert_eq!(
@@ -349,5 +364,8 @@ mod tests {
         assert_eq!(count(d.delete_repeatable()), 1);
         assert_eq!(count(d.table_exists()), 1);
         assert_eq!(count(d.insert_claim("c")), 5);
+        let (create, with_row) = d.create_claim("c");
+        assert!(with_row && create.contains(" AS\nSELECT "));
+        assert_eq!(count(create), 5);
     }
 }

@@ -4,17 +4,19 @@
 //! `on_every_backend!` and its `scripts/servers/<name>.sh`); tests read these fields instead
 //! of matching on the backend.
 
+pub mod clickhouse;
 mod mysql;
 pub mod postgres;
 mod sqlite;
 
+pub use clickhouse::{CHDB, CLICKHOUSE};
 pub use mysql::{GALERA, MYSQL};
 pub use postgres::POSTGRES;
 pub use sqlite::SQLITE;
 
 /// The servers the behavioural suite runs on (`on_every_backend!`), one per built-in driver;
 /// a test checks the registry against it, so a new driver cannot go untested.
-pub const SUITE: &[&Server] = &[&SQLITE, &POSTGRES, &MYSQL];
+pub const SUITE: &[&Server] = &[&SQLITE, &POSTGRES, &MYSQL, &CLICKHOUSE, &CHDB];
 
 /// A database the suites run on.
 pub struct Server {
@@ -57,6 +59,14 @@ pub struct Server {
     /// Opens a session holding the session lock a live jetbase holder keeps (for servers
     /// whose holders keep one, which they say with `|s=1` in `owner_host`).
     pub session_lock: Option<fn(&str) -> SessionLock>,
+    /// The suites' SQL (written for the SQL databases) in this database's terms; applied to
+    /// every migration file a test writes.
+    pub adapt: fn(&str) -> String,
+}
+
+/// The suites' SQL as written.
+pub fn as_written(sql: &str) -> String {
+    sql.to_owned()
 }
 
 /// A session holding a lock until dropped.

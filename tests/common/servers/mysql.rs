@@ -22,6 +22,7 @@ pub const MYSQL: Server = Server {
     outside_transaction: "CREATE INDEX t_id ON t (id);\nOPTIMIZE TABLE t;\n",
     trigger_with_delimiter: "-- jetbase: delimiter=//\n-- upgrade\nCREATE TABLE audit (id INTEGER PRIMARY KEY AUTO_INCREMENT, note VARCHAR(50))//\nCREATE TRIGGER users_ai AFTER INSERT ON users FOR EACH ROW\nBEGIN\n  INSERT INTO audit (note) VALUES ('user added');\nEND//\n-- rollback\nDROP TRIGGER users_ai//\nDROP TABLE audit//\n",
     session_lock: None,
+    adapt: super::as_written,
 };
 
 /// Three MariaDB Galera nodes: `admin_urls()` gives one URL per node.
