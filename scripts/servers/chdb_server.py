@@ -184,41 +184,46 @@ def parse(text, classify):
     """Splits the request's text as the server's parser would. text is latin-1 (one character
     per byte, so positions are byte offsets, as in the server's messages, and INSERT data
     comes back byte for byte). classify(sql) counts the statements chdb's parser finds."""
-    toks = list(tokens(text))
-    word = [text[s:e].upper() if k == "word" else None for k, s, e in toks]
-    if not toks:
-        raise ChError(62, "SYNTAX_ERROR", "Empty query")
     st = Statement()
-    if word[0] == "INSERT":
-        # INSERT ... VALUES / FORMAT X: the rest of the text is data, read by that format.
+    lexer = tokens(text)
+    first = next(lexer, None)
+    if first and text[first[1]:first[2]].upper() == "INSERT":
+        # INSERT ... VALUES / FORMAT X: the rest of the text is data, read by that format (and
+        # not lexed here: it can be large).
         depth = 0
-        for i, (kind, s, e) in enumerate(toks):
+        for kind, s, e in lexer:
             ch = text[s] if kind == "punct" else ""
             depth += (ch in "([") - (ch in ")]")
-            if depth or kind != "word":
-                continue
-            if word[i] in ("SELECT", "WITH"):
+            word = text[s:e].upper() if kind == "word" and not depth else None
+            if word in ("SELECT", "WITH"):
                 break  # INSERT ... SELECT: an ordinary statement
-            if word[i] == "VALUES":
+            if word == "VALUES":
                 st.head, st.data_format, st.data = text[:s], "Values", values_data(text[e:])
                 return st
-            if word[i] == "FORMAT" and i + 1 < len(toks) and toks[i + 1][0] == "word":
+            if word == "FORMAT":
+                name = next(lexer, None)
+                if not name or name[0] != "word":
+                    break
                 # Data starts after the format name's blanks and one line break.
-                j = toks[i + 1][2]
+                j = name[2]
                 while j < len(text) and text[j] in " \t\f":
                     j += 1
                 j += text.startswith("\r", j)
                 j += text.startswith("\n", j)
-                st.head, st.data_format, st.data = text[:s], text[toks[i + 1][1]:toks[i + 1][2]], text[j:]
+                st.head, st.data_format, st.data = text[:s], text[name[1]:name[2]], text[j:]
                 return st
+    toks = list(tokens(text))
+    word = [text[s:e].upper() if k == "word" else None for k, s, e in toks]
+    if not toks:
+        raise ChError(62, "SYNTAX_ERROR", "Empty query")
     semi = next((i for i, (k, s, e) in enumerate(toks) if k == "punct" and text[s] == ";"), None)
     end = len(toks) if semi is None else semi
     if end == 0:
         raise ChError(62, "SYNTAX_ERROR", "Empty query")
     if semi is not None and any(not (k == "punct" and text[s] == ";") for k, s, e in toks[semi:]):
-        first = text[:toks[semi][1]]
-        if classify(first) == 0:
-            st.sql = first  # the first statement does not parse: let the engine say why
+        statement1 = text[:toks[semi][1]]
+        if classify(statement1) == 0:
+            st.sql = statement1  # the first statement does not parse: let the engine say why
             return st
         raise multi_statement_error(text, toks[semi][1])
     st.sql = text[:toks[end - 1][2]]  # without a trailing `;`
