@@ -22,20 +22,25 @@ What it does as the server does (src/Server/HTTPHandler.cpp and friends):
   - headers X-ClickHouse-Query-Id, -Format, -Timezone, -Summary, -Server-Display-Name.
   - a server's defaults where clickhouse-local (chdb) has others: mutations_sync = 0, so ALTER
     ... UPDATE/DELETE return at once and the mutation runs in the background.
-  - concurrency: each request gets its own chdb connection, and chdb runs queries of different
-    connections in parallel; a slow query does not hold up the others.
+  - concurrency: each request (each session) gets its own chdb connection, and chdb runs the
+    queries of different connections in parallel; a slow query does not hold up the others.
   - `query_id`: the X-ClickHouse-Query-Id header echoes it (or a new UUID); a second query with
     the id of a running one is refused (Code 216); `KILL QUERY WHERE query_id = '...'` finds a
     query by the id its client gave. The engine itself does not take ids from outside: each
     query carries its client's id as its `log_comment` setting, and KILL QUERY's condition is
     rewritten to ask that (so a client that sets log_comment itself cannot be killed by id, and
     system.processes / system.query_log show the engine's own ids).
-Differences that remain: the engine has no users (currentUser() is `default`, GRANTs do
-nothing); async_insert is 1, chdb's value (ClickHouse's current settings reference gives 1
-too; wait_for_async_insert is 1, so an INSERT still returns once its rows are in).
+  - session_id: a session keeps its own chdb connection, so SET, USE and temporary tables last
+    (session_timeout, default 60 s; session_check; close_session); a session busy with another
+    request is refused (Code 373).
+Differences that remain: in a session, the URL's settings and database are applied to the
+session (SET, USE), so they outlast the request (a server applies them to the one request).
+The engine has no users: currentUser() is `default` whoever logs in. async_insert is 1, chdb's
+value (ClickHouse's current settings reference gives 1 too; wait_for_async_insert is 1, so an
+INSERT returns once its rows are in).
 Not emulated (refused with Code 48, NOT_IMPLEMENTED, status 501, rather than half done):
-session_id, compress=1 / decompress=1 (ClickHouse's native block compression) and external
-data (multipart bodies). Results are buffered whole (as with wait_end_of_query=1), so an error
+compress=1 / decompress=1 (ClickHouse's native block compression) and external data
+(multipart bodies). Results are buffered whole (as with wait_end_of_query=1), so an error
 never follows a 200. There is no native TCP protocol.
 """
 import base64
@@ -63,7 +68,7 @@ DEBUG = os.environ.get("CHDB_SERVER_DEBUG", "") not in ("", "0")
 KEEP_ALIVE = 30  # seconds an idle connection stays open, as a modern server's keep_alive_timeout
 
 # Settings where clickhouse-local (and so chdb) starts from other values than a server does.
-# They are set on every request's connection first; the request's own settings come after.
+# They are set on every connection we open; a request's own settings come after.
 SERVER_DEFAULTS = {"mutations_sync": "0", "implicit_select": "0", "allow_introspection_functions": "0"}
 
 # URL parameters that are not settings: the ones the server's HTTP handler reads itself.
@@ -183,7 +188,8 @@ class Statement:
 def parse(text, classify):
     """Splits the request's text as the server's parser would. text is latin-1 (one character
     per byte, so positions are byte offsets, as in the server's messages, and INSERT data
-    comes back byte for byte). classify(sql) counts the statements chdb's parser finds."""
+    comes back byte for byte). classify(sql) is chdb's classify_query (statement_count: how
+    many statements its parser finds)."""
     st = Statement()
     lexer = tokens(text)
     first = next(lexer, None)
@@ -222,12 +228,12 @@ def parse(text, classify):
         raise ChError(62, "SYNTAX_ERROR", "Empty query")
     if semi is not None and any(not (k == "punct" and text[s] == ";") for k, s, e in toks[semi:]):
         statement1 = text[:toks[semi][1]]
-        if classify(statement1) == 0:
+        if classify(statement1)["statement_count"] == 0:
             st.sql = statement1  # the first statement does not parse: let the engine say why
             return st
         raise multi_statement_error(text, toks[semi][1])
     st.sql = text[:toks[end - 1][2]]  # without a trailing `;`
-    if classify(st.sql) > 1:
+    if classify(st.sql)["statement_count"] > 1:
         raise multi_statement_error(text, len(st.sql))  # a split this lexer missed
     # The output format: the last FORMAT clause outside brackets.
     depth = 0
@@ -282,40 +288,108 @@ def sql_string(value):
 ENGINE_PATH = None  # every connection must name the same path as the first
 RUNNING = set()  # query ids of the queries running now
 RUNNING_LOCK = threading.Lock()
+SESSIONS = {}  # (user, session_id) -> Session
+SESSIONS_LOCK = threading.Lock()
+MUTATING = (_chdb.query_class.MUTATING, _chdb.query_class.MUTATING_GLOBAL)
 
 
-def run(method, params, headers, body):
+def open_connection():
+    conn = _chdb.connect(ENGINE_PATH)
+    conn.query("SET " + settings_sql(SERVER_DEFAULTS), "TSV")
+    return conn
+
+
+def settings_sql(settings):
+    return ", ".join(f"{k} = {sql_string(v)}" for k, v in settings.items())
+
+
+class Session:
+    """A session_id's own chdb connection, so that SET, USE and temporary tables last from one
+    request to the next. One request at a time, as on the server."""
+
+    def __init__(self, key, timeout):
+        self.key, self.timeout, self.conn = key, timeout, open_connection()
+        self.lock = threading.Lock()
+        self.last_used = time.monotonic()
+
+
+def take_session(user, params):
+    """The request's session, locked for it (made unless session_check=1 asks for an old one)."""
+    sid, raw = params["session_id"], params.get("session_timeout", "60")
+    if not raw.isdigit():
+        raise ChError(374, "INVALID_SESSION_TIMEOUT", f"Invalid session timeout: '{raw}'")
+    if int(raw) > 3600:
+        raise ChError(374, "INVALID_SESSION_TIMEOUT", f"Session timeout '{raw}' is larger than max_session_timeout: "
+                      "3600. Maximum session timeout could be modified in configuration file.")
+    now = time.monotonic()
+    with SESSIONS_LOCK:
+        for key, old in list(SESSIONS.items()):  # sessions idle past their timeout end
+            if now - old.last_used > old.timeout and old.lock.acquire(blocking=False):
+                del SESSIONS[key]
+                old.conn.close()
+        session = SESSIONS.get((user, sid))
+        if session is None:
+            if params.get("session_check") == "1":
+                raise ChError(372, "SESSION_NOT_FOUND", f"Session {sid} not found")
+            session = SESSIONS[(user, sid)] = Session((user, sid), int(raw))
+        if not session.lock.acquire(blocking=False):
+            raise ChError(373, "SESSION_IS_LOCKED", f"Session {sid} is locked by a concurrent client")
+        session.timeout = int(raw)
+    return session
+
+
+def release_session(session, close):
+    session.last_used = time.monotonic()
+    if close:
+        with SESSIONS_LOCK:
+            SESSIONS.pop(session.key, None)
+        session.conn.close()
+    session.lock.release()
+
+
+def run(method, user, params, headers, body):
     """Runs one request's query; returns (result bytes, response headers)."""
-    if "session_id" in params:
-        raise not_implemented("session_id")
     if params.get("compress") == "1" or params.get("decompress") == "1":
         raise not_implemented("ClickHouse's native compression (compress=1, decompress=1)")
     query_id = params.get("query_id") or headers.get("X-ClickHouse-Query-Id") or str(uuid.uuid4())
-    database = headers.get("X-ClickHouse-Database") or params.get("database") or "default"
+    database = headers.get("X-ClickHouse-Database") or params.get("database")
     out_format = headers.get("X-ClickHouse-Format") or params.get("default_format") or "TabSeparated"
-    settings = dict(SERVER_DEFAULTS, log_comment=query_id)
+    settings = {"log_comment": query_id}
     for name, value in params.items():
         if name not in NOT_SETTINGS and not name.startswith("param_") and name:
             if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
                 raise ChError(115, "UNKNOWN_SETTING", f"Unknown setting '{name}'")
             settings[name] = value
-    if method != "POST" and settings.get("readonly", "0") in ("0", ""):
-        settings["readonly"] = "2"  # as the server: only POST may write
     query_params = {k[6:]: v for k, v in params.items() if k.startswith("param_")}
     text = params["query"] + "\n" if params.get("query") else ""
     text = text.encode("utf-8").decode("latin-1") + body.decode("latin-1")
 
-    conn = _chdb.connect(ENGINE_PATH)
     with RUNNING_LOCK:
         if query_id in RUNNING:
-            conn.close()
             raise ChError(216, "QUERY_WITH_SAME_ID_IS_ALREADY_RUNNING", f"Query with id = {query_id} is already running.")
         RUNNING.add(query_id)
+    session = conn = None
     try:
-        conn.query("SET " + ", ".join(f"{k} = {sql_string(v)}" for k, v in settings.items()), "TSV")
-        if database != "default":
+        # Without a session: a fresh connection, as a server makes a fresh context per request.
+        # In a session the URL's settings and database are SET and USEd on its connection, so
+        # they last (on a server they hold for the one request): the same ones on every request
+        # come out the same.
+        if "session_id" in params:
+            session = take_session(user, params)
+            conn = session.conn
+        else:
+            conn = open_connection()
+            if method != "POST" and settings.get("readonly", "0") in ("0", ""):
+                settings["readonly"] = "2"  # as the server: only POST may write
+        conn.query("SET " + settings_sql(settings), "TSV")
+        if database and (session or database != "default"):
             conn.query("USE `" + database.replace("\\", "\\\\").replace("`", "\\`") + "`", "TSV")
-        st = parse(text, lambda sql: conn.classify_query(utf8(sql))["statement_count"])
+        st = parse(text, lambda sql: conn.classify_query(utf8(sql)))
+        if session and method != "POST" and (
+                st.head is not None or conn.classify_query(utf8(st.sql))["query_class"] in MUTATING):
+            # readonly=2 cannot be undone on the session's connection: ask the parser instead
+            raise ChError(164, "READONLY", "Cannot execute query in readonly mode. For queries over HTTP, "
+                          "method GET implies readonly. You should use method POST for modifying queries")
         started = time.monotonic()
         if st.head is not None:  # INSERT with data: streamed to the engine as the format's bytes
             handle = conn.send_insert(utf8(st.head), st.data_format)
@@ -346,7 +420,10 @@ def run(method, params, headers, body):
     except RuntimeError as e:
         raise ChError.from_engine(e) from None
     finally:
-        conn.close()
+        if session:
+            release_session(session, params.get("close_session") == "1")
+        elif conn:
+            conn.close()
         with RUNNING_LOCK:
             RUNNING.discard(query_id)
 
@@ -385,7 +462,7 @@ def authenticate(params, headers):
     if USERS.get(user) != password:
         raise ChError(516, "AUTHENTICATION_FAILED",
                       f"{user}: Authentication failed: password is incorrect, or there is no user with such name.")
-    return f"{user} by {how}"
+    return user, how
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -414,11 +491,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             body = self.read_body()
             if url.path != "/":
                 return self.reply(404, f"There is no handle {url.path}\n\nUse / or /ping for health checks.\n".encode(), {})
-            auth = authenticate(params, self.headers)
+            user, how = authenticate(params, self.headers)
+            auth = f"{user} by {how}"
             if self.headers.get("Content-Type", "").startswith("multipart/form-data"):
                 raise not_implemented("External data (multipart/form-data)")
             sql = (params.get("query", "") + "\n" if params.get("query") else "") + body[:100000].decode("utf-8", "replace")
-            out, reply = run(self.command, params, self.headers, body)
+            out, reply = run(self.command, user, params, self.headers, body)
             status = 200
         except ChError as e:
             status, out, reply = e.status(), e.body(), {"X-ClickHouse-Exception-Code": str(e.code)}
