@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
 # The test command (README). Installs Python Jetbase 0.18.1 into .venv-py when missing (the
-# cross-tool tests and golden checksums need it), starts the throwaway test servers named in
-# SERVERS below (scripts/servers/<name>.sh, each on free ports of 127.0.0.1) unless the
-# variable its tests read (`<name>.sh var`: JETBASE_TEST_POSTGRES_URL, JETBASE_TEST_MYSQL_URL,
-# JETBASE_TEST_GALERA_URLS) already names one, or JETBASE_TEST_SERVERS=0; exports what each
-# start wrote to <folder>/env, runs every test, and stops what it started by PID.
+# cross-tool tests and golden checksums need it; with clickhouse-sqlalchemy 0.3.2 for its
+# ClickHouse URLs), starts the throwaway test servers named in SERVERS below
+# (scripts/servers/<name>.sh, each on free ports of 127.0.0.1: PostgreSQL, MariaDB, a Galera
+# cluster, ClickHouse 18.16, and chdb behind our ClickHouse HTTP server for a modern engine)
+# unless the variable its tests read (`<name>.sh var`: JETBASE_TEST_POSTGRES_URL,
+# JETBASE_TEST_MYSQL_URL, JETBASE_TEST_GALERA_URLS, JETBASE_TEST_CLICKHOUSE_URL,
+# JETBASE_TEST_CHDB_URL) already names one, or JETBASE_TEST_SERVERS=0; exports what each start
+# wrote to <folder>/env, runs every test, and stops what it started by PID.
 # Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SERVERS="postgres mariadb galera"
+SERVERS="postgres mariadb galera clickhouse chdb"
 if [ ! -x .venv-py/bin/jetbase ]; then
   echo "== installing Python Jetbase 0.18.1 into .venv-py"
   python3 -m venv .venv-py
-  .venv-py/bin/pip install --quiet --disable-pip-version-check jetbase==0.18.1 psycopg2-binary pymysql
+  .venv-py/bin/pip install --quiet --disable-pip-version-check jetbase==0.18.1 psycopg2-binary pymysql \
+    clickhouse-sqlalchemy==0.3.2
+elif ! .venv-py/bin/python -c "import clickhouse_sqlalchemy" 2>/dev/null; then
+  echo "== installing clickhouse-sqlalchemy 0.3.2 into .venv-py"
+  .venv-py/bin/pip install --quiet --disable-pip-version-check clickhouse-sqlalchemy==0.3.2
 fi
 
 STARTED=() # name=folder, for each server this run started

@@ -79,6 +79,15 @@ release_ports() {
   done < "$dir/ports"
 }
 
+# http_ok URL: true when URL answers 200 within a second (health checks such as /ping).
+http_ok() {
+  if command -v curl >/dev/null; then
+    curl -sf --max-time 1 -o /dev/null "$1"
+  else
+    python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' "$1" 2>/dev/null
+  fi
+}
+
 # alive PID: running and not a zombie.
 alive() {
   kill -0 "$1" 2>/dev/null || return 1
