@@ -161,14 +161,23 @@ on_every_backend! {
     fn held_lock_stops_upgrade_until_unlock(p) {
         three(p);
         p.run(&["upgrade", "-c", "1"]).expect(0);
-        p.exec("UPDATE jetbase_lock SET is_locked = TRUE, locked_at = '2026-01-01 00:00:00', process_id = 'other' WHERE id = 1");
         let started = std::time::Instant::now();
-        let r = p.run(&["upgrade", "--lock-timeout", "1"]).expect(4);
+        if let Some(hold_foreign) = p.server.lock.hold_foreign {
+            hold_foreign(p.server, &p.sqlx_url());
+            let r = p.run(&["upgrade", "--lock-timeout", "1"]).expect(4);
+            assert!(r.stderr.contains("waiting up to 1 s for the migration lock held by process id other"), "{}", r.stderr);
+            assert!(r.stderr.contains("never taken over automatically"), "a lock without lease: {}", r.stderr);
+            let r = p.run(&["lock-status"]).expect(0);
+            assert!(r.stdout.starts_with("Status: LOCKED\nLocked At: 2026-01-01 00:00:00"), "{}", r.stdout);
+        } else {
+            // No other tool holds a lock here (ClickHouse): a live jetbase elsewhere.
+            (p.server.lock.hold_remote)(p.server, &p.sqlx_url(), "elsewhere");
+            let r = p.run(&["upgrade", "--lock-timeout", "1"]).expect(4);
+            assert!(r.stderr.contains("waiting up to 1 s for the migration lock held by jetbase pid 1 on elsewhere"), "{}", r.stderr);
+            let r = p.run(&["lock-status"]).expect(0);
+            assert!(r.stdout.starts_with("Status: LOCKED\nLocked At: "), "{}", r.stdout);
+        }
         assert!(started.elapsed() >= std::time::Duration::from_secs(1), "it did not wait");
-        assert!(r.stderr.contains("waiting up to 1 s for the migration lock held by process id other"), "{}", r.stderr);
-        assert!(r.stderr.contains("never taken over automatically"), "a lock without lease: {}", r.stderr);
-        let r = p.run(&["lock-status"]).expect(0);
-        assert!(r.stdout.starts_with("Status: LOCKED\nLocked At: 2026-01-01 00:00:00"), "{}", r.stdout);
         p.run(&["status"]).expect(0);
         p.run(&["unlock"]).expect(0);
         p.run(&["upgrade"]).expect(0);
@@ -417,9 +426,7 @@ mod lease {
             .spawn()
             .unwrap();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while !(p.table_exists("jetbase_lock_lease")
-            && p.rows("SELECT is_locked FROM jetbase_lock WHERE id = 1") == vec![vec!["1"]])
-        {
+        while !(p.server.lock.held)(p.server, &p.sqlx_url()) {
             assert!(
                 std::time::Instant::now() < deadline,
                 "the lock was never taken"
@@ -534,9 +541,7 @@ mod lease {
                 .spawn()
                 .unwrap();
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-            while !(p.table_exists("jetbase_lock_lease")
-                && p.rows("SELECT is_locked FROM jetbase_lock WHERE id = 1") == vec![vec!["1"]])
-            {
+            while !(p.server.lock.held)(p.server, &p.sqlx_url()) {
                 assert!(std::time::Instant::now() < deadline, "the lock was never taken");
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
@@ -563,11 +568,9 @@ mod lease {
             p.run(&["upgrade"]).expect(0);
             p.write("V2__b.sql", TAGS);
             // A holder on another machine whose heartbeat is fresh: we wait, then give up.
-            p.exec("UPDATE jetbase_lock SET is_locked = TRUE, locked_at = CURRENT_TIMESTAMP, process_id = 'remote-1' WHERE id = 1");
-            let now = p.server.now;
             // `|s=1`: the holder says it keeps a session lock (on PostgreSQL, an advisory lock).
             let host = if p.server.session_lock.is_some() { "elsewhere|s=1" } else { "elsewhere" };
-            p.exec(&format!("INSERT INTO jetbase_lock_lease (id, process_id, owner_host, owner_pid, ttl_seconds, acquired_at, heartbeat_at) VALUES (1, 'remote-1', '{host}', 1, 3600, {now}, {now})"));
+            (p.server.lock.hold_remote)(p.server, &p.sqlx_url(), host);
             // On PostgreSQL a live holder also keeps its session's advisory lock.
             let remote_session = p.server.session_lock.map(|hold| hold(&p.sqlx_url()));
             let r = p.run(&["upgrade", "--lock-timeout", "0.5"]).expect(4);
@@ -582,8 +585,7 @@ mod lease {
                 return;
             }
             // Its heartbeat is now older than its lease: taken over.
-            p.exec("UPDATE jetbase_lock_lease SET ttl_seconds = 1");
-            std::thread::sleep(std::time::Duration::from_millis(1500));
+            (p.server.lock.expire_remote)(p.server, &p.sqlx_url());
             let r = p.run(&["upgrade", "--lock-timeout", "10"]).expect(0);
             assert!(r.stderr.contains("sent no heartbeat for"), "{}", r.stderr);
             assert_eq!(p.versions(), vec!["1", "2"]);

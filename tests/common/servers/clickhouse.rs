@@ -9,7 +9,7 @@
 
 use std::io::{Read, Write};
 
-use super::Server;
+use super::{LockFixture, Server};
 
 pub const CLICKHOUSE: Server = Server {
     name: "clickhouse",
@@ -26,14 +26,61 @@ pub const CLICKHOUSE: Server = Server {
     tables: "SELECT name FROM system.tables WHERE database = currentDatabase()",
     now: "now()",
     pause: "SELECT sleep(0.02);",
-    // sleep() stops at 3 s: a minute of work instead.
-    slow: "SELECT count() FROM numbers(100000000000) WHERE cityHash64(number) = 0;\n",
+    // sleep() stops at 3 s a block: a minute in blocks of one row, idle on the server.
+    slow: "SELECT sleepEachRow(0.5) FROM numbers(120) SETTINGS max_block_size = 1;\n",
     outside_transaction: "ALTER TABLE t ADD COLUMN note String;\nOPTIMIZE TABLE t;\n",
     // ClickHouse's "trigger": a materialized view writing to another table on each insert.
     trigger_with_delimiter: "-- jetbase: delimiter=//\n-- upgrade\nCREATE TABLE audit (id UInt64, note String) ENGINE = MergeTree() ORDER BY id//\nCREATE MATERIALIZED VIEW users_ai TO audit AS\nSELECT id, 'user added' AS note FROM users//\n-- rollback\nDROP TABLE users_ai//\nDROP TABLE audit//\n",
     session_lock: None,
     adapt,
+    lock: CLAIMS,
 };
+
+/// jetbase's claim tables (`jetbase::lock::claims`): the highest `jetbase_lock_claim_<n>`.
+const CLAIMS: LockFixture = LockFixture {
+    held: |s, url| {
+        latest_claim(s, url).is_some_and(|name| {
+            s.query(
+                url,
+                &format!("SELECT count() FROM {name} WHERE kind = 'hold'"),
+            ) == vec![vec!["1"]]
+        })
+    },
+    hold_remote: |s, url, host| {
+        let next = latest_claim(s, url).map_or(1, |n| epoch(&n) + 1);
+        s.exec(url, &claim_sql(next, host, "now()"));
+    },
+    expire_remote: |s, url| {
+        let name = latest_claim(s, url).expect("a claim");
+        s.exec(url, &format!("DROP TABLE {name}"));
+        s.exec(url, &claim_sql(epoch(&name), "elsewhere", "now() - 7200"));
+    },
+    hold_foreign: None,
+};
+
+fn epoch(name: &str) -> u64 {
+    name.rsplit('_').next().unwrap().parse().unwrap()
+}
+
+/// The name of the highest claim table.
+fn latest_claim(s: &Server, url: &str) -> Option<String> {
+    s.query(
+        url,
+        "SELECT name FROM system.tables WHERE database = currentDatabase() AND name LIKE 'jetbase_lock_claim_%'",
+    )
+    .into_iter()
+    .map(|r| r[0].clone())
+    .max_by_key(|n| epoch(n))
+}
+
+/// A claim held by jetbase pid 1 on `host` with an hour's lease, last seen at `at`.
+fn claim_sql(epoch: u64, host: &str, at: &str) -> String {
+    format!(
+        "CREATE TABLE jetbase_lock_claim_{epoch} ENGINE = MergeTree() ORDER BY at AS \
+         SELECT 'hold' AS kind, 'remote-1' AS process_id, '{host}' AS owner_host, \
+         toInt64(1) AS owner_pid, toInt64(3600) AS ttl_seconds, {at} AS at"
+    )
+}
 
 /// The modern engine (chdb 26.9 behind the project's adapter).
 pub const CHDB: Server = Server {

@@ -23,6 +23,7 @@ pub const MYSQL: Server = Server {
     trigger_with_delimiter: "-- jetbase: delimiter=//\n-- upgrade\nCREATE TABLE audit (id INTEGER PRIMARY KEY AUTO_INCREMENT, note VARCHAR(50))//\nCREATE TRIGGER users_ai AFTER INSERT ON users FOR EACH ROW\nBEGIN\n  INSERT INTO audit (note) VALUES ('user added');\nEND//\n-- rollback\nDROP TRIGGER users_ai//\nDROP TABLE audit//\n",
     session_lock: None,
     adapt: super::as_written,
+    lock: super::ROW_LOCK,
 };
 
 /// Three MariaDB Galera nodes: `admin_urls()` gives one URL per node.

@@ -25,6 +25,7 @@ pub const POSTGRES: Server = Server {
     trigger_with_delimiter: "-- jetbase: delimiter=//\n-- upgrade\nCREATE TABLE audit (id SERIAL PRIMARY KEY, note TEXT)//\nCREATE FUNCTION note_user() RETURNS trigger AS $$\nBEGIN\n  INSERT INTO audit (note) VALUES ('user added');\n  RETURN NEW;\nEND;\n$$ LANGUAGE plpgsql//\nCREATE TRIGGER users_ai AFTER INSERT ON users FOR EACH ROW EXECUTE FUNCTION note_user()//\n-- rollback\nDROP TRIGGER users_ai ON users//\nDROP FUNCTION note_user()//\nDROP TABLE audit//\n",
     session_lock: Some(|url| Box::new(PgSession::advisory_lock(url))),
     adapt: super::as_written,
+    lock: super::ROW_LOCK,
 };
 
 fn exec(url: &str, sql: &str) {

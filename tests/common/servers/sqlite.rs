@@ -22,6 +22,7 @@ pub const SQLITE: Server = Server {
     trigger_with_delimiter: "-- jetbase: delimiter=//\n-- upgrade\nCREATE TABLE audit (id INTEGER PRIMARY KEY, note TEXT)//\nCREATE TRIGGER users_ai AFTER INSERT ON users\nBEGIN\n  INSERT INTO audit (note) VALUES ('user added');\nEND//\n-- rollback\nDROP TRIGGER users_ai//\nDROP TABLE audit//\n",
     session_lock: None,
     adapt: super::as_written,
+    lock: super::ROW_LOCK,
 };
 
 /// Rows of a query on the SQLite database at `url` (opened read-only), every column as text.
