@@ -34,6 +34,9 @@ pub const CLICKHOUSE: Server = Server {
     session_lock: None,
     adapt,
     lock: CLAIMS,
+    // Python Jetbase's history table needs DateTime64, which 18.16 lacks.
+    python_tool: false,
+    orders_by_order_executed: true,
 };
 
 /// jetbase's claim tables (`jetbase::lock::claims`): the highest `jetbase_lock_claim_<n>`.
@@ -87,11 +90,13 @@ pub const CHDB: Server = Server {
     name: "chdb",
     env_var: Some("JETBASE_TEST_CHDB_URL"),
     script: Some("chdb"),
+    python_tool: true,
     ..CLICKHOUSE
 };
 
 /// The suites' SQL in ClickHouse's terms: `CREATE TABLE name (...)` gets an engine (unless it
-/// has one), inline `PRIMARY KEY` goes, `VARCHAR(n)` is `String`, `DELETE FROM t WHERE` becomes a mutation, and views
+/// has one), inline `PRIMARY KEY` goes, `VARCHAR(n)` is `String`, `DELETE FROM t WHERE` and
+/// `UPDATE t SET` become mutations, and views
 /// are dropped as tables (18.16 has no `DROP VIEW`).
 pub fn adapt(sql: &str) -> String {
     let mut sql = sql
@@ -142,7 +147,23 @@ pub fn adapt(sql: &str) -> String {
         rest = &after[name_end..];
     }
     result.push_str(rest);
-    result
+    // UPDATE t SET ... -> ALTER TABLE t UPDATE ...
+    let mut out = String::with_capacity(result.len());
+    let mut rest = result.as_str();
+    while let Some(i) = rest.find("UPDATE ") {
+        let after = &rest[i + "UPDATE ".len()..];
+        let name_end = after.find(' ').unwrap_or(after.len());
+        if !after[name_end..].starts_with(" SET ") || rest[..i].ends_with("TABLE ") {
+            out.push_str(&rest[..i + "UPDATE ".len()]);
+            rest = after;
+            continue;
+        }
+        out.push_str(&rest[..i]);
+        out.push_str(&format!("ALTER TABLE {} UPDATE ", &after[..name_end]));
+        rest = &after[name_end + " SET ".len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Where a `clickhouse://user:password@host:port/database` URL points.
@@ -260,6 +281,10 @@ mod tests {
         assert_eq!(
             super::adapt("CREATE TABLE u ( id INTEGER, e VARCHAR(255) )\nINSERT INTO u VALUES (1)"),
             "CREATE TABLE u ( id INTEGER, e String ) ENGINE = MergeTree() ORDER BY tuple()\nINSERT INTO u VALUES (1)"
+        );
+        assert_eq!(
+            super::adapt("UPDATE users SET email = 'ra' WHERE id = 1;"),
+            "ALTER TABLE users UPDATE email = 'ra' WHERE id = 1;"
         );
         let engine = "CREATE TABLE a (id UInt64) ENGINE = Log;";
         assert_eq!(super::adapt(engine), engine);

@@ -64,6 +64,12 @@ pub struct Server {
     pub adapt: fn(&str) -> String,
     /// How a test reads and fakes the migration lock on this database.
     pub lock: LockFixture,
+    /// Python Jetbase 0.18.1 works on this server (not on ClickHouse 18.16, which lacks the
+    /// `DateTime64` of its history table).
+    pub python_tool: bool,
+    /// Both tools take the latest version by `order_executed`, not `applied_at`
+    /// (ClickHouse).
+    pub orders_by_order_executed: bool,
 }
 
 /// A test's hands on the migration lock, whatever the database keeps it in (the original's

@@ -24,6 +24,8 @@ pub const MYSQL: Server = Server {
     session_lock: None,
     adapt: super::as_written,
     lock: super::ROW_LOCK,
+    python_tool: true,
+    orders_by_order_executed: false,
 };
 
 /// Three MariaDB Galera nodes: `admin_urls()` gives one URL per node.

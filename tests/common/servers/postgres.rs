@@ -26,6 +26,8 @@ pub const POSTGRES: Server = Server {
     session_lock: Some(|url| Box::new(PgSession::advisory_lock(url))),
     adapt: super::as_written,
     lock: super::ROW_LOCK,
+    python_tool: true,
+    orders_by_order_executed: false,
 };
 
 fn exec(url: &str, sql: &str) {

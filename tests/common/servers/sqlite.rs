@@ -23,6 +23,8 @@ pub const SQLITE: Server = Server {
     session_lock: None,
     adapt: super::as_written,
     lock: super::ROW_LOCK,
+    python_tool: true,
+    orders_by_order_executed: false,
 };
 
 /// Rows of a query on the SQLite database at `url` (opened read-only), every column as text.
