@@ -72,6 +72,11 @@ pub enum Error {
     LockLost,
     #[error("interrupted {}", .0.describe())]
     Interrupted(Stopped),
+    /// Interrupted inside a file that is not atomic (no transactional DDL): part of it ran.
+    #[error(
+        "interrupted while running {file}: the migration lock was released, but its statements cannot be rolled back here"
+    )]
+    InterruptedInFile { file: String, partial: String },
     #[error("{message}")]
     Usage { message: String },
     #[error("{message}")]
@@ -139,7 +144,7 @@ impl Error {
             Error::Validation { .. } => exit::DRIFT,
             Error::Locked { .. } | Error::LockLost => exit::LOCKED,
             Error::Connect(_) => exit::CONNECT,
-            Error::Interrupted(_) => exit::INTERRUPTED,
+            Error::Interrupted(_) | Error::InterruptedInFile { .. } => exit::INTERRUPTED,
             _ => exit::ERROR,
         }
     }
@@ -199,6 +204,7 @@ impl Error {
                 "files applied before the interruption stay applied; run the command again to continue".into(),
             ),
             Error::Interrupted(_) => Some("run the command again when you are ready".into()),
+            Error::InterruptedInFile { partial, .. } => Some(partial.clone()),
             Error::Db { .. } | Error::Usage { .. } | Error::Io { .. } => None,
         }
     }

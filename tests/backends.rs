@@ -7,7 +7,7 @@
 #[macro_use]
 mod common;
 
-use common::{GALERA, MYSQL, POSTGRES, Project, SQLITE, sha256_hex};
+use common::{CHDB, CLICKHOUSE, GALERA, MYSQL, POSTGRES, Project, SQLITE, Server, sha256_hex};
 
 const USERS: &str = "-- upgrade\nCREATE TABLE users (\n    id INTEGER PRIMARY KEY,\n    email VARCHAR(255)\n);\nINSERT INTO users (id, email) VALUES (1, 'a');\n\n-- rollback\nDROP TABLE users;\n";
 const ITEMS: &str =
@@ -317,7 +317,7 @@ fn mysql_triggers_use_the_delimiter_directive_and_utf8mb4() {
 
 #[test]
 fn server_passwords_never_appear_in_connection_errors() {
-    for server in [&POSTGRES, &MYSQL] {
+    for server in [&POSTGRES, &MYSQL, &CLICKHOUSE, &CHDB] {
         let Some(p) = Project::on(server) else {
             continue;
         };
@@ -340,6 +340,131 @@ fn server_passwords_never_appear_in_connection_errors() {
         );
         assert!(r.stderr.contains("***"), "{}", r.stderr);
     }
+}
+
+/// ClickHouse runs `ALTER ... DELETE/UPDATE` as asynchronous mutations: jetbase reports a file
+/// applied only once they are done (`mutations_sync` on modern servers, `system.mutations` on
+/// 18.16). The first half shows that without waiting they are not done yet, so the test can
+/// fail.
+fn clickhouse_mutations_are_done_when_upgrade_returns(server: &'static Server) {
+    let Some(p) = Project::on(server) else { return };
+    let rows = 4_000_000;
+    p.exec("CREATE TABLE probe (n UInt64, v UInt8) ENGINE = MergeTree() ORDER BY n");
+    p.exec(&format!(
+        "INSERT INTO probe SELECT number, 0 FROM numbers({rows})"
+    ));
+    p.exec("ALTER TABLE probe UPDATE v = 1 WHERE n % 3 = 0");
+    let pending =
+        "SELECT count() FROM system.mutations WHERE database = currentDatabase() AND is_done = 0";
+    assert_ne!(
+        p.rows(pending),
+        vec![vec!["0"]],
+        "the control mutation was already done: use more rows"
+    );
+    p.write(
+        "V1__t.sql",
+        &format!("CREATE TABLE t (n UInt64, v UInt8) ENGINE = MergeTree() ORDER BY n;\nINSERT INTO t SELECT number, 0 FROM numbers({rows});\n"),
+    );
+    p.write(
+        "V2__mutate.sql",
+        "ALTER TABLE t DELETE WHERE n % 2 = 0;\nALTER TABLE t UPDATE v = 1 WHERE n % 3 = 0;\n",
+    );
+    p.run(&["upgrade"]).expect(0);
+    assert_eq!(
+        p.rows(&format!("{pending} AND table = 't'")),
+        vec![vec!["0"]],
+        "upgrade returned before its mutations were done"
+    );
+    assert_eq!(
+        p.rows("SELECT count(), sum(v) FROM t"),
+        vec![vec![
+            (rows / 2).to_string(),
+            (0..rows)
+                .filter(|n| n % 2 == 1 && n % 3 == 0)
+                .count()
+                .to_string()
+        ]]
+    );
+    // Rollback's history mutation too.
+    p.run(&["rollback"]).expect(0);
+    assert_eq!(p.versions(), vec!["1"]);
+}
+
+#[test]
+fn clickhouse_mutations_are_done_when_upgrade_returns_on_18_16() {
+    clickhouse_mutations_are_done_when_upgrade_returns(&CLICKHOUSE);
+}
+
+#[test]
+fn clickhouse_mutations_are_done_when_upgrade_returns_on_the_modern_engine() {
+    clickhouse_mutations_are_done_when_upgrade_returns(&CHDB);
+}
+
+/// Ctrl-C on ClickHouse stops the statement on the server (`KILL QUERY`) and, as nothing can
+/// be rolled back there, says which statements of the file ran.
+fn clickhouse_ctrl_c_kills_the_statement_and_says_what_ran(server: &'static Server) {
+    let Some(p) = Project::on(server) else { return };
+    p.write("V1__a.sql", ITEMS);
+    p.write(
+        "V2__slow.sql",
+        &format!(
+            "CREATE TABLE partial (id UInt64) ENGINE = Log;\n{}SELECT 1;\n",
+            server.slow
+        ),
+    );
+    let child = common::clean_command(&common::bin(), &p.dir())
+        .arg("upgrade")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !p.table_exists("partial") {
+        assert!(std::time::Instant::now() < deadline, "V2 never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "the statement was not stopped"
+    );
+    assert!(stderr.contains("cannot be rolled back"), "{stderr}");
+    assert!(
+        stderr.contains("1 statement(s) before it ran and stay applied (lines 1)"),
+        "{stderr}"
+    );
+    assert_eq!(p.versions(), vec!["1"]);
+    let killed = "SELECT count() FROM system.processes WHERE query LIKE '%sleepEachRow%' AND query NOT LIKE '%system.processes%'";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while p.rows(killed) != vec![vec!["0"]] {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the slow statement still runs on the server"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(
+        p.run(&["lock-status"]).expect(0).stdout,
+        "Status: UNLOCKED\n"
+    );
+}
+
+#[test]
+fn clickhouse_ctrl_c_kills_the_statement_on_18_16() {
+    clickhouse_ctrl_c_kills_the_statement_and_says_what_ran(&CLICKHOUSE);
+}
+
+#[test]
+fn clickhouse_ctrl_c_kills_the_statement_on_the_modern_engine() {
+    clickhouse_ctrl_c_kills_the_statement_and_says_what_ran(&CHDB);
 }
 
 /// A migration that records whether its own connection uses TLS.

@@ -187,6 +187,14 @@ pub async fn finish_in_session(
 /// Which step failed.
 pub async fn run_in_order(db: &mut dyn Backend, unit: &Unit<'_>) -> Result<(), UnitError> {
     for (index, stmt) in unit.statements.iter().enumerate() {
+        // A stop request between statements: the rest of the file does not start.
+        if crate::cancel::cancelled() {
+            return Err(UnitError::Statement {
+                index,
+                error: DbError::new("interrupted before this statement started"),
+                atomic: index == 0,
+            });
+        }
         db.execute_raw(&stmt.sql)
             .await
             .map_err(|error| UnitError::Statement {

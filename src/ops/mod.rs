@@ -164,6 +164,14 @@ where
     let result = match work(db, &held, obs).await {
         // Stopped under the lock (a statement stopped by the token fails with the database's
         // own message).
+        // A file that is not atomic stays half-applied: say what ran.
+        Err(Error::Statement {
+            file,
+            partial: Some(partial),
+            ..
+        }) if check_cancelled(Stopped::RunningFiles).is_err() => {
+            Err(Error::InterruptedInFile { file, partial })
+        }
         Err(_) if check_cancelled(Stopped::RunningFiles).is_err() => {
             Err(Error::Interrupted(Stopped::RunningFiles))
         }
