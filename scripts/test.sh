@@ -3,15 +3,16 @@
 # cross-tool tests and golden checksums need it; with clickhouse-sqlalchemy 0.3.2 for its
 # ClickHouse URLs), starts the throwaway test servers named in SERVERS below
 # (scripts/servers/<name>.sh, each on free ports of 127.0.0.1: PostgreSQL, MariaDB, a Galera
-# cluster, ClickHouse 18.16, and chdb behind our ClickHouse HTTP server for a modern engine)
-# unless the variable its tests read (`<name>.sh var`: JETBASE_TEST_POSTGRES_URL,
-# JETBASE_TEST_MYSQL_URL, JETBASE_TEST_GALERA_URLS, JETBASE_TEST_CLICKHOUSE_URL,
-# JETBASE_TEST_CHDB_URL) already names one, or JETBASE_TEST_SERVERS=0; exports what each start
+# cluster, ClickHouse 18.16, chdb behind our ClickHouse HTTP server for a modern engine, and a
+# two-node ClickHouse 18.16 cluster with ZooKeeper) unless the variable its tests read
+# (`<name>.sh var`: JETBASE_TEST_POSTGRES_URL, JETBASE_TEST_MYSQL_URL, JETBASE_TEST_GALERA_URLS,
+# JETBASE_TEST_CLICKHOUSE_URL, JETBASE_TEST_CHDB_URL, JETBASE_TEST_CLICKHOUSE_CLUSTER_URLS)
+# already names one, or JETBASE_TEST_SERVERS=0; exports what each start
 # wrote to <folder>/env, runs every test, and stops what it started by PID.
 # Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SERVERS="postgres mariadb galera clickhouse chdb"
+SERVERS="postgres mariadb galera clickhouse chdb clickhouse-cluster"
 if [ ! -x .venv-py/bin/jetbase ]; then
   echo "== installing Python Jetbase 0.18.1 into .venv-py"
   python3 -m venv .venv-py

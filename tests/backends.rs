@@ -1050,3 +1050,147 @@ fn every_built_in_driver_has_a_test_server_in_the_suite() {
         );
     }
 }
+
+/// Two ClickHouse 18.16 nodes replicating one shard, with ZooKeeper
+/// (`JETBASE_TEST_CLICKHOUSE_CLUSTER_URLS`, from `scripts/servers/clickhouse-cluster.sh`), used
+/// with `?cluster=jetbase_cluster`: jetbase's tables are replicated on both nodes, a file applied
+/// through one node is history on the other, and upgrades racing through both nodes apply every
+/// file once (the lock's claims are created `ON CLUSTER`).
+#[test]
+fn clickhouse_cluster_mode_shares_history_and_lock_across_nodes() {
+    let Some(urls) = common::required_env(
+        "JETBASE_TEST_CLICKHOUSE_CLUSTER_URLS",
+        "scripts/test.sh starts one with scripts/servers/clickhouse-cluster.sh",
+    ) else {
+        return;
+    };
+    let urls: Vec<String> = urls.split(',').map(|u| u.trim().to_owned()).collect();
+    assert_eq!(urls.len(), 2, "two nodes");
+    let name = format!(
+        "jbc_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    );
+    CLICKHOUSE.exec(
+        &urls[0],
+        &format!("CREATE DATABASE {name} ON CLUSTER jetbase_cluster"),
+    );
+    let db_urls: Vec<String> = urls
+        .iter()
+        .map(|u| Server::database_url(u, &name))
+        .collect();
+    let nodes: Vec<Project> = db_urls
+        .iter()
+        .map(|u| {
+            let p = Project::bare();
+            std::fs::create_dir_all(p.migrations()).unwrap();
+            std::fs::write(
+                p.dir().join("env.py"),
+                format!("sqlalchemy_url = \"{u}?cluster=jetbase_cluster\"\n"),
+            )
+            .unwrap();
+            p
+        })
+        .collect();
+    let write_all = |file: &str, body: &str| {
+        for n in &nodes {
+            n.write(file, body);
+        }
+    };
+    let versions = |i: usize| -> Vec<String> {
+        CLICKHOUSE.exec(&db_urls[i], "SYSTEM SYNC REPLICA jetbase_migrations");
+        CLICKHOUSE
+            .query(
+                &db_urls[i],
+                "SELECT version FROM jetbase_migrations ORDER BY order_executed",
+            )
+            .into_iter()
+            .map(|r| r[0].clone())
+            .collect()
+    };
+    write_all(
+        "V1__events.sql",
+        &format!(
+            "CREATE TABLE ev ON CLUSTER jetbase_cluster (id UInt64) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{{shard}}/{name}/ev', '{{replica}}') ORDER BY id;\n-- rollback\nDROP TABLE ev ON CLUSTER jetbase_cluster;\n"
+        ),
+    );
+    write_all(
+        "V2__rows.sql",
+        "INSERT INTO ev VALUES (1), (2);\n-- rollback\nALTER TABLE ev DELETE WHERE id IN (1, 2);\n",
+    );
+    write_all(
+        "V3__more.sql",
+        "INSERT INTO ev VALUES (3);\n-- rollback\nALTER TABLE ev DELETE WHERE id = 3;\n",
+    );
+    nodes[0].run(&["upgrade", "-c", "1"]).expect(0);
+    for i in 0..2 {
+        assert_eq!(
+            CLICKHOUSE.query(
+                &db_urls[i],
+                "SELECT engine FROM system.tables WHERE database = currentDatabase() AND name = 'jetbase_migrations'"
+            ),
+            vec![vec!["ReplicatedMergeTree"]],
+            "node {i}"
+        );
+    }
+    let j = nodes[1].run(&["--json", "status"]).expect(0).json();
+    assert_eq!(j["applied"].as_array().unwrap().len(), 1, "{j}");
+    nodes[1].run(&["upgrade"]).expect(0);
+    assert_eq!(versions(0), vec!["1", "2", "3"]);
+    assert_eq!(
+        nodes[0].run(&["current"]).expect(0).stdout,
+        "Latest migration version: 3\n"
+    );
+    nodes[0].run(&["rollback"]).expect(0);
+    assert_eq!(
+        nodes[1].run(&["current"]).expect(0).stdout,
+        "Latest migration version: 2\n"
+    );
+    assert_eq!(versions(1), vec!["1", "2"]);
+    // Upgrades racing through both nodes.
+    for i in 4..=9 {
+        write_all(
+            &format!("V{i}__t{i}.sql"),
+            &format!("INSERT INTO ev VALUES ({i});\n"),
+        );
+    }
+    let children: Vec<_> = (0..6)
+        .map(|k| {
+            common::clean_command(&common::bin(), &nodes[k % 2].dir())
+                .args(["upgrade", "--lock-timeout", "120"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(
+        versions(1),
+        vec!["1", "2", "3", "4", "5", "6", "7", "8", "9"]
+    );
+    CLICKHOUSE.exec(&db_urls[1], "SYSTEM SYNC REPLICA ev");
+    assert_eq!(
+        CLICKHOUSE.query(&db_urls[1], "SELECT count() FROM ev"),
+        vec![vec!["9"]],
+        "each file ran once"
+    );
+    assert_eq!(
+        nodes[1].run(&["lock-status"]).expect(0).stdout,
+        "Status: UNLOCKED\n"
+    );
+    CLICKHOUSE.exec(
+        &urls[0],
+        &format!("DROP DATABASE IF EXISTS {name} ON CLUSTER jetbase_cluster"),
+    );
+}

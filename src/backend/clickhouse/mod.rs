@@ -426,7 +426,8 @@ impl ClickHouseBackend {
         Ok(b)
     }
 
-    /// The URL of a request: database, our session, the URL's settings, and the waits.
+    /// The URL of a request: database, our session, the URL's settings, the waits, and no
+    /// insert deduplication.
     fn uri(&self, query_id: &str) -> String {
         let mut q: Vec<(&str, &str)> = vec![
             ("database", &self.target.database),
@@ -444,6 +445,11 @@ impl ClickHouseBackend {
                     "1"
                 },
             ));
+        }
+        // A replicated table drops an INSERT whose block it saw before (a file re-applied
+        // after its rollback): a migration is never a retried insert, so every one inserts.
+        if !user_sets("insert_deduplicate") {
+            q.push(("insert_deduplicate", "0"));
         }
         for (k, v) in &self.target.settings {
             q.push((k, v));
@@ -590,6 +596,12 @@ impl Backend for ClickHouseBackend {
     }
 
     async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
+        // On a cluster, this node may not have fetched the last history writes of another
+        // (replication is asynchronous): catch up before the history is read.
+        if self.dialect.cluster.is_some() && sql == self.dialect.select_history() {
+            self.post("SYSTEM SYNC REPLICA jetbase_migrations".to_owned())
+                .await?;
+        }
         let sql = format!("{}\nFORMAT JSONCompact", bind(sql, params)?);
         let resp = self.post(sql).await?;
         parse_rows(&resp.body)
