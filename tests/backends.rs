@@ -1082,19 +1082,7 @@ fn clickhouse_cluster_mode_shares_history_and_lock_across_nodes() {
         .iter()
         .map(|u| Server::database_url(u, &name))
         .collect();
-    let nodes: Vec<Project> = db_urls
-        .iter()
-        .map(|u| {
-            let p = Project::bare();
-            std::fs::create_dir_all(p.migrations()).unwrap();
-            std::fs::write(
-                p.dir().join("env.py"),
-                format!("sqlalchemy_url = \"{u}?cluster=jetbase_cluster\"\n"),
-            )
-            .unwrap();
-            p
-        })
-        .collect();
+    let nodes: Vec<Project> = db_urls.iter().map(|u| cluster_project(u)).collect();
     let write_all = |file: &str, body: &str| {
         for n in &nodes {
             n.write(file, body);
@@ -1126,10 +1114,10 @@ fn clickhouse_cluster_mode_shares_history_and_lock_across_nodes() {
         "INSERT INTO ev VALUES (3);\n-- rollback\nALTER TABLE ev DELETE WHERE id = 3;\n",
     );
     nodes[0].run(&["upgrade", "-c", "1"]).expect(0);
-    for i in 0..2 {
+    for (i, url) in db_urls.iter().enumerate() {
         assert_eq!(
             CLICKHOUSE.query(
-                &db_urls[i],
+                url,
                 "SELECT engine FROM system.tables WHERE database = currentDatabase() AND name = 'jetbase_migrations'"
             ),
             vec![vec!["ReplicatedMergeTree"]],
@@ -1150,7 +1138,41 @@ fn clickhouse_cluster_mode_shares_history_and_lock_across_nodes() {
         "Latest migration version: 2\n"
     );
     assert_eq!(versions(1), vec!["1", "2"]);
-    // Upgrades racing through both nodes.
+    race_through_both_nodes(&nodes, &write_all);
+    assert_eq!(
+        versions(1),
+        vec!["1", "2", "3", "4", "5", "6", "7", "8", "9"]
+    );
+    CLICKHOUSE.exec(&db_urls[1], "SYSTEM SYNC REPLICA ev");
+    assert_eq!(
+        CLICKHOUSE.query(&db_urls[1], "SELECT count() FROM ev"),
+        vec![vec!["9"]],
+        "each file ran once"
+    );
+    assert_eq!(
+        nodes[1].run(&["lock-status"]).expect(0).stdout,
+        "Status: UNLOCKED\n"
+    );
+    CLICKHOUSE.exec(
+        &urls[0],
+        &format!("DROP DATABASE IF EXISTS {name} ON CLUSTER jetbase_cluster"),
+    );
+}
+
+/// A project on one node of the cluster, in cluster mode.
+fn cluster_project(url: &str) -> Project {
+    let p = Project::bare();
+    std::fs::create_dir_all(p.migrations()).unwrap();
+    std::fs::write(
+        p.dir().join("env.py"),
+        format!("sqlalchemy_url = \"{url}?cluster=jetbase_cluster\"\n"),
+    )
+    .unwrap();
+    p
+}
+
+/// Six upgrades at once, three through each node, with six new files.
+fn race_through_both_nodes(nodes: &[Project], write_all: &dyn Fn(&str, &str)) {
     for i in 4..=9 {
         write_all(
             &format!("V{i}__t{i}.sql"),
@@ -1175,22 +1197,4 @@ fn clickhouse_cluster_mode_shares_history_and_lock_across_nodes() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    assert_eq!(
-        versions(1),
-        vec!["1", "2", "3", "4", "5", "6", "7", "8", "9"]
-    );
-    CLICKHOUSE.exec(&db_urls[1], "SYSTEM SYNC REPLICA ev");
-    assert_eq!(
-        CLICKHOUSE.query(&db_urls[1], "SELECT count() FROM ev"),
-        vec![vec!["9"]],
-        "each file ran once"
-    );
-    assert_eq!(
-        nodes[1].run(&["lock-status"]).expect(0).stdout,
-        "Status: UNLOCKED\n"
-    );
-    CLICKHOUSE.exec(
-        &urls[0],
-        &format!("DROP DATABASE IF EXISTS {name} ON CLUSTER jetbase_cluster"),
-    );
 }
