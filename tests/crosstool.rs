@@ -302,3 +302,39 @@ fn crosstool_golden_checksums_come_from_python() {
     let golden = std::fs::read_to_string(root.join("tests/fixtures/checksums/GOLDEN")).unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), golden);
 }
+
+/// ClickHouse's lexer: `;` inside backtick identifiers, backslash-escaped and doubled quotes,
+/// and comments splits where the server reads statements; the checksum stays the original's
+/// (the Python tool validates it).
+fn clickhouse_lexer_file_splits_as_the_server_reads_it(server: &'static Server) {
+    let Some(p) = Project::on(server) else { return };
+    p.write(
+        "V1__odd.sql",
+        "-- upgrade\nCREATE TABLE `odd;name` (`k;v` String, n UInt8) ENGINE = MergeTree() ORDER BY n;\n/* a block ; comment */\nINSERT INTO `odd;name` VALUES ('it\\'s; fine', 1), ('back\\\\slash;', 2);\nINSERT INTO `odd;name` VALUES ('two''quotes;', 3); -- trailing ; comment\n-- rollback\nDROP TABLE `odd;name`;\n",
+    );
+    let r = p.run(&["upgrade"]).expect(0);
+    assert!(r.stderr.contains("V1__odd.sql"), "{}", r.stderr);
+    assert_eq!(
+        p.rows("SELECT `k;v` FROM `odd;name` ORDER BY n"),
+        vec![
+            vec!["it's; fine"],
+            vec!["back\\slash;"],
+            vec!["two'quotes;"]
+        ]
+    );
+    if let Some(pyb) = python_for(server) {
+        py(&pyb, &p, &["validate-checksums"]).expect(0);
+    }
+    p.run(&["rollback"]).expect(0);
+    assert!(!p.table_exists("odd;name"));
+}
+
+#[test]
+fn clickhouse_lexer_file_splits_as_the_server_reads_it_on_18_16() {
+    clickhouse_lexer_file_splits_as_the_server_reads_it(&common::CLICKHOUSE);
+}
+
+#[test]
+fn clickhouse_lexer_file_splits_as_the_server_reads_it_on_the_modern_engine() {
+    clickhouse_lexer_file_splits_as_the_server_reads_it(&common::CHDB);
+}
