@@ -97,10 +97,17 @@ impl Response {
     }
 }
 
+/// How long a connection may sit idle before it is opened again rather than reused: servers
+/// close idle keep-alive connections (ClickHouse after 3 s by default), and a request sent just
+/// as the server closes would fail without a way to tell whether it ran.
+const MAX_IDLE: Duration = Duration::from_secs(2);
+
 /// One connection to an endpoint.
 pub struct Connection {
     endpoint: Endpoint,
     sender: Option<SendRequest<Full<Bytes>>>,
+    /// When the last answer was read.
+    last_used: std::time::Instant,
 }
 
 impl Connection {
@@ -112,6 +119,7 @@ impl Connection {
         let mut c = Connection {
             endpoint,
             sender: None,
+            last_used: std::time::Instant::now(),
         };
         c.sender = Some(c.handshake().await?);
         Ok(c)
@@ -159,8 +167,8 @@ impl Connection {
             })?
     }
 
-    /// Send one request and read the whole answer. A connection the server closed while idle
-    /// is opened again once, before anything of the request was taken.
+    /// Send one request and read the whole answer. A connection the server closed, or that
+    /// sat idle long enough for the server to close it, is opened again first.
     ///
     /// # Errors
     /// The server cannot be reached, or the connection broke during the exchange.
@@ -168,9 +176,10 @@ impl Connection {
         &mut self,
         req: hyper::Request<Full<Bytes>>,
     ) -> Result<Response, TransportError> {
+        let fresh = self.last_used.elapsed() < MAX_IDLE;
         let ready = match self.sender.as_mut() {
-            Some(s) => s.ready().await.is_ok(),
-            None => false,
+            Some(s) if fresh => s.ready().await.is_ok(),
+            _ => false,
         };
         if !ready {
             self.sender = None;
@@ -196,6 +205,7 @@ impl Connection {
                 return Err(broken(&e));
             }
         };
+        self.last_used = std::time::Instant::now();
         Ok(Response {
             status: parts.status.as_u16(),
             headers: parts.headers,
