@@ -143,6 +143,7 @@ impl Error {
             Error::Usage { .. } => exit::USAGE,
             Error::Validation { .. } => exit::DRIFT,
             Error::Locked { .. } | Error::LockLost => exit::LOCKED,
+            Error::Connect(ConnectError::BadUrl { .. }) => exit::ERROR,
             Error::Connect(_) => exit::CONNECT,
             Error::Interrupted(_) | Error::InterruptedInFile { .. } => exit::INTERRUPTED,
             _ => exit::ERROR,
@@ -163,6 +164,9 @@ impl Error {
             Error::Connect(ConnectError::MissingSchema { schema }) => Some(format!(
                 "create it first (CREATE SCHEMA \"{schema}\";) or fix postgres_schema"
             )),
+            Error::Connect(ConnectError::BadUrl { .. }) => Some(
+                "fix the database URL (`jetbase config` shows what was resolved)".into(),
+            ),
             Error::Connect(ConnectError::Failed { .. }) => {
                 Some("check the URL, the server and the credentials (`jetbase config` shows what was resolved)".into())
             }

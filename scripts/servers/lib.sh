@@ -88,6 +88,16 @@ http_ok() {
   fi
 }
 
+# https_ok CA URL: http_ok over HTTPS, trusting only the certificates in the file CA.
+https_ok() {
+  if command -v curl >/dev/null; then
+    curl -sf --max-time 1 --cacert "$1" -o /dev/null "$2"
+  else
+    python3 -c 'import ssl, sys, urllib.request
+urllib.request.urlopen(sys.argv[2], timeout=1, context=ssl.create_default_context(cafile=sys.argv[1]))' "$1" "$2" 2>/dev/null
+  fi
+}
+
 # alive PID: running and not a zombie.
 alive() {
   kill -0 "$1" 2>/dev/null || return 1

@@ -228,6 +228,10 @@ pub enum ConnectError {
     },
     #[error("the schema \"{schema}\" (postgres_schema) does not exist")]
     MissingSchema { schema: String },
+    /// The URL asks for something the driver cannot do (a protocol it does not speak, an
+    /// option it refuses): bad configuration, found before any connection was tried.
+    #[error("cannot use {url}: {message}")]
+    BadUrl { url: String, message: String },
 }
 
 pub use registry::connect;

@@ -384,7 +384,18 @@ impl ClickHouseBackend {
             message: url.redact(&message),
             transient,
         };
-        let target = target(url).map_err(|m| failed(m, false))?;
+        // A URL this driver cannot use is bad configuration (exit 1), not an unreachable
+        // server. Only the password is hidden: the message's example URL keeps its
+        // `user:password@` placeholder.
+        let target = target(url).map_err(|message| ConnectError::BadUrl {
+            url: url.to_string(),
+            message: match url.password() {
+                Some(p) if !p.is_empty() => message
+                    .replace(p, "***")
+                    .replace(&crate::url::percent_encode(p), "***"),
+                _ => message,
+            },
+        })?;
         let conn = http::Connection::open(target.endpoint.clone())
             .await
             .map_err(|e| failed(e.message, e.unreachable))?;
