@@ -76,9 +76,12 @@ pub fn tls_config(ca_file: Option<&str>) -> Result<Arc<rustls::ClientConfig>, St
 #[error("{message}")]
 pub struct TransportError {
     pub message: String,
-    /// Nothing was sent: the server could not be reached (refused, unresolved, timed out,
-    /// TLS refused). Waiting may cure it.
+    /// Nothing was sent: the server could not be reached (refused, unresolved, timed out).
+    /// Waiting may cure it.
     pub unreachable: bool,
+    /// The TLS handshake failed on the certificate (not trusted, wrong name): waiting will
+    /// not cure it; the client needs the server's CA.
+    pub certificate: bool,
 }
 
 /// An HTTP answer, read whole.
@@ -135,6 +138,7 @@ impl Connection {
         let unreachable = |message: String| TransportError {
             message,
             unreachable: true,
+            certificate: false,
         };
         let connect = async {
             let tcp = TcpStream::connect((ep.host.as_str(), ep.port))
@@ -150,7 +154,22 @@ impl Connection {
                         .connect(name, tcp)
                         .await
                         .map_err(|e| {
-                            unreachable(format!("TLS with {} failed: {e}", ep.origin()))
+                            // A refused certificate does not cure itself by waiting.
+                            let refused = e
+                                .get_ref()
+                                .and_then(|i| i.downcast_ref::<rustls::Error>())
+                                .is_some_and(|r| {
+                                    matches!(
+                                        r,
+                                        rustls::Error::InvalidCertificate(_)
+                                            | rustls::Error::AlertReceived(_)
+                                    )
+                                });
+                            TransportError {
+                                message: format!("TLS with {} failed: {e}", ep.origin()),
+                                unreachable: !refused,
+                                certificate: refused,
+                            }
                         })?;
                     handshake_on(tls).await
                 }
@@ -189,6 +208,7 @@ impl Connection {
         let broken = |e: &dyn std::fmt::Display| TransportError {
             message: format!("the connection to {} broke: {e}", self.endpoint.origin()),
             unreachable: false,
+            certificate: false,
         };
         let resp = match sender.send_request(req).await {
             Ok(r) => r,
@@ -223,6 +243,7 @@ where
         .map_err(|e| TransportError {
             message: format!("HTTP handshake failed: {e}"),
             unreachable: true,
+            certificate: false,
         })?;
     // The connection's I/O runs beside the requests; it ends when the sender is dropped.
     tokio::spawn(async move {

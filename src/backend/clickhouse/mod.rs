@@ -398,7 +398,17 @@ impl ClickHouseBackend {
         })?;
         let conn = http::Connection::open(target.endpoint.clone())
             .await
-            .map_err(|e| failed(e.message, e.unreachable))?;
+            .map_err(|e| {
+                let message = if e.certificate {
+                    format!(
+                        "{} (a server with its own CA: trust it with ?ca_cert=/path/ca.pem)",
+                        e.message
+                    )
+                } else {
+                    e.message
+                };
+                failed(message, e.unreachable)
+            })?;
         let mut b = ClickHouseBackend {
             conn,
             dialect: ClickHouseDialect {
