@@ -163,7 +163,7 @@ on_every_backend! {
         p.run(&["upgrade", "-c", "1"]).expect(0);
         let started = std::time::Instant::now();
         if let Some(hold_foreign) = p.server.lock.hold_foreign {
-            hold_foreign(p.server, &p.sqlx_url());
+            hold_foreign(p);
             let r = p.run(&["upgrade", "--lock-timeout", "1"]).expect(4);
             assert!(r.stderr.contains("waiting up to 1 s for the migration lock held by process id other"), "{}", r.stderr);
             assert!(r.stderr.contains("never taken over automatically"), "a lock without lease: {}", r.stderr);
@@ -171,7 +171,7 @@ on_every_backend! {
             assert!(r.stdout.starts_with("Status: LOCKED\nLocked At: 2026-01-01 00:00:00"), "{}", r.stdout);
         } else {
             // No other tool holds a lock here (ClickHouse): a live jetbase elsewhere.
-            (p.server.lock.hold_remote)(p.server, &p.sqlx_url(), "elsewhere");
+            (p.server.lock.hold_remote)(p, "elsewhere");
             let r = p.run(&["upgrade", "--lock-timeout", "1"]).expect(4);
             assert!(r.stderr.contains("waiting up to 1 s for the migration lock held by jetbase pid 1 on elsewhere"), "{}", r.stderr);
             let r = p.run(&["lock-status"]).expect(0);
@@ -551,7 +551,7 @@ mod lease {
             .spawn()
             .unwrap();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while !(p.server.lock.held)(p.server, &p.sqlx_url()) {
+        while !(p.server.lock.held)(p) {
             assert!(
                 std::time::Instant::now() < deadline,
                 "the lock was never taken"
@@ -666,7 +666,7 @@ mod lease {
                 .spawn()
                 .unwrap();
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-            while !(p.server.lock.held)(p.server, &p.sqlx_url()) {
+            while !(p.server.lock.held)(p) {
                 assert!(std::time::Instant::now() < deadline, "the lock was never taken");
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
@@ -695,7 +695,7 @@ mod lease {
             // A holder on another machine whose heartbeat is fresh: we wait, then give up.
             // `|s=1`: the holder says it keeps a session lock (on PostgreSQL, an advisory lock).
             let host = if p.server.session_lock.is_some() { "elsewhere|s=1" } else { "elsewhere" };
-            (p.server.lock.hold_remote)(p.server, &p.sqlx_url(), host);
+            (p.server.lock.hold_remote)(p, host);
             // On PostgreSQL a live holder also keeps its session's advisory lock.
             let remote_session = p.server.session_lock.map(|hold| hold(&p.sqlx_url()));
             let r = p.run(&["upgrade", "--lock-timeout", "0.5"]).expect(4);
@@ -710,7 +710,7 @@ mod lease {
                 return;
             }
             // Its heartbeat is now older than its lease: taken over.
-            (p.server.lock.expire_remote)(p.server, &p.sqlx_url());
+            (p.server.lock.expire_remote)(p);
             let r = p.run(&["upgrade", "--lock-timeout", "10"]).expect(0);
             assert!(r.stderr.contains("sent no heartbeat for"), "{}", r.stderr);
             assert_eq!(p.versions(), vec!["1", "2"]);

@@ -82,7 +82,7 @@ fn crash_while_locked(mut cmd: Command, p: &Project) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         assert!(Instant::now() < deadline, "the lock was never taken");
-        if (p.server.lock.held)(p.server, &p.sqlx_url()) {
+        if (p.server.lock.held)(p) {
             break;
         }
         if let Ok(Some(status)) = child.try_wait() {

@@ -123,19 +123,27 @@ async fn read(db: &mut dyn Backend, name: &str) -> Result<State, DbError> {
 
 /// The highest claim and what it says; `None` when there is none.
 async fn latest(db: &mut dyn Backend) -> Result<Option<(u64, String, State)>, DbError> {
-    // The highest claim is never dropped, but a claim read a moment before it was replaced
-    // and dropped may be gone: read again.
-    let mut last_error = None;
-    for _ in 0..5 {
+    // The highest claim is never dropped, but one listed a moment before it was replaced and
+    // dropped (many processes taking and releasing the lock in turn) may be gone when read:
+    // list again.
+    let mut attempts = 0;
+    loop {
         let Some((epoch, name)) = claims(db).await?.pop() else {
             return Ok(None);
         };
         match read(db, &name).await {
             Ok(state) => return Ok(Some((epoch, name, state))),
-            Err(e) => last_error = Some(e),
+            Err(e) if gone(&e) && attempts < 200 => attempts += 1,
+            Err(e) => return Err(e),
         }
     }
-    Err(last_error.unwrap_or_else(|| DbError::new("the lock's claims kept changing")))
+}
+
+/// The table read no longer exists (ClickHouse's UNKNOWN_TABLE).
+fn gone(e: &DbError) -> bool {
+    e.code.as_deref() == Some("60")
+        || e.message.contains("doesn't exist")
+        || e.message.contains("does not exist")
 }
 
 fn status_of(state: State) -> LockStatus {

@@ -41,22 +41,19 @@ pub const CLICKHOUSE: Server = Server {
 
 /// jetbase's claim tables (`jetbase::lock::claims`): the highest `jetbase_lock_claim_<n>`.
 const CLAIMS: LockFixture = LockFixture {
-    held: |s, url| {
-        latest_claim(s, url).is_some_and(|name| {
-            s.query(
-                url,
-                &format!("SELECT count() FROM {name} WHERE kind = 'hold'"),
-            ) == vec![vec!["1"]]
+    held: |p| {
+        latest_claim(p).is_some_and(|name| {
+            p.rows(&format!("SELECT count() FROM {name} WHERE kind = 'hold'")) == vec![vec!["1"]]
         })
     },
-    hold_remote: |s, url, host| {
-        let next = latest_claim(s, url).map_or(1, |n| epoch(&n) + 1);
-        s.exec(url, &claim_sql(next, host, "now()"));
+    hold_remote: |p, host| {
+        let next = latest_claim(p).map_or(1, |n| epoch(&n) + 1);
+        p.exec(&claim_sql(next, host, "now()"));
     },
-    expire_remote: |s, url| {
-        let name = latest_claim(s, url).expect("a claim");
-        s.exec(url, &format!("DROP TABLE {name}"));
-        s.exec(url, &claim_sql(epoch(&name), "elsewhere", "now() - 7200"));
+    expire_remote: |p| {
+        let name = latest_claim(p).expect("a claim");
+        p.exec(&format!("DROP TABLE {name}"));
+        p.exec(&claim_sql(epoch(&name), "elsewhere", "now() - 7200"));
     },
     hold_foreign: None,
 };
@@ -66,9 +63,8 @@ fn epoch(name: &str) -> u64 {
 }
 
 /// The name of the highest claim table.
-fn latest_claim(s: &Server, url: &str) -> Option<String> {
-    s.query(
-        url,
+fn latest_claim(p: &crate::common::Project) -> Option<String> {
+    p.rows(
         "SELECT name FROM system.tables WHERE database = currentDatabase() AND name LIKE 'jetbase_lock_claim_%'",
     )
     .into_iter()

@@ -10,6 +10,8 @@ pub mod postgres;
 mod sqlite;
 
 pub use clickhouse::{CHDB, CLICKHOUSE};
+
+use super::Project;
 pub use mysql::{GALERA, MYSQL};
 pub use postgres::POSTGRES;
 pub use sqlite::SQLITE;
@@ -72,40 +74,39 @@ pub struct Server {
     pub orders_by_order_executed: bool,
 }
 
-/// A test's hands on the migration lock, whatever the database keeps it in (the original's
-/// `jetbase_lock` row with jetbase's lease, or jetbase's claim tables on ClickHouse). Each
-/// function takes the server and the project database's URL.
+/// A test's hands on the migration lock of a project's database, whatever the database keeps
+/// it in (the original's `jetbase_lock` row with jetbase's lease, or jetbase's claim tables on
+/// ClickHouse).
 pub struct LockFixture {
     /// Someone holds the lock (false before jetbase's tables exist).
-    pub held: fn(&Server, &str) -> bool,
+    pub held: fn(&Project) -> bool,
     /// Makes the lock held by jetbase pid 1 on the machine `host` (`owner_host` text), with a
     /// fresh heartbeat and a lease of an hour.
-    pub hold_remote: fn(&Server, &str, &str),
+    pub hold_remote: fn(&Project, &str),
     /// Makes that remote holder's heartbeat older than its lease.
-    pub expire_remote: fn(&Server, &str),
+    pub expire_remote: fn(&Project),
     /// Makes the lock held by process id `other` since 2026-01-01 00:00:00 without a lease
     /// (as the Python tool holds it), where the database has such a lock.
-    pub hold_foreign: Option<fn(&Server, &str)>,
+    pub hold_foreign: Option<fn(&Project)>,
 }
 
 /// The original's `jetbase_lock` row, and jetbase's lease beside it.
 pub const ROW_LOCK: LockFixture = LockFixture {
-    held: |s, url| {
-        let tables = s.query(url, s.tables);
-        tables.iter().any(|t| t[0] == "jetbase_lock_lease")
-            && s.query(url, "SELECT is_locked FROM jetbase_lock WHERE id = 1") == vec![vec!["1"]]
+    held: |p| {
+        p.table_exists("jetbase_lock_lease")
+            && p.rows("SELECT is_locked FROM jetbase_lock WHERE id = 1") == vec![vec!["1"]]
     },
-    hold_remote: |s, url, host| {
-        s.exec(url, "UPDATE jetbase_lock SET is_locked = TRUE, locked_at = CURRENT_TIMESTAMP, process_id = 'remote-1' WHERE id = 1");
-        let now = s.now;
-        s.exec(url, &format!("INSERT INTO jetbase_lock_lease (id, process_id, owner_host, owner_pid, ttl_seconds, acquired_at, heartbeat_at) VALUES (1, 'remote-1', '{host}', 1, 3600, {now}, {now})"));
+    hold_remote: |p, host| {
+        p.exec("UPDATE jetbase_lock SET is_locked = TRUE, locked_at = CURRENT_TIMESTAMP, process_id = 'remote-1' WHERE id = 1");
+        let now = p.server.now;
+        p.exec(&format!("INSERT INTO jetbase_lock_lease (id, process_id, owner_host, owner_pid, ttl_seconds, acquired_at, heartbeat_at) VALUES (1, 'remote-1', '{host}', 1, 3600, {now}, {now})"));
     },
-    expire_remote: |s, url| {
-        s.exec(url, "UPDATE jetbase_lock_lease SET ttl_seconds = 1");
+    expire_remote: |p| {
+        p.exec("UPDATE jetbase_lock_lease SET ttl_seconds = 1");
         std::thread::sleep(std::time::Duration::from_millis(1500));
     },
-    hold_foreign: Some(|s, url| {
-        s.exec(url, "UPDATE jetbase_lock SET is_locked = TRUE, locked_at = '2026-01-01 00:00:00', process_id = 'other' WHERE id = 1");
+    hold_foreign: Some(|p| {
+        p.exec("UPDATE jetbase_lock SET is_locked = TRUE, locked_at = '2026-01-01 00:00:00', process_id = 'other' WHERE id = 1");
     }),
 };
 /// The suites' SQL as written.
