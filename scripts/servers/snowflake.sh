@@ -58,7 +58,6 @@ start)
     flock 9
     if ! cmp -s "$REQ" "$VENV/jetbase-requirements.txt" || [ ! -x "$VENV/bin/fakesnow" ]; then
       echo "== installing fakesnow 0.12.1 (scripts/servers/snowflake-requirements.txt) into $VENV" >&2
-      rm -rf "$VENV"
       python3 -m venv "$VENV"
       "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQ" >&2
       cp "$REQ" "$VENV/jetbase-requirements.txt"
