@@ -28,6 +28,8 @@ const CONNECTORS: &[&Connector] = &[
     &super::mysql::CONNECTOR,
     #[cfg(feature = "clickhouse")]
     &super::clickhouse::CONNECTOR,
+    #[cfg(feature = "snowflake")]
+    &super::snowflake::CONNECTOR,
 ];
 
 /// The connector for `kind`, when this build has it.
@@ -76,7 +78,7 @@ mod tests {
             connector(BackendKind::Sqlite).is_some(),
             "SQLite is always built in"
         );
-        assert!(connector(BackendKind::Snowflake).is_none());
+        assert!(connector(BackendKind::Databricks).is_none());
         assert!(built_in_schemes().starts_with("sqlite://"));
     }
 }

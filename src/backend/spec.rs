@@ -41,6 +41,10 @@ pub struct ConnectSpec {
     /// where a session lock would stick to a shared server connection.
     pub session_locks: bool,
     pub sqlite: SqliteSession,
+    /// Snowflake key-pair login: the PEM private key (`snowflake_private_key`, or
+    /// `JETBASE_SNOWFLAKE_PRIVATE_KEY`) and its password, used when the URL has no password.
+    pub private_key: Option<crate::url::Secret>,
+    pub private_key_password: Option<crate::url::Secret>,
 }
 
 /// The isolation levels SQL knows.
@@ -73,6 +77,8 @@ impl ConnectSpec {
                     .is_some_and(|v| v.eq_ignore_ascii_case("wal")),
                 busy_timeout: Duration::from_secs(5),
             },
+            private_key: None,
+            private_key_password: None,
             url,
         }
     }

@@ -565,9 +565,8 @@ pub fn load(project: &Project, env: &EnvVars) -> Result<Settings, ConfigError> {
         Ok(value)
     };
     let postgres_schema = text_value("postgres_schema")?;
-    for key in ["snowflake_private_key", "snowflake_private_key_password"] {
-        text_value(key)?;
-    }
+    let private_key = text_value("snowflake_private_key")?;
+    let private_key_password = text_value("snowflake_private_key_password")?;
     let (model_paths, model_source) = model_paths(layers.get("model_paths"))?;
     let lock_timeout = seconds(
         &layers,
@@ -585,10 +584,16 @@ pub fn load(project: &Project, env: &EnvVars) -> Result<Settings, ConfigError> {
     entries.sort_by_key(|e| KEYS.iter().position(|k| *k == e.key));
 
     let postgres_schema = postgres_schema.filter(|s| !s.is_empty());
-    let connect = crate::backend::ConnectSpec::new(url.clone(), &project.dir)
+    let mut connect = crate::backend::ConnectSpec::new(url.clone(), &project.dir)
         .with_env(env)
         .map_err(env_error)?
         .with_schema(postgres_schema.as_deref());
+    connect.private_key = private_key
+        .filter(|k| !k.is_empty())
+        .map(crate::url::Secret::new);
+    connect.private_key_password = private_key_password
+        .filter(|k| !k.is_empty())
+        .map(crate::url::Secret::new);
     Ok(Settings {
         project: project.clone(),
         url,
