@@ -405,6 +405,30 @@ impl SnowflakeBackend {
     }
 }
 
+/// A statement Snowflake commits implicitly (data definition, access control).
+fn is_ddl(sql: &str) -> bool {
+    let mut rest = sql.trim_start();
+    // Leading comments.
+    loop {
+        if let Some(r) = rest.strip_prefix("--").or_else(|| rest.strip_prefix("//")) {
+            rest = r.find('\n').map_or("", |i| &r[i..]).trim_start();
+        } else if let Some(r) = rest.strip_prefix("/*") {
+            rest = r.find("*/").map_or("", |i| &r[i + 2..]).trim_start();
+        } else {
+            break;
+        }
+    }
+    let word: String = rest
+        .chars()
+        .take_while(char::is_ascii_alphabetic)
+        .collect::<String>()
+        .to_ascii_uppercase();
+    matches!(
+        word.as_str(),
+        "CREATE" | "ALTER" | "DROP" | "UNDROP" | "TRUNCATE" | "GRANT" | "REVOKE" | "COMMENT"
+    )
+}
+
 fn with_query(path: &str, query: &[(&str, String)]) -> String {
     let mut uri = path.to_owned();
     for (i, (k, v)) in query.iter().enumerate() {
@@ -510,9 +534,50 @@ impl Backend for SnowflakeBackend {
         self.statement(sql, &[]).await.map(|_| ())
     }
 
-    /// DDL commits implicitly: a file is not atomic (`run_in_session` says what ran).
+    /// A unit of DML (and bookkeeping) is one transaction, all or nothing. Snowflake commits
+    /// DDL implicitly (the open transaction first, then the DDL on its own), so a file with
+    /// DDL runs its statements one by one in autocommit, as the service would anyway, then
+    /// its fence and history write in one transaction; a failure says what ran.
     async fn run_unit(&mut self, unit: &super::Unit<'_>) -> Result<(), super::UnitError> {
-        super::unit::run_in_session(self, unit, false).await
+        let ddl = unit.statements.iter().any(|s| is_ddl(&s.sql));
+        if !(ddl && unit.transaction) {
+            return super::unit::run_in_session(self, unit, !ddl).await;
+        }
+        for (index, stmt) in unit.statements.iter().enumerate() {
+            if crate::cancel::cancelled() {
+                return Err(super::UnitError::Statement {
+                    index,
+                    error: DbError::new("interrupted before this statement started"),
+                    atomic: index == 0,
+                });
+            }
+            self.execute_raw(&stmt.sql)
+                .await
+                .map_err(|error| super::UnitError::Statement {
+                    index,
+                    error,
+                    atomic: false,
+                })?;
+        }
+        let rest = super::Unit {
+            statements: &[],
+            transaction: true,
+            fence: unit.fence,
+            bookkeeping: unit.bookkeeping.clone(),
+        };
+        super::unit::run_in_session(self, &rest, false)
+            .await
+            .map_err(|e| match e {
+                // The file's statements stayed applied.
+                super::UnitError::Bookkeeping { index, error, .. } => {
+                    super::UnitError::Bookkeeping {
+                        index,
+                        error,
+                        atomic: false,
+                    }
+                }
+                other => other,
+            })
     }
 
     /// End the session on the server.
@@ -628,6 +693,14 @@ mod tests {
             "002003 (42S02): Catalog Error"
         );
         assert!(answer_error(&v, 500).is_retryable_conflict());
+    }
+
+    #[test]
+    fn ddl_is_told_by_its_first_word_after_comments() {
+        assert!(is_ddl("-- note\n/* x */ create table t (id int)"));
+        assert!(is_ddl("GRANT SELECT ON t TO ROLE r"));
+        assert!(!is_ddl("INSERT INTO t VALUES (1)"));
+        assert!(!is_ddl("// create\nUPDATE t SET a = 1"));
     }
 
     #[test]
