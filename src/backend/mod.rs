@@ -12,6 +12,8 @@ pub mod mysql;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod registry;
+#[cfg(feature = "snowflake")]
+pub mod snowflake;
 pub mod spec;
 pub mod sqlite;
 pub(crate) mod sqlx_common;
