@@ -15,18 +15,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use serde_json::{Value as Json, json};
 
-/// Key-pair login arrives in its own module (branch sf-keypair).
-mod keypair {
-    pub fn jwt(
-        _account: &str,
-        _user: &str,
-        _pem: &str,
-        _password: Option<&str>,
-        _now: u64,
-    ) -> Result<String, String> {
-        Err("key-pair login is not in this build yet".to_owned())
-    }
-}
+pub mod keypair;
 mod rows;
 mod sql;
 
@@ -251,9 +240,7 @@ impl SnowflakeBackend {
                         .to_owned(),
                 });
             };
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
+            let now = std::time::SystemTime::now();
             let jwt = keypair::jwt(
                 &target.account,
                 &target.user,
@@ -265,7 +252,7 @@ impl SnowflakeBackend {
             )
             .map_err(|e| ConnectError::BadUrl {
                 url: url.to_string(),
-                message: e.clone(),
+                message: e.to_string(),
             })?;
             data["AUTHENTICATOR"] = Json::from("SNOWFLAKE_JWT");
             data["TOKEN"] = Json::from(jwt);
