@@ -143,7 +143,9 @@ impl Error {
             Error::Usage { .. } => exit::USAGE,
             Error::Validation { .. } => exit::DRIFT,
             Error::Locked { .. } | Error::LockLost => exit::LOCKED,
-            Error::Connect(ConnectError::BadUrl { .. }) => exit::ERROR,
+            Error::Connect(ConnectError::BadUrl { .. } | ConnectError::BadKey { .. }) => {
+                exit::ERROR
+            }
             Error::Connect(_) => exit::CONNECT,
             Error::Interrupted(_) | Error::InterruptedInFile { .. } => exit::INTERRUPTED,
             _ => exit::ERROR,
@@ -164,6 +166,10 @@ impl Error {
             Error::Connect(ConnectError::MissingSchema { schema }) => Some(format!(
                 "create it first (CREATE SCHEMA \"{schema}\";) or fix postgres_schema"
             )),
+            Error::Connect(ConnectError::BadKey { .. }) => Some(
+                "fix the key setting named above (`jetbase config` shows where each setting comes from)"
+                    .into(),
+            ),
             Error::Connect(ConnectError::BadUrl { .. }) => Some(
                 "fix the database URL (`jetbase config` shows what was resolved)".into(),
             ),

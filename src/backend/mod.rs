@@ -234,6 +234,10 @@ pub enum ConnectError {
     /// option it refuses): bad configuration, found before any connection was tried.
     #[error("cannot use {url}: {message}")]
     BadUrl { url: String, message: String },
+    /// A credential setting beside the URL is unusable (a Snowflake private key that is not
+    /// one, or its wrong password): found before any request.
+    #[error("cannot log in to {url}: {message}")]
+    BadKey { url: String, message: String },
 }
 
 pub use registry::connect;

@@ -250,7 +250,7 @@ impl SnowflakeBackend {
                     .map(crate::url::Secret::expose),
                 now,
             )
-            .map_err(|e| ConnectError::BadUrl {
+            .map_err(|e| ConnectError::BadKey {
                 url: url.to_string(),
                 message: e.to_string(),
             })?;
