@@ -40,6 +40,17 @@ pub fn affected(data: &Json) -> u64 {
 
 /// Every row of an answer's `data`.
 pub fn read(data: &Json) -> Result<Vec<Row>, DbError> {
+    // A large result comes partly inline and the rest as chunks to download: never return
+    // part of a result as if it were all of it.
+    if data
+        .get("chunks")
+        .and_then(Json::as_array)
+        .is_some_and(|c| !c.is_empty())
+    {
+        return Err(DbError::new(
+            "the result came in chunks to download, which this jetbase does not read yet",
+        ));
+    }
     match data.get("queryResultFormat").and_then(Json::as_str) {
         Some("arrow") => {
             let b64 = data
@@ -422,6 +433,15 @@ mod tests {
                 .is_err(),
             "the strict reader accepts it now: the relaxed schema may no longer be needed"
         );
+    }
+
+    #[test]
+    fn a_chunked_result_is_an_error_not_a_partial_one() {
+        let data = serde_json::json!({
+            "queryResultFormat": "json", "rowtype": [{"type": "text"}], "rowset": [["a"]],
+            "chunks": [{"url": "https://example.invalid/chunk0", "rowCount": 1000}]
+        });
+        assert!(read(&data).is_err());
     }
 
     #[test]
