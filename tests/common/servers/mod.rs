@@ -85,7 +85,8 @@ pub struct Server {
 /// it in (the original's `jetbase_lock` row with jetbase's lease, or jetbase's claim tables on
 /// ClickHouse).
 pub struct LockFixture {
-    /// Someone holds the lock (false before jetbase's tables exist).
+    /// Someone holds the lock, jetbase or the Python tool (false before the lock's tables
+    /// exist).
     pub held: fn(&Project) -> bool,
     /// Makes the lock held by jetbase pid 1 on the machine `host` (`owner_host` text), with a
     /// fresh heartbeat and a lease of an hour.
@@ -99,8 +100,10 @@ pub struct LockFixture {
 
 /// The original's `jetbase_lock` row, and jetbase's lease beside it.
 pub const ROW_LOCK: LockFixture = LockFixture {
+    // `jetbase_lock`, not the lease: the Python tool never creates the lease table, and its
+    // holders count too (crosstool's crash_while_locked).
     held: |p| {
-        p.table_exists("jetbase_lock_lease")
+        p.table_exists("jetbase_lock")
             && p.rows("SELECT is_locked FROM jetbase_lock WHERE id = 1") == vec![vec!["1"]]
     },
     hold_remote: |p, host| {
