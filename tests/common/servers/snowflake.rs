@@ -11,7 +11,7 @@
 //! - Sleeping (`SYSTEM$WAIT` is refused, DuckDB has no sleep): `pause` and `slow` count in a
 //!   recursive CTE, which DuckDB runs on one thread. Nor can a statement be stopped: fakesnow
 //!   answers `abort-request` without doing anything, so a killed holder's `slow` runs to its end
-//!   on the server (a minute of one core, no writes).
+//!   on the server (one core, no writes): it is half a minute here, not a minute.
 //! - Views are not in `INFORMATION_SCHEMA.TABLES` (they are in `VIEWS`): `tables` names base
 //!   tables only, which is what the suites look for.
 //! - Triggers (Snowflake has none either): see `trigger_with_delimiter`.
@@ -20,6 +20,8 @@ use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
+
+use base64::Engine as _;
 
 use super::Server;
 
@@ -43,10 +45,13 @@ pub const SNOWFLAKE: Server = Server {
     tables: "SELECT LOWER(table_name) FROM information_schema.tables WHERE table_schema = CURRENT_SCHEMA()",
     // UTC, as the driver's lease clock (`SYSDATE()`).
     now: "SYSDATE()",
-    // No sleep on fakesnow: DuckDB counting in a recursive CTE (one thread), about 20 ms here.
+    // No sleep on fakesnow: DuckDB counting in a recursive CTE (one thread); about 20 ms here
+    // with the round trip.
     pause: "WITH RECURSIVE c (x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000) SELECT MAX(x) FROM c;",
-    // About a minute of counting (one core of the server, nothing written). fakesnow cannot
-    // abort it: a killed holder's statement runs to its end.
+    // Counting again, 25-40 s here (one core of the server, nothing written): not the minute of
+    // the other servers, because fakesnow cannot abort it and a killed holder's statement runs
+    // to its end, slowing every test beside it. Long enough for the longest wait on a live
+    // holder (the PID-namespace lease test: about 5 s).
     slow: "WITH RECURSIVE c (x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) SELECT MAX(x) FROM c;\n",
     // DDL, which Snowflake never runs inside a transaction (it commits the open one first).
     outside_transaction: "ALTER TABLE t ADD COLUMN note VARCHAR(20);\nALTER TABLE t RENAME COLUMN note TO remark;\n",
@@ -235,7 +240,6 @@ fn query(url: &str, sql: &str) -> Vec<Vec<String>> {
         if b64.is_empty() {
             return Vec::new();
         }
-        use base64::Engine as _;
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(b64)
             .unwrap();
