@@ -1,13 +1,16 @@
-//! One behavioural suite, run on every backend: SQLite, PostgreSQL and MariaDB (the
-//! descriptions in `common/servers/`). Each test gets its own fresh database, so the tests run
-//! in parallel. Server tests skip with a message when their URL (`JETBASE_TEST_POSTGRES_URL`,
-//! `JETBASE_TEST_MYSQL_URL`, `JETBASE_TEST_GALERA_URLS`) is unset, and fail when `CI` is set
-//! (`scripts/test.sh` starts the servers with `scripts/servers/`).
+//! One behavioural suite, run on every backend: SQLite, PostgreSQL, MariaDB, ClickHouse (18.16
+//! and chdb) and Snowflake (fakesnow) (the descriptions in `common/servers/`). Each test gets its
+//! own fresh database, so the tests run in parallel. Server tests skip with a message when their
+//! URL (`JETBASE_TEST_POSTGRES_URL`, `JETBASE_TEST_MYSQL_URL`, `JETBASE_TEST_GALERA_URLS`,
+//! `JETBASE_TEST_SNOWFLAKE_URL`, ...) is unset, and fail when `CI` is set (`scripts/test.sh`
+//! starts the servers with `scripts/servers/`).
 
 #[macro_use]
 mod common;
 
-use common::{CHDB, CLICKHOUSE, GALERA, MYSQL, POSTGRES, Project, SQLITE, Server, sha256_hex};
+use common::{
+    CHDB, CLICKHOUSE, GALERA, MYSQL, POSTGRES, Project, SNOWFLAKE, SQLITE, Server, sha256_hex,
+};
 
 const USERS: &str = "-- upgrade\nCREATE TABLE users (\n    id INTEGER PRIMARY KEY,\n    email VARCHAR(255)\n);\nINSERT INTO users (id, email) VALUES (1, 'a');\n\n-- rollback\nDROP TABLE users;\n";
 const ITEMS: &str =
@@ -317,7 +320,7 @@ fn mysql_triggers_use_the_delimiter_directive_and_utf8mb4() {
 
 #[test]
 fn server_passwords_never_appear_in_connection_errors() {
-    for server in [&POSTGRES, &MYSQL, &CLICKHOUSE, &CHDB] {
+    for server in [&POSTGRES, &MYSQL, &CLICKHOUSE, &CHDB, &SNOWFLAKE] {
         let Some(p) = Project::on(server) else {
             continue;
         };
@@ -340,6 +343,34 @@ fn server_passwords_never_appear_in_connection_errors() {
         );
         assert!(r.stderr.contains("***"), "{}", r.stderr);
     }
+}
+
+/// A wrong password: Snowflake's own answer (code 390100, "Incorrect username or password was
+/// specified."), our hint, and the connection exit code.
+#[test]
+fn snowflake_wrong_password_is_refused_with_the_services_message_and_a_hint() {
+    let Some(p) = Project::on(&SNOWFLAKE) else {
+        return;
+    };
+    let bad = p.url.replacen(":secret@", ":nope@", 1);
+    assert_ne!(bad, p.url, "the test URL carries the password 'secret'");
+    std::fs::write(
+        p.dir().join("env.py"),
+        format!("sqlalchemy_url = \"{bad}\"\n"),
+    )
+    .unwrap();
+    p.write("V1__t.sql", ITEMS);
+    let r = p.run(&["upgrade"]).expect(5);
+    assert!(
+        r.stderr.contains(
+            "Incorrect username or password was specified. (check the user and password of the URL)"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("nope"), "{}", r.stderr);
+    // Nothing ran: the right password finds no jetbase table.
+    assert!(p.tables().is_empty(), "{:?}", p.tables());
 }
 
 /// ClickHouse runs `ALTER ... DELETE/UPDATE` as asynchronous mutations: jetbase reports a file
@@ -1089,7 +1120,7 @@ fn clickhouse_cluster_mode_shares_history_and_lock_across_nodes() {
     );
     let db_urls: Vec<String> = urls
         .iter()
-        .map(|u| Server::database_url(u, &name))
+        .map(|u| (CLICKHOUSE.database_url)(u, &name))
         .collect();
     let nodes: Vec<Project> = db_urls.iter().map(|u| cluster_project(u)).collect();
     let write_all = |file: &str, body: &str| {

@@ -1,5 +1,6 @@
-//! Cross-tool tests: Python Jetbase 0.18.1 (with psycopg2 and pymysql) and this jetbase take
-//! turns on one database, on SQLite, PostgreSQL and MariaDB. The Python CLI comes from
+//! Cross-tool tests: Python Jetbase 0.18.1 (with psycopg2, pymysql, clickhouse-sqlalchemy and
+//! snowflake-sqlalchemy) and this jetbase take turns on one database, on every backend of the
+//! suite where the Python tool runs. The Python CLI comes from
 //! `JETBASE_PY_BIN` or `.venv-py/bin/jetbase` (`.ci/run` and `scripts/test.sh` install it).
 //! Without it these tests skip locally and fail under `CI`.
 
@@ -37,9 +38,17 @@ fn python_jetbase() -> Option<PathBuf> {
     None
 }
 
-/// Run the Python tool in the project's `jetbase/` folder (the only place 0.18.1 runs from).
+/// The Python tool in the project's `jetbase/` folder (the only place 0.18.1 runs from), with
+/// the environment it needs on the project's server.
+fn py_command(py_bin: &Path, p: &Project) -> Command {
+    let mut cmd = clean_command(py_bin, &p.dir());
+    cmd.envs(p.server.python_env.iter().copied());
+    cmd
+}
+
+/// Run the Python tool on the project.
 fn py(py_bin: &Path, p: &Project, args: &[&str]) -> Run {
-    let out = clean_command(py_bin, &p.dir())
+    let out = py_command(py_bin, p)
         .args(args)
         .output()
         .expect("run python jetbase");
@@ -258,7 +267,7 @@ on_every_backend! {
         // Python holds the lock (crashed mid-file): we refuse with the lock exit code.
         add(p, &files(p.server)[..1]);
         p.write("V5__slow.sql", p.server.slow);
-        let mut cmd = clean_command(&pyb, &p.dir());
+        let mut cmd = py_command(&pyb, p);
         cmd.arg("upgrade");
         crash_while_locked(cmd, p);
         let r = p.run(&["upgrade", "--lock-timeout", "0"]).expect(4);

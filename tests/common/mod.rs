@@ -1,5 +1,5 @@
 //! Test harness: a temporary project on one of the test servers described in `servers/`
-//! (SQLite, PostgreSQL, MariaDB; a fresh database per project on the server its variable
+//! (SQLite, PostgreSQL, MariaDB, ClickHouse, Snowflake; a fresh database per project on the server its variable
 //! names), the real `jetbase` binary run with a cleared environment, direct reads of the
 //! database, servers of a test's own, and the one rule for what a test lacks: skip locally,
 //! fail under `CI`.
@@ -14,7 +14,7 @@ use std::process::{Command, Output};
 #[allow(unused_imports)]
 pub use servers::postgres::PgTransaction;
 #[allow(unused_imports)]
-pub use servers::{CHDB, CLICKHOUSE, GALERA, MYSQL, POSTGRES, SQLITE, Server};
+pub use servers::{CHDB, CLICKHOUSE, GALERA, MYSQL, POSTGRES, SNOWFLAKE, SQLITE, Server};
 
 /// Skips a test that lacks `what`, with a message, locally; fails it under `CI`, where no
 /// test may skip, saying `how` to provide it. Every test that needs a server, a tool or a
@@ -141,7 +141,7 @@ impl Project {
             let admin_url = server.admin_url()?;
             let name = unique_name();
             server.exec(&admin_url, &(server.create_database)(&name));
-            p.url = server.sqlalchemy_url(&Server::database_url(&admin_url, &name));
+            p.url = server.sqlalchemy_url(&(server.database_url)(&admin_url, &name));
             p.db = Some(ServerDb { admin_url, name });
         }
         std::fs::create_dir_all(p.migrations()).unwrap();
@@ -163,11 +163,12 @@ impl Project {
         }
     }
 
-    /// The URL of the project's database for sqlx (driver suffix removed).
+    /// The URL of the project's database for the tests' own clients (sqlx's spelling: no
+    /// driver suffix).
     pub fn sqlx_url(&self) -> String {
         match &self.db {
             None => format!("sqlite://{}", self.db_path().display()),
-            Some(db) => Server::database_url(&db.admin_url, &db.name),
+            Some(db) => (self.server.database_url)(&db.admin_url, &db.name),
         }
     }
 
@@ -289,7 +290,7 @@ pub fn sha256_hex(text: &str) -> String {
 macro_rules! on_every_backend {
     ($(fn $name:ident($p:ident) $body:block)*) => {
         $(fn $name($p: &Project) $body)*
-        on_every_backend!(@servers [sqlite SQLITE, postgres POSTGRES, mysql MYSQL, clickhouse CLICKHOUSE, chdb CHDB] [$($name)*]);
+        on_every_backend!(@servers [sqlite SQLITE, postgres POSTGRES, mysql MYSQL, clickhouse CLICKHOUSE, chdb CHDB, snowflake SNOWFLAKE] [$($name)*]);
     };
     (@servers [$($module:ident $server:ident),*] $names:tt) => {
         $(on_every_backend!(@server $module $server $names);)*

@@ -17,6 +17,7 @@ pub const CLICKHOUSE: Server = Server {
     env_var: Some("JETBASE_TEST_CLICKHOUSE_URL"),
     script: Some("clickhouse"),
     sqlalchemy_schemes: &[],
+    database_url: super::database_in_path,
     create_database: |name| format!("CREATE DATABASE `{name}`"),
     drop_database: |name| format!("DROP DATABASE IF EXISTS `{name}`"),
     query_fn: query,
@@ -36,6 +37,7 @@ pub const CLICKHOUSE: Server = Server {
     lock: CLAIMS,
     // Python Jetbase's history table needs DateTime64, which 18.16 lacks.
     python_tool: false,
+    python_env: &[],
     orders_by_order_executed: true,
 };
 

@@ -7,6 +7,7 @@
 pub mod clickhouse;
 mod mysql;
 pub mod postgres;
+pub mod snowflake;
 mod sqlite;
 
 pub use clickhouse::{CHDB, CLICKHOUSE};
@@ -14,11 +15,12 @@ pub use clickhouse::{CHDB, CLICKHOUSE};
 use super::Project;
 pub use mysql::{GALERA, MYSQL};
 pub use postgres::POSTGRES;
+pub use snowflake::SNOWFLAKE;
 pub use sqlite::SQLITE;
 
 /// The servers the behavioural suite runs on (`on_every_backend!`), one per built-in driver;
 /// a test checks the registry against it, so a new driver cannot go untested.
-pub const SUITE: &[&Server] = &[&SQLITE, &POSTGRES, &MYSQL, &CLICKHOUSE, &CHDB];
+pub const SUITE: &[&Server] = &[&SQLITE, &POSTGRES, &MYSQL, &CLICKHOUSE, &CHDB, &SNOWFLAKE];
 
 /// A database the suites run on.
 pub struct Server {
@@ -34,6 +36,9 @@ pub struct Server {
     pub script: Option<&'static str>,
     /// Scheme prefixes to rewrite for SQLAlchemy (the driver the Python tool needs), in order.
     pub sqlalchemy_schemes: &'static [(&'static str, &'static str)],
+    /// The URL of the database `name` on the server of an admin URL (most: the URL's last path
+    /// segment replaced, [`database_in_path`]; Snowflake: `.../<name>/PUBLIC?...`).
+    pub database_url: fn(&str, &str) -> String,
     /// `CREATE DATABASE` for a fresh database of that name.
     pub create_database: fn(&str) -> String,
     /// Drops that database (even with sessions still open).
@@ -69,6 +74,8 @@ pub struct Server {
     /// Python Jetbase 0.18.1 works on this server (not on ClickHouse 18.16, which lacks the
     /// `DateTime64` of its history table).
     pub python_tool: bool,
+    /// Environment the Python tool needs on this server (tests run it with a cleared one).
+    pub python_env: &'static [(&'static str, &'static str)],
     /// Both tools take the latest version by `order_executed`, not `applied_at`
     /// (ClickHouse).
     pub orders_by_order_executed: bool,
@@ -78,7 +85,8 @@ pub struct Server {
 /// it in (the original's `jetbase_lock` row with jetbase's lease, or jetbase's claim tables on
 /// ClickHouse).
 pub struct LockFixture {
-    /// Someone holds the lock (false before jetbase's tables exist).
+    /// Someone holds the lock, jetbase or the Python tool (false before the lock's tables
+    /// exist).
     pub held: fn(&Project) -> bool,
     /// Makes the lock held by jetbase pid 1 on the machine `host` (`owner_host` text), with a
     /// fresh heartbeat and a lease of an hour.
@@ -92,8 +100,10 @@ pub struct LockFixture {
 
 /// The original's `jetbase_lock` row, and jetbase's lease beside it.
 pub const ROW_LOCK: LockFixture = LockFixture {
+    // `jetbase_lock`, not the lease: the Python tool never creates the lease table, and its
+    // holders count too (crosstool's crash_while_locked).
     held: |p| {
-        p.table_exists("jetbase_lock_lease")
+        p.table_exists("jetbase_lock")
             && p.rows("SELECT is_locked FROM jetbase_lock WHERE id = 1") == vec![vec!["1"]]
     },
     hold_remote: |p, host| {
@@ -109,6 +119,11 @@ pub const ROW_LOCK: LockFixture = LockFixture {
         p.exec("UPDATE jetbase_lock SET is_locked = TRUE, locked_at = '2026-01-01 00:00:00', process_id = 'other' WHERE id = 1");
     }),
 };
+/// `url` with its database (the last path segment) replaced by `name`.
+pub fn database_in_path(url: &str, name: &str) -> String {
+    format!("{}/{name}", url.rsplit_once('/').unwrap().0)
+}
+
 /// The suites' SQL as written.
 pub fn as_written(sql: &str) -> String {
     sql.to_owned()
@@ -135,11 +150,6 @@ impl Server {
     #[track_caller]
     pub fn admin_url(&self) -> Option<String> {
         self.admin_urls().map(|mut urls| urls.swap_remove(0))
-    }
-
-    /// `url` with its database replaced by `name`.
-    pub fn database_url(url: &str, name: &str) -> String {
-        format!("{}/{name}", url.rsplit_once('/').unwrap().0)
     }
 
     /// A sqlx URL in the spelling the Python tool needs (SQLAlchemy's `+driver`).

@@ -9,6 +9,7 @@ pub const MYSQL: Server = Server {
     env_var: Some("JETBASE_TEST_MYSQL_URL"),
     script: Some("mariadb"),
     sqlalchemy_schemes: &[("mysql://", "mysql+pymysql://")],
+    database_url: super::database_in_path,
     create_database: |name| format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4"),
     drop_database: |name| format!("DROP DATABASE IF EXISTS `{name}`"),
     query_fn: query,
@@ -25,6 +26,7 @@ pub const MYSQL: Server = Server {
     adapt: super::as_written,
     lock: super::ROW_LOCK,
     python_tool: true,
+    python_env: &[],
     orders_by_order_executed: false,
 };
 

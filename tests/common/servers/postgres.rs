@@ -12,6 +12,7 @@ pub const POSTGRES: Server = Server {
         ("postgresql://", "postgresql+psycopg2://"),
         ("postgres://", "postgresql+psycopg2://"),
     ],
+    database_url: super::database_in_path,
     create_database: |name| format!("CREATE DATABASE \"{name}\""),
     drop_database: |name| format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
     query_fn: query,
@@ -27,6 +28,7 @@ pub const POSTGRES: Server = Server {
     adapt: super::as_written,
     lock: super::ROW_LOCK,
     python_tool: true,
+    python_env: &[],
     orders_by_order_executed: false,
 };
 

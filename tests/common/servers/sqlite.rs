@@ -9,6 +9,7 @@ pub const SQLITE: Server = Server {
     env_var: None,
     script: None,
     sqlalchemy_schemes: &[],
+    database_url: super::database_in_path,
     create_database: |_| unreachable!("SQLite has no server to create a database on"),
     drop_database: |_| unreachable!("SQLite has no server to drop a database on"),
     query_fn: query,
@@ -24,6 +25,7 @@ pub const SQLITE: Server = Server {
     adapt: super::as_written,
     lock: super::ROW_LOCK,
     python_tool: true,
+    python_env: &[],
     orders_by_order_executed: false,
 };
 
