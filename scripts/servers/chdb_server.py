@@ -467,6 +467,10 @@ def authenticate(params, headers):
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # TCP_NODELAY on every connection, as ClickHouse's server sets it (its Poco TCPServer does,
+    # on each accepted socket). Without it, an answer's body (written after its head) waits
+    # for the head's ACK, which a kept-alive client delays by 40 ms: every SELECT took 40 ms more.
+    disable_nagle_algorithm = True
     timeout = KEEP_ALIVE
     numbers = itertools.count(1)  # of requests, for the debug log
 
