@@ -392,6 +392,96 @@ impl SnowflakeBackend {
     }
 }
 
+/// Download the chunks of a large result (presigned URLs on the account's cloud storage,
+/// with the headers the answer gives, or the SSE-C key `qrmk`) and read their rows, in order.
+async fn fetch_chunks(data: &Json) -> Result<Vec<Row>, DbError> {
+    let urls = rows::chunk_urls(data);
+    let mut headers: Vec<(String, String)> = data
+        .get("chunkHeaders")
+        .and_then(Json::as_object)
+        .map(|h| {
+            h.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default();
+    if headers.is_empty()
+        && let Some(key) = data.get("qrmk").and_then(Json::as_str)
+    {
+        headers.push((
+            "x-amz-server-side-encryption-customer-algorithm".into(),
+            "AES256".into(),
+        ));
+        headers.push((
+            "x-amz-server-side-encryption-customer-key".into(),
+            key.to_owned(),
+        ));
+    }
+    let mut out = Vec::new();
+    for (i, url) in urls.iter().enumerate() {
+        let body = download(url, &headers)
+            .await
+            .map_err(|e| DbError::new(format!("result chunk {i}: {}", e.message)))?;
+        out.extend(rows::chunk_rows(data, &body)?);
+    }
+    Ok(out)
+}
+
+/// GET `url` (`https://host[:port]/path?query`), gunzipped when it is gzip.
+async fn download(url: &str, headers: &[(String, String)]) -> Result<Vec<u8>, DbError> {
+    use std::io::Read;
+    let (https, rest) = if let Some(r) = url.strip_prefix("https://") {
+        (true, r)
+    } else if let Some(r) = url.strip_prefix("http://") {
+        (false, r)
+    } else {
+        return Err(DbError::new("a chunk URL that is not HTTP(S)"));
+    };
+    let (authority, path) = rest.find('/').map_or((rest, "/"), |i| rest.split_at(i));
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) && !p.is_empty() => (
+            h,
+            p.parse().map_err(|_| DbError::new("a chunk URL's port"))?,
+        ),
+        _ => (authority, if https { 443 } else { 80 }),
+    };
+    let tls = if https {
+        Some(http::tls_config(None).map_err(DbError::new)?)
+    } else {
+        None
+    };
+    let mut conn = http::Connection::open(Endpoint {
+        host: host.to_owned(),
+        port,
+        tls,
+        connect_timeout: Duration::from_secs(30),
+    })
+    .await
+    .map_err(|e| DbError::new(e.message))?;
+    let mut req = hyper::Request::get(path).header("Host", host);
+    for (k, v) in headers {
+        req = req.header(k.as_str(), v.as_str());
+    }
+    let req = req
+        .body(Full::new(Bytes::new()))
+        .map_err(|e| DbError::new(format!("bad request: {e}")))?;
+    let resp = conn.send(req).await.map_err(|e| DbError::new(e.message))?;
+    if resp.status != 200 {
+        return Err(DbError::new(format!(
+            "HTTP {} from the chunk's storage",
+            resp.status
+        )));
+    }
+    if resp.body.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&resp.body[..])
+            .read_to_end(&mut out)
+            .map_err(|e| DbError::new(format!("bad gzip chunk: {e}")))?;
+        return Ok(out);
+    }
+    Ok(resp.body.to_vec())
+}
+
 /// A statement Snowflake commits implicitly (data definition, access control).
 fn is_ddl(sql: &str) -> bool {
     let mut rest = sql.trim_start();
@@ -514,7 +604,9 @@ impl Backend for SnowflakeBackend {
 
     async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
         let a = self.statement(sql, params).await?;
-        rows::read(&a.data)
+        let mut all = rows::read(&a.data)?;
+        all.extend(fetch_chunks(&a.data).await?);
+        Ok(all)
     }
 
     async fn execute_raw(&mut self, sql: &str) -> Result<(), DbError> {
@@ -702,6 +794,56 @@ mod tests {
         assert!(is_ddl("GRANT SELECT ON t TO ROLE r"));
         assert!(!is_ddl("INSERT INTO t VALUES (1)"));
         assert!(!is_ddl("// create\nUPDATE t SET a = 1"));
+    }
+
+    #[test]
+    fn chunks_are_downloaded_with_their_headers_and_gunzipped() {
+        use std::io::{BufRead, Write};
+        // A storage stand-in that serves one gzip chunk and checks the SSE-C header.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if line == "\r\n" || line.is_empty() {
+                    break;
+                }
+                head.push_str(&line.to_ascii_lowercase());
+            }
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            gz.write_all(br#"["2"],["3"]"#).unwrap();
+            let body = gz.finish().unwrap();
+            let mut stream = stream;
+            write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            )
+            .unwrap();
+            stream.write_all(&body).unwrap();
+            head
+        });
+        let data = json!({
+            "queryResultFormat": "json", "rowtype": [{"type": "fixed", "scale": 0}],
+            "rowset": [["1"]], "qrmk": "k3y",
+            "chunks": [{"url": format!("http://127.0.0.1:{port}/results/c0?sig=x"), "rowCount": 2}]
+        });
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let rows = rt.block_on(fetch_chunks(&data)).unwrap();
+        assert_eq!(rows, vec![vec![Value::Int(2)], vec![Value::Int(3)]]);
+        let head = server.join().unwrap();
+        assert!(head.starts_with("get /results/c0?sig=x http/1.1"), "{head}");
+        assert!(
+            head.contains("x-amz-server-side-encryption-customer-key: k3y"),
+            "{head}"
+        );
     }
 
     #[test]

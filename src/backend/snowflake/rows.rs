@@ -38,19 +38,39 @@ pub fn affected(data: &Json) -> u64 {
     }
 }
 
-/// Every row of an answer's `data`.
-pub fn read(data: &Json) -> Result<Vec<Row>, DbError> {
-    // A large result comes partly inline and the rest as chunks to download: never return
-    // part of a result as if it were all of it.
-    if data
-        .get("chunks")
+/// The chunks a large result left to download: their URLs, in order.
+pub fn chunk_urls(data: &Json) -> Vec<String> {
+    data.get("chunks")
         .and_then(Json::as_array)
-        .is_some_and(|c| !c.is_empty())
-    {
-        return Err(DbError::new(
-            "the result came in chunks to download, which this jetbase does not read yet",
-        ));
+        .map(|c| {
+            c.iter()
+                .filter_map(|c| c.get("url").and_then(Json::as_str).map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The rows of one downloaded chunk of the answer `data`: an Arrow IPC stream, or JSON rows
+/// written without their enclosing brackets (`["a"],["b"]`).
+pub fn chunk_rows(data: &Json, body: &[u8]) -> Result<Vec<Row>, DbError> {
+    if data.get("queryResultFormat").and_then(Json::as_str) == Some("arrow") {
+        return arrow_rows(body);
     }
+    let mut text = Vec::with_capacity(body.len() + 2);
+    text.push(b'[');
+    text.extend_from_slice(body);
+    text.push(b']');
+    let rowset: Json = serde_json::from_slice(&text)
+        .map_err(|e| DbError::new(format!("bad JSON result chunk: {e}")))?;
+    let mut part =
+        serde_json::json!({"rowtype": data.get("rowtype").cloned().unwrap_or(Json::Null)});
+    part["rowset"] = rowset;
+    Ok(json_rows(&part))
+}
+
+/// The rows an answer's `data` holds itself (a large result's first part: the rest is in
+/// its [`chunk_urls`]).
+pub fn read(data: &Json) -> Result<Vec<Row>, DbError> {
     match data.get("queryResultFormat").and_then(Json::as_str) {
         Some("arrow") => {
             let b64 = data
@@ -436,12 +456,20 @@ mod tests {
     }
 
     #[test]
-    fn a_chunked_result_is_an_error_not_a_partial_one() {
+    fn json_chunks_are_rows_without_their_brackets() {
         let data = serde_json::json!({
-            "queryResultFormat": "json", "rowtype": [{"type": "text"}], "rowset": [["a"]],
-            "chunks": [{"url": "https://example.invalid/chunk0", "rowCount": 1000}]
+            "queryResultFormat": "json", "rowtype": [{"type": "fixed", "scale": 0}, {"type": "text"}],
+            "rowset": [["1", "a"]],
+            "chunks": [{"url": "https://example.invalid/chunk0", "rowCount": 2}]
         });
-        assert!(read(&data).is_err());
+        assert_eq!(chunk_urls(&data), vec!["https://example.invalid/chunk0"]);
+        assert_eq!(
+            chunk_rows(&data, br#"["2","b"],["3",null]"#).unwrap(),
+            vec![
+                vec![Value::Int(2), Value::Text("b".into())],
+                vec![Value::Int(3), Value::Null]
+            ]
+        );
     }
 
     #[test]
