@@ -430,14 +430,16 @@ async fn fetch_chunks(data: &Json) -> Result<Vec<Row>, DbError> {
 /// GET `url` (`https://host[:port]/path?query`), gunzipped when it is gzip.
 async fn download(url: &str, headers: &[(String, String)]) -> Result<Vec<u8>, DbError> {
     use std::io::Read;
-    let (https, rest) = if let Some(r) = url.strip_prefix("https://") {
+    let (https, location) = if let Some(r) = url.strip_prefix("https://") {
         (true, r)
     } else if let Some(r) = url.strip_prefix("http://") {
         (false, r)
     } else {
         return Err(DbError::new("a chunk URL that is not HTTP(S)"));
     };
-    let (authority, path) = rest.find('/').map_or((rest, "/"), |i| rest.split_at(i));
+    let (authority, path) = location
+        .find('/')
+        .map_or((location, "/"), |i| location.split_at(i));
     let (host, port) = match authority.rsplit_once(':') {
         Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) && !p.is_empty() => (
             h,
