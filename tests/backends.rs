@@ -375,6 +375,53 @@ fn snowflake_wrong_password_is_refused_with_the_services_message_and_a_hint() {
     assert!(p.tables().is_empty(), "{:?}", p.tables());
 }
 
+/// A Snowflake client killed inside a transaction leaves it open in its session (Snowflake
+/// aborts such a detached transaction after hours; fakesnow never does). When that transaction
+/// holds the lock row, taking over the dead holder's lock conflicts on every try: the waiter
+/// gives up at `--lock-timeout` (exit 4) instead of trying for ever.
+#[test]
+fn snowflake_lock_row_under_a_dead_sessions_transaction_gives_up_at_lock_timeout() {
+    let Some(p) = Project::on(&SNOWFLAKE) else {
+        return;
+    };
+    p.write("V1__a.sql", ITEMS);
+    p.run(&["upgrade"]).expect(0);
+    p.write("V2__b.sql", TAGS);
+    // A holder on another machine whose lease has expired: to be taken over...
+    (p.server.lock.hold_remote)(&p, "elsewhere");
+    (p.server.lock.expire_remote)(&p);
+    // ...but a session that died inside a transaction holds a write on the row.
+    let dead = common::servers::snowflake::Session::open(&p.sqlx_url());
+    dead.exec("BEGIN");
+    dead.exec("UPDATE jetbase_lock SET locked_at = locked_at WHERE id = 1");
+    let started = std::time::Instant::now();
+    let mut child = common::clean_command(&common::bin(), &p.dir())
+        .args(["upgrade", "--lock-timeout", "2"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("upgrade --lock-timeout 2 still runs after a minute");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let r = common::Run::from(&child.wait_with_output().unwrap());
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("jetbase pid 1 on elsewhere"),
+        "{}",
+        r.stderr
+    );
+    drop(dead);
+    // The dead session's transaction gone, the expired holder is taken over.
+    let r = p.run(&["upgrade", "--lock-timeout", "10"]).expect(0);
+    assert!(r.stderr.contains("sent no heartbeat for"), "{}", r.stderr);
+    assert_eq!(p.versions(), vec!["1", "2"]);
+}
+
 /// ClickHouse runs `ALTER ... DELETE/UPDATE` as asynchronous mutations: jetbase reports a file
 /// applied only once they are done (`mutations_sync` on modern servers, `system.mutations` on
 /// 18.16). The first half shows that without waiting they are not done yet, so the test can

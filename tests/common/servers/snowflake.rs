@@ -170,6 +170,13 @@ fn token(url: &str, fresh: bool) -> String {
     if !fresh && let Some(t) = tokens.lock().unwrap().get(url) {
         return t.clone();
     }
+    let token = login(url);
+    tokens.lock().unwrap().insert(url.to_owned(), token.clone());
+    token
+}
+
+/// A new session at `url`: its token.
+fn login(url: &str) -> String {
     let t = target(url);
     let mut path = format!(
         "/session/v1/login-request?databaseName={}&schemaName={}",
@@ -187,12 +194,53 @@ fn token(url: &str, fresh: bool) -> String {
     let (status, answer) = post(&t.addr, &path, None, &body.to_string());
     let v: serde_json::Value = serde_json::from_str(&answer)
         .unwrap_or_else(|_| panic!("login to {url}: HTTP {status}: {answer}"));
-    let token = v["data"]["token"]
+    v["data"]["token"]
         .as_str()
         .unwrap_or_else(|| panic!("login to {url}: HTTP {status}: {answer}"))
-        .to_owned();
-    tokens.lock().unwrap().insert(url.to_owned(), token.clone());
-    token
+        .to_owned()
+}
+
+/// A session of its own (not the shared one of its URL), for a transaction left open, as a
+/// killed client leaves it: rolled back and ended when dropped.
+pub struct Session {
+    addr: String,
+    token: String,
+}
+
+impl Session {
+    pub fn open(url: &str) -> Session {
+        Session {
+            addr: target(url).addr,
+            token: login(url),
+        }
+    }
+
+    /// Runs `sql` in this session; panics on an error.
+    pub fn exec(&self, sql: &str) {
+        let body = serde_json::json!({"sqlText": sql, "asyncExec": false});
+        let (status, answer) = post(
+            &self.addr,
+            "/queries/v1/query-request",
+            Some(&self.token),
+            &body.to_string(),
+        );
+        let ok = serde_json::from_str::<serde_json::Value>(&answer)
+            .is_ok_and(|v| status == 200 && v["success"] == true);
+        assert!(ok, "{sql}: HTTP {status}: {answer}");
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let rollback = serde_json::json!({"sqlText": "ROLLBACK"}).to_string();
+        let _ = post(
+            &self.addr,
+            "/queries/v1/query-request",
+            Some(&self.token),
+            &rollback,
+        );
+        let _ = post(&self.addr, "/session?delete=true", Some(&self.token), "{}");
+    }
 }
 
 /// The `data` of a successful answer to `sql` at `url`. A write-write conflict (fakesnow
