@@ -76,6 +76,11 @@ pub struct Server {
     pub python_tool: bool,
     /// Environment the Python tool needs on this server (tests run it with a cleared one).
     pub python_env: &'static [(&'static str, &'static str)],
+    /// The crash test kills each run only once it has recorded a file (its kill then lands in
+    /// the next file or its bookkeeping), never at random from its start: on Snowflake a
+    /// SIGKILL inside the lock's own transaction leaves that transaction open on the server
+    /// (for hours there; for ever on fakesnow), and no later run can take the lock.
+    pub crash_kills_inside_files: bool,
     /// Both tools take the latest version by `order_executed`, not `applied_at`
     /// (ClickHouse).
     pub orders_by_order_executed: bool,
