@@ -881,7 +881,7 @@ mod lease {
                     seed ^= seed << 13;
                     seed ^= seed >> 7;
                     seed ^= seed << 17;
-                    let before = p.server.crash_kills_inside_files.then(|| recorded(p));
+                    let before = (p.server.crash_kills == common::servers::Kills::InsideFiles).then(|| recorded(p));
                     let mut child = common::clean_command(&common::bin(), &p.dir())
                         .args(["upgrade", "--lock-timeout", "30"])
                         .stdout(std::process::Stdio::null())
