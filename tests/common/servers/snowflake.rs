@@ -15,6 +15,13 @@
 //! - Views are not in `INFORMATION_SCHEMA.TABLES` (they are in `VIEWS`): `tables` names base
 //!   tables only, which is what the suites look for.
 //! - Triggers (Snowflake has none either): see `trigger_with_delimiter`.
+//! - Waiting on a row another transaction writes: fakesnow answers HTTP 500 at once (DuckDB's
+//!   "Conflict on update!"; the driver takes it as a retryable conflict). This client tries
+//!   such a statement again.
+//! - Ending a transaction whose client died: a session killed between `BEGIN` and `COMMIT`
+//!   keeps its transaction open for good (Snowflake aborts such a detached transaction after
+//!   hours), so no one can write the rows it wrote: the crash test kills inside files only
+//!   (`crash_kills`), never inside the lock's own transactions.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
