@@ -153,7 +153,12 @@ pub(crate) async fn acquire(
             if st.session == HolderSession::Gone {
                 let _ = db.release_session_lock().await;
             }
-            if matches!(verdict, Verdict::TakeOver(_)) {
+            // Another waiter won the take-over (look again soon), or it conflicted with a
+            // write still open on the row (a Snowflake session killed inside a transaction
+            // keeps it for hours): look again, but within --lock-timeout.
+            if matches!(verdict, Verdict::TakeOver(_)) && started.elapsed() < settings.lock_timeout
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await;
                 continue;
             }
             seen = st;

@@ -38,6 +38,7 @@ pub const CLICKHOUSE: Server = Server {
     // Python Jetbase's history table needs DateTime64, which 18.16 lacks.
     python_tool: false,
     python_env: &[],
+    crash_kills: super::Kills::AtRandom,
     orders_by_order_executed: true,
 };
 

@@ -76,9 +76,23 @@ pub struct Server {
     pub python_tool: bool,
     /// Environment the Python tool needs on this server (tests run it with a cleared one).
     pub python_env: &'static [(&'static str, &'static str)],
+    /// When the crash test kills its runs.
+    pub crash_kills: Kills,
     /// Both tools take the latest version by `order_executed`, not `applied_at`
     /// (ClickHouse).
     pub orders_by_order_executed: bool,
+}
+
+/// When the crash test SIGKILLs an upgrade.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kills {
+    /// At a random moment of its first 65 ms.
+    AtRandom,
+    /// Only once it has recorded a file (the kill then lands in the next file or its
+    /// bookkeeping), and not near the last files: on Snowflake a SIGKILL inside the lock's own
+    /// transaction leaves that transaction open on the server (for hours there; for ever on
+    /// fakesnow), and no later run can take the lock.
+    InsideFiles,
 }
 
 /// A test's hands on the migration lock of a project's database, whatever the database keeps

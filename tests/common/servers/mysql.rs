@@ -27,6 +27,7 @@ pub const MYSQL: Server = Server {
     lock: super::ROW_LOCK,
     python_tool: true,
     python_env: &[],
+    crash_kills: super::Kills::AtRandom,
     orders_by_order_executed: false,
 };
 

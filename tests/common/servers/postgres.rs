@@ -29,6 +29,7 @@ pub const POSTGRES: Server = Server {
     lock: super::ROW_LOCK,
     python_tool: true,
     python_env: &[],
+    crash_kills: super::Kills::AtRandom,
     orders_by_order_executed: false,
 };
 

@@ -15,6 +15,13 @@
 //! - Views are not in `INFORMATION_SCHEMA.TABLES` (they are in `VIEWS`): `tables` names base
 //!   tables only, which is what the suites look for.
 //! - Triggers (Snowflake has none either): see `trigger_with_delimiter`.
+//! - Waiting on a row another transaction writes: fakesnow answers HTTP 500 at once (DuckDB's
+//!   "Conflict on update!"; the driver takes it as a retryable conflict). This client tries
+//!   such a statement again.
+//! - Ending a transaction whose client died: a session killed between `BEGIN` and `COMMIT`
+//!   keeps its transaction open for good (Snowflake aborts such a detached transaction after
+//!   hours), so no one can write the rows it wrote: the crash test kills inside files only
+//!   (`crash_kills`), never inside the lock's own transactions.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -69,6 +76,9 @@ pub const SNOWFLAKE: Server = Server {
         ("SNOWFLAKE_SQLALCHEMY_LEGACY_URL_PARAMS", "true"),
         ("SNOWFLAKE_DISABLE_PLATFORM_DETECTION", "true"),
     ],
+    // A run killed inside the lock's transaction leaves it open in its session (fakesnow never
+    // ends it): the crash test kills inside files only.
+    crash_kills: super::Kills::InsideFiles,
     orders_by_order_executed: false,
 };
 
@@ -170,6 +180,13 @@ fn token(url: &str, fresh: bool) -> String {
     if !fresh && let Some(t) = tokens.lock().unwrap().get(url) {
         return t.clone();
     }
+    let token = login(url);
+    tokens.lock().unwrap().insert(url.to_owned(), token.clone());
+    token
+}
+
+/// A new session at `url`: its token.
+fn login(url: &str) -> String {
     let t = target(url);
     let mut path = format!(
         "/session/v1/login-request?databaseName={}&schemaName={}",
@@ -187,12 +204,53 @@ fn token(url: &str, fresh: bool) -> String {
     let (status, answer) = post(&t.addr, &path, None, &body.to_string());
     let v: serde_json::Value = serde_json::from_str(&answer)
         .unwrap_or_else(|_| panic!("login to {url}: HTTP {status}: {answer}"));
-    let token = v["data"]["token"]
+    v["data"]["token"]
         .as_str()
         .unwrap_or_else(|| panic!("login to {url}: HTTP {status}: {answer}"))
-        .to_owned();
-    tokens.lock().unwrap().insert(url.to_owned(), token.clone());
-    token
+        .to_owned()
+}
+
+/// A session of its own (not the shared one of its URL), for a transaction left open, as a
+/// killed client leaves it: rolled back and ended when dropped.
+pub struct Session {
+    addr: String,
+    token: String,
+}
+
+impl Session {
+    pub fn open(url: &str) -> Session {
+        Session {
+            addr: target(url).addr,
+            token: login(url),
+        }
+    }
+
+    /// Runs `sql` in this session; panics on an error.
+    pub fn exec(&self, sql: &str) {
+        let body = serde_json::json!({"sqlText": sql, "asyncExec": false});
+        let (status, answer) = post(
+            &self.addr,
+            "/queries/v1/query-request",
+            Some(&self.token),
+            &body.to_string(),
+        );
+        let ok = serde_json::from_str::<serde_json::Value>(&answer)
+            .is_ok_and(|v| status == 200 && v["success"] == true);
+        assert!(ok, "{sql}: HTTP {status}: {answer}");
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let rollback = serde_json::json!({"sqlText": "ROLLBACK"}).to_string();
+        let _ = post(
+            &self.addr,
+            "/queries/v1/query-request",
+            Some(&self.token),
+            &rollback,
+        );
+        let _ = post(&self.addr, "/session?delete=true", Some(&self.token), "{}");
+    }
 }
 
 /// The `data` of a successful answer to `sql` at `url`. A write-write conflict (fakesnow
