@@ -23,9 +23,9 @@
 //!   hours), so no one can write the rows it wrote: the crash test kills inside files only
 //!   (`crash_kills`), never inside the lock's own transactions.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -173,15 +173,18 @@ fn post(addr: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String
     (status, body.to_owned())
 }
 
-/// A session token for `url` (one login per URL in this test process).
+/// A session token for `url`: one login per URL and test thread. A session runs one request at
+/// a time (fakesnow refuses a second with "connection is busy", where Snowflake would queue it),
+/// so tests running side by side never share one.
 fn token(url: &str, fresh: bool) -> String {
-    static TOKENS: OnceLock<Mutex<HashMap<String, String>>> = OnceLock::new();
-    let tokens = TOKENS.get_or_init(Mutex::default);
-    if !fresh && let Some(t) = tokens.lock().unwrap().get(url) {
-        return t.clone();
+    thread_local! {
+        static TOKENS: RefCell<HashMap<String, String>> = RefCell::default();
+    }
+    if !fresh && let Some(t) = TOKENS.with_borrow(|tokens| tokens.get(url).cloned()) {
+        return t;
     }
     let token = login(url);
-    tokens.lock().unwrap().insert(url.to_owned(), token.clone());
+    TOKENS.with_borrow_mut(|tokens| tokens.insert(url.to_owned(), token.clone()));
     token
 }
 
