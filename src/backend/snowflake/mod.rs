@@ -527,6 +527,17 @@ async fn post_json(
     token: Option<&str>,
     body: &Json,
 ) -> Result<http::Response, DbError> {
+    let req = json_request(target, uri, token, body)?;
+    conn.send(req).await.map_err(|e| DbError::new(e.message))
+}
+
+/// The request [`post_json`] sends.
+fn json_request(
+    target: &Target,
+    uri: &str,
+    token: Option<&str>,
+    body: &Json,
+) -> Result<hyper::Request<Full<Bytes>>, DbError> {
     let mut req = hyper::Request::post(uri)
         .header("Host", target.endpoint.host.as_str())
         .header("Content-Type", "application/json")
@@ -535,10 +546,8 @@ async fn post_json(
     if let Some(t) = token {
         req = req.header("Authorization", format!("Snowflake Token=\"{t}\""));
     }
-    let req = req
-        .body(Full::new(Bytes::from(body.to_string())))
-        .map_err(|e| DbError::new(format!("bad request: {e}")))?;
-    conn.send(req).await.map_err(|e| DbError::new(e.message))
+    req.body(Full::new(Bytes::from(body.to_string())))
+        .map_err(|e| DbError::new(format!("bad request: {e}")))
 }
 
 async fn get(
@@ -701,29 +710,15 @@ impl Backend for SnowflakeBackend {
             else {
                 return;
             };
-            let (target, token) = (target.clone(), token.clone());
             // Another connection asks the service to abort the statement.
-            std::thread::spawn(move || {
-                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                else {
-                    return;
-                };
-                rt.block_on(async move {
-                    let Ok(mut conn) = http::Connection::open(target.endpoint.clone()).await else {
-                        return;
-                    };
-                    let _ = post_json(
-                        &mut conn,
-                        &target,
-                        "/queries/v1/abort-request",
-                        Some(&token),
-                        &json!({"sqlText": sql, "requestId": request_id}),
-                    )
-                    .await;
-                });
-            });
+            if let Ok(req) = json_request(
+                &target,
+                "/queries/v1/abort-request",
+                Some(&token),
+                &json!({"sqlText": sql, "requestId": request_id}),
+            ) {
+                http::send_detached(target.endpoint.clone(), req);
+            }
         }))
     }
 }
