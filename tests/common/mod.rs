@@ -290,7 +290,7 @@ pub fn sha256_hex(text: &str) -> String {
 macro_rules! on_every_backend {
     ($(fn $name:ident($p:ident) $body:block)*) => {
         $(fn $name($p: &Project) $body)*
-        on_every_backend!(@servers [sqlite SQLITE, postgres POSTGRES, mysql MYSQL, clickhouse CLICKHOUSE, chdb CHDB, snowflake SNOWFLAKE] [$($name)*]);
+        on_every_backend!(@servers [sqlite SQLITE, postgres POSTGRES, mysql MYSQL, clickhouse CLICKHOUSE, chdb CHDB, snowflake SNOWFLAKE, databricks DATABRICKS] [$($name)*]);
     };
     (@servers [$($module:ident $server:ident),*] $names:tt) => {
         $(on_every_backend!(@server $module $server $names);)*

@@ -88,18 +88,6 @@ impl Dialect for DatabricksDialect {
             .to_owned()
     }
 
-    fn release_lock(&self) -> String {
-        "UPDATE jetbase_lock SET is_locked = FALSE, locked_at = CAST(NULL AS TIMESTAMP), \
-         process_id = CAST(NULL AS STRING) WHERE id = 1 AND process_id = ?"
-            .to_owned()
-    }
-
-    fn force_unlock(&self) -> String {
-        "UPDATE jetbase_lock SET is_locked = FALSE, locked_at = CAST(NULL AS TIMESTAMP), \
-         process_id = CAST(NULL AS STRING) WHERE id = 1"
-            .to_owned()
-    }
-
     fn take_over_lock(&self) -> String {
         "UPDATE jetbase_lock SET locked_at = CURRENT_TIMESTAMP(), process_id = ? \
          WHERE id = 1 AND is_locked = TRUE AND process_id = ?"

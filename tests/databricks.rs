@@ -1,0 +1,198 @@
+//! Databricks beyond the behavioural suite (which runs on the Spark Thrift server of
+//! `scripts/servers/databricks.sh` through `on_every_backend!`):
+//! - jetbase's Databricks SQL compared with Python Jetbase 0.18.1's `DatabricksQueries`,
+//!   statement by statement (no Databricks client library talks to open-source Spark, so there
+//!   are no cross-tool runs: this is what shows both tools keep the same tables on Databricks);
+//! - the endpoint: a refused token, both kinds of `http_path`, and Ctrl-C cancelling the
+//!   running statement on the server.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::Project;
+use jetbase::backend::Dialect;
+use jetbase::backend::databricks::DatabricksDialect;
+
+/// Python Jetbase 0.18.1 (`.venv-py`, installed by scripts/test.sh): its Databricks statements,
+/// by method name, as SQLAlchemy's `text()` holds them (`:name` parameters).
+fn python_statements() -> Option<serde_json::Value> {
+    let python = std::env::var_os("JETBASE_PY_PYTHON").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv-py/bin/python"),
+        PathBuf::from,
+    );
+    if !python.exists() {
+        common::skip(
+            "Python Jetbase is not installed",
+            "scripts/test.sh installs it into .venv-py",
+        );
+        return None;
+    }
+    let script = r"
+import json
+from jetbase.database.queries.databricks import DatabricksQueries as Q
+names = ['create_migrations_table_stmt', 'insert_version_stmt', 'create_lock_table_stmt',
+         'initialize_lock_record_stmt', 'acquire_lock_stmt', 'release_lock_stmt',
+         'force_unlock_stmt', 'update_repeatable_migration_stmt', 'delete_version_stmt',
+         'repair_migration_checksum_stmt', 'delete_missing_repeatable_stmt',
+         'check_if_migrations_table_exists_query']
+print(json.dumps({n: str(getattr(Q, n)()) for n in names}))
+";
+    let out = Command::new(&python).args(["-c", script]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(serde_json::from_slice(&out.stdout).unwrap())
+}
+
+/// One spelling for comparing: parameters as `?`, whitespace collapsed, none inside
+/// parentheses, upper case.
+fn normal(sql: &str) -> String {
+    let mut out = String::new();
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ':' && chars.peek().is_some_and(|n| n.is_ascii_alphabetic()) {
+            while chars
+                .peek()
+                .is_some_and(|n| n.is_ascii_alphanumeric() || *n == '_')
+            {
+                chars.next();
+            }
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace("( ", "(")
+        .replace(" )", ")")
+        .to_ascii_uppercase()
+}
+
+#[test]
+fn databricks_statements_are_the_originals_statement_by_statement() {
+    let Some(py) = python_statements() else {
+        return;
+    };
+    let d = DatabricksDialect { identity: true };
+    let pairs = [
+        (d.create_migrations_table(), "create_migrations_table_stmt"),
+        (d.insert_history(), "insert_version_stmt"),
+        (d.create_lock_table(), "create_lock_table_stmt"),
+        (d.init_lock_row(), "initialize_lock_record_stmt"),
+        (d.acquire_lock(), "acquire_lock_stmt"),
+        (d.release_lock(), "release_lock_stmt"),
+        (d.force_unlock(), "force_unlock_stmt"),
+        (d.update_repeatable(), "update_repeatable_migration_stmt"),
+        (d.delete_version(), "delete_version_stmt"),
+        (d.update_checksum(), "repair_migration_checksum_stmt"),
+        (d.delete_repeatable(), "delete_missing_repeatable_stmt"),
+    ];
+    for (ours, name) in pairs {
+        let theirs = py[name].as_str().unwrap();
+        assert_eq!(normal(&ours), normal(theirs), "{name}");
+    }
+    // The one deliberate difference: the original asks INFORMATION_SCHEMA (Unity Catalog
+    // only); jetbase lists the schema's tables, which every server answers.
+    assert!(
+        normal(
+            py["check_if_migrations_table_exists_query"]
+                .as_str()
+                .unwrap()
+        )
+        .contains("FROM INFORMATION_SCHEMA.TABLES")
+    );
+    assert_eq!(d.table_exists(), "SHOW TABLES LIKE ?");
+    // On open-source Spark (no identity columns) only the history table's key differs.
+    let spark = DatabricksDialect { identity: false };
+    assert_eq!(
+        normal(&spark.create_migrations_table()),
+        normal(&d.create_migrations_table()).replace(" GENERATED ALWAYS AS IDENTITY", "")
+    );
+}
+
+#[test]
+fn comparing_normalises_only_spelling() {
+    assert_eq!(
+        normal("UPDATE t\n  SET a = :a_1 WHERE ( id = 1 )"),
+        "UPDATE T SET A = ? WHERE (ID = 1)"
+    );
+    assert_ne!(
+        normal("SET a = NULL"),
+        normal("SET a = CAST(NULL AS STRING)")
+    );
+}
+
+/// The test server's URL, or `None` (after `skip`).
+fn url() -> Option<String> {
+    common::required_env(
+        "JETBASE_TEST_DATABRICKS_URL",
+        "scripts/test.sh starts one with scripts/servers/databricks.sh",
+    )
+}
+
+/// `url` with its `key=` parameter set to `value`.
+fn with_param(url: &str, key: &str, value: &str) -> String {
+    let (base, query) = url.split_once('?').unwrap();
+    let mut params: Vec<String> = query
+        .split('&')
+        .filter(|kv| !kv.starts_with(&format!("{key}=")))
+        .map(str::to_owned)
+        .collect();
+    params.push(format!("{key}={value}"));
+    format!("{base}?{}", params.join("&"))
+}
+
+fn project(url: &str) -> Project {
+    let p = Project::bare();
+    std::fs::create_dir_all(p.migrations()).unwrap();
+    std::fs::write(
+        p.dir().join("env.py"),
+        format!("sqlalchemy_url = \"{url}\"\n"),
+    )
+    .unwrap();
+    p
+}
+
+#[test]
+fn a_refused_token_is_a_connection_error_with_a_hint_and_never_printed() {
+    let Some(url) = url() else { return };
+    let (head, rest) = url.split_once('@').unwrap();
+    let scheme_user = head.rsplit_once(':').unwrap().0;
+    let wrong = "dapiWr0ngT0ken";
+    let p = project(&format!("{scheme_user}:{wrong}@{rest}"));
+    let r = p.run(&["status"]).expect(5);
+    assert!(r.stderr.contains("HTTP 401"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("access token was refused"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains(wrong) && !r.stdout.contains(wrong),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn warehouse_and_cluster_http_paths_both_reach_the_endpoint() {
+    let Some(url) = url() else { return };
+    for path in [
+        "/sql/1.0/warehouses/0123456789abcdef",
+        "/sql/protocolv1/o/1234567890123456/0123-456789-abcdefgh",
+    ] {
+        let p = project(&with_param(&url, "http_path", path));
+        let r = p.run(&["status"]).expect(0);
+        assert!(r.stdout.contains("No migrations"), "{path}: {}", r.stdout);
+    }
+    // An unknown path is the endpoint's 404, with the hint about http_path.
+    let p = project(&with_param(&url, "http_path", "/sql/nothing"));
+    let r = p.run(&["status"]).expect(5);
+    assert!(r.stderr.contains("http_path"), "{}", r.stderr);
+}
