@@ -54,7 +54,7 @@ fn normal(sql: &str) -> String {
     let mut out = String::new();
     let mut chars = sql.chars().peekable();
     while let Some(c) = chars.next() {
-        if c == ':' && chars.peek().is_some_and(|n| n.is_ascii_alphabetic()) {
+        if c == ':' && chars.peek().is_some_and(char::is_ascii_alphabetic) {
             while chars
                 .peek()
                 .is_some_and(|n| n.is_ascii_alphanumeric() || *n == '_')

@@ -14,7 +14,9 @@ use std::process::{Command, Output};
 #[allow(unused_imports)]
 pub use servers::postgres::PgTransaction;
 #[allow(unused_imports)]
-pub use servers::{CHDB, CLICKHOUSE, GALERA, MYSQL, POSTGRES, SNOWFLAKE, SQLITE, Server};
+pub use servers::{
+    CHDB, CLICKHOUSE, DATABRICKS, GALERA, MYSQL, POSTGRES, SNOWFLAKE, SQLITE, Server,
+};
 
 /// Skips a test that lacks `what`, with a message, locally; fails it under `CI`, where no
 /// test may skip, saying `how` to provide it. Every test that needs a server, a tool or a
