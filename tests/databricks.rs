@@ -159,13 +159,18 @@ fn project(url: &str) -> Project {
     p
 }
 
+/// The URL with `token` in place of its access token.
+fn with_token(url: &str, token: &str) -> String {
+    let (head, rest) = url.split_once('@').unwrap();
+    let scheme_user = head.rsplit_once(':').unwrap().0;
+    format!("{scheme_user}:{token}@{rest}")
+}
+
 #[test]
 fn a_refused_token_is_a_connection_error_with_a_hint_and_never_printed() {
     let Some(url) = url() else { return };
-    let (head, rest) = url.split_once('@').unwrap();
-    let scheme_user = head.rsplit_once(':').unwrap().0;
     let wrong = "dapiWr0ngT0ken";
-    let p = project(&format!("{scheme_user}:{wrong}@{rest}"));
+    let p = project(&with_token(&url, wrong));
     let r = p.run(&["status"]).expect(5);
     assert!(r.stderr.contains("HTTP 401"), "{}", r.stderr);
     assert!(
@@ -178,21 +183,108 @@ fn a_refused_token_is_a_connection_error_with_a_hint_and_never_printed() {
         "{}",
         r.stderr
     );
+    // A valid token whose user may not use the endpoint: 403, with its own hint.
+    let forbidden =
+        common::required_env("JETBASE_TEST_DATABRICKS_FORBIDDEN_TOKEN", "databricks.sh").unwrap();
+    let p = project(&with_token(&url, &forbidden));
+    let r = p.run(&["status"]).expect(5);
+    assert!(r.stderr.contains("HTTP 403"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("may not use this warehouse"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains(&forbidden), "{}", r.stderr);
 }
 
 #[test]
 fn warehouse_and_cluster_http_paths_both_reach_the_endpoint() {
     let Some(url) = url() else { return };
-    for path in [
-        "/sql/1.0/warehouses/0123456789abcdef",
-        "/sql/protocolv1/o/1234567890123456/0123-456789-abcdefgh",
+    for var in [
+        "JETBASE_TEST_DATABRICKS_HTTP_PATH",
+        "JETBASE_TEST_DATABRICKS_CLUSTER_HTTP_PATH",
     ] {
-        let p = project(&with_param(&url, "http_path", path));
+        let path = common::required_env(var, "databricks.sh").unwrap();
+        let p = project(&with_param(&url, "http_path", &path));
+        p.write(
+            "V1__t.sql",
+            "CREATE TABLE t (id INT);\n-- rollback\nDROP TABLE t;\n",
+        );
         let r = p.run(&["status"]).expect(0);
-        assert!(r.stdout.contains("No migrations"), "{path}: {}", r.stdout);
+        assert!(r.stdout.contains("Pending"), "{path}: {}", r.stdout);
     }
     // An unknown path is the endpoint's 404, with the hint about http_path.
-    let p = project(&with_param(&url, "http_path", "/sql/nothing"));
+    let p = project(&with_param(
+        &url,
+        "http_path",
+        "/sql/1.0/warehouses/nothing",
+    ));
     let r = p.run(&["status"]).expect(5);
-    assert!(r.stderr.contains("http_path"), "{}", r.stderr);
+    assert!(r.stderr.contains("HTTP 404"), "{}", r.stderr);
+    assert!(r.stderr.contains("check http_path"), "{}", r.stderr);
+}
+
+/// Ctrl-C during a long statement: the run stops at once, says which statements of the file
+/// ran, records nothing for it, releases the lock, and the server was asked to cancel the
+/// operation (`CancelOperation`, seen in the front's log of calls, answered 200).
+#[test]
+fn ctrl_c_cancels_the_running_statement_and_says_what_ran() {
+    let Some(p) = Project::on(&common::DATABRICKS) else {
+        return;
+    };
+    let calls = common::required_env("JETBASE_TEST_DATABRICKS_CALLS", "databricks.sh").unwrap();
+    p.write(
+        "V1__a.sql",
+        "CREATE TABLE a (id INT);\n-- rollback\nDROP TABLE a;\n",
+    );
+    p.write(
+        "V2__slow.sql",
+        &format!(
+            "CREATE TABLE partial (id INT);\n{}SELECT 1;\n",
+            common::DATABRICKS.slow
+        ),
+    );
+    let child = common::clean_command(&common::bin(), &p.dir())
+        .arg("upgrade")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !p.table_exists("partial") {
+        assert!(std::time::Instant::now() < deadline, "V2 never started");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let before = std::fs::read_to_string(&calls).unwrap_or_default();
+    let started = std::time::Instant::now();
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "the run did not stop"
+    );
+    assert!(stderr.contains("cannot be rolled back"), "{stderr}");
+    assert!(
+        stderr.contains("1 statement(s) before it ran and stay applied (lines 1)"),
+        "{stderr}"
+    );
+    assert_eq!(p.versions(), vec!["1"]);
+    let after = std::fs::read_to_string(&calls).unwrap();
+    let new_calls = &after[before.len().min(after.len())..];
+    assert!(
+        new_calls
+            .lines()
+            .any(|l| l.contains("CancelOperation") && l.contains(" 200")),
+        "no CancelOperation reached the server:\n{new_calls}"
+    );
+    assert_eq!(
+        p.run(&["lock-status"]).expect(0).stdout,
+        "Status: UNLOCKED\n"
+    );
 }
