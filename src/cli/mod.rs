@@ -375,55 +375,58 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         })
 }
 
-fn execute(cli: &Cli) -> Result<i32, Error> {
-    let json = cli.json;
-    let out = render::Out::new(json);
-    match &cli.command {
-        Command::Init => {
-            let dir = match &cli.dir {
-                Some(d) => d.clone(),
-                None => PathBuf::from("jetbase"),
-            };
-            let report = ops::init(&dir)?;
-            let abs = std::fs::canonicalize(&dir).unwrap_or(dir);
-            out.init(&report, &abs);
-            return Ok(exit::OK);
-        }
+/// The commands that need no database (nor, but for `new`, a project); `None` for the
+/// others.
+fn execute_offline(cli: &Cli, out: &render::Out) -> Option<Result<i32, Error>> {
+    Some(match &cli.command {
+        Command::Init => init_cmd(cli, out),
         Command::New {
             description,
             version,
-        } => {
-            let cwd = std::env::current_dir().map_err(|source| Error::Io {
-                path: PathBuf::from("."),
-                source,
-            })?;
-            let project = config::discover(cli.dir.as_deref(), &cwd)?;
-            let report =
-                ops::new_migration(&project.migrations_dir, description, version.as_deref())?;
-            out.new_file(&report);
-            return Ok(exit::OK);
-        }
+        } => new_cmd(cli, out, description, version.as_deref()),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(*shell, &mut Cli::command(), "jetbase", &mut script);
             render::emit_bytes(&script);
-            return Ok(exit::OK);
+            Ok(exit::OK)
         }
-        Command::Man { out_dir } => {
-            match out_dir {
-                None => {
-                    render::emit_bytes(&man_page(Cli::command().long_version(None::<&str>))?);
-                }
-                Some(dir) => {
-                    for (name, page) in man_pages()? {
-                        let path = dir.join(name);
-                        std::fs::write(&path, page).map_err(|source| Error::Io { path, source })?;
-                    }
-                }
-            }
-            return Ok(exit::OK);
-        }
-        _ => {}
+        Command::Man { out_dir } => man(out_dir.as_deref()),
+        _ => return None,
+    })
+}
+
+fn init_cmd(cli: &Cli, out: &render::Out) -> Result<i32, Error> {
+    let dir = match &cli.dir {
+        Some(d) => d.clone(),
+        None => PathBuf::from("jetbase"),
+    };
+    let report = ops::init(&dir)?;
+    let abs = std::fs::canonicalize(&dir).unwrap_or(dir);
+    out.init(&report, &abs);
+    Ok(exit::OK)
+}
+
+fn new_cmd(
+    cli: &Cli,
+    out: &render::Out,
+    description: &str,
+    version: Option<&str>,
+) -> Result<i32, Error> {
+    let cwd = std::env::current_dir().map_err(|source| Error::Io {
+        path: PathBuf::from("."),
+        source,
+    })?;
+    let project = config::discover(cli.dir.as_deref(), &cwd)?;
+    let report = ops::new_migration(&project.migrations_dir, description, version)?;
+    out.new_file(&report);
+    Ok(exit::OK)
+}
+
+fn execute(cli: &Cli) -> Result<i32, Error> {
+    let json = cli.json;
+    let out = render::Out::new(json);
+    if let Some(done) = execute_offline(cli, &out) {
+        return done;
     }
     let env = capture_env();
     let settings = settings(cli, &env)?;
@@ -499,6 +502,20 @@ fn execute(cli: &Cli) -> Result<i32, Error> {
             Ok(exit::OK)
         }
     }
+}
+
+/// `jetbase man`: the main page on stdout, or every page into `out_dir`.
+fn man(out_dir: Option<&std::path::Path>) -> Result<i32, Error> {
+    match out_dir {
+        None => render::emit_bytes(&man_page(Cli::command().long_version(None::<&str>))?),
+        Some(dir) => {
+            for (name, page) in man_pages()? {
+                let path = dir.join(name);
+                std::fs::write(&path, page).map_err(|source| Error::Io { path, source })?;
+            }
+        }
+    }
+    Ok(exit::OK)
 }
 
 /// The roff man page of `cmd`.

@@ -151,6 +151,10 @@ mod tests {
 
     #[test]
     fn embedded_duplicate_versions_are_refused_as_on_disk() {
+        static BAD: &[EmbeddedFile] = &[EmbeddedFile {
+            path: "v1__lower.sql",
+            bytes: b"",
+        }];
         static DUP: &[EmbeddedFile] = &[
             EmbeddedFile {
                 path: "V1__a.sql",
@@ -169,10 +173,6 @@ mod tests {
                 if first == Path::new("V1__a.sql") && second == Path::new("x/V1_0__b.sql")),
             "{err}"
         );
-        static BAD: &[EmbeddedFile] = &[EmbeddedFile {
-            path: "v1__lower.sql",
-            bytes: b"",
-        }];
         assert!(matches!(
             EmbeddedMigrations::__new("m", BAD).set(),
             Err(MigrationError::InvalidName { .. })
