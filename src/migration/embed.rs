@@ -180,6 +180,36 @@ mod tests {
     }
 
     #[test]
+    fn embed_migrations_macro_lists_the_folder_as_scan_walks_it() {
+        // The example app's project: a subfolder, a repeatable, two versions.
+        static MACRO: EmbeddedMigrations = crate::embed_migrations!("examples/jetbase/migrations");
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/jetbase/migrations");
+        assert_eq!(MACRO.dir(), Path::new("examples/jetbase/migrations"));
+        let listed: Vec<&str> = MACRO.files().iter().map(|f| f.path).collect();
+        assert_eq!(
+            listed,
+            [
+                "ROC__item_names.sql",
+                "V1__create_items.sql",
+                "tags/V2__create_tags.sql"
+            ]
+        );
+        for f in MACRO.files() {
+            assert_eq!(f.bytes, std::fs::read(root.join(f.path)).expect("read"));
+        }
+        let (disk, embedded) = (scan(&root).expect("scan"), MACRO.set().expect("set"));
+        let rel = |s: &MigrationSet, base: &Path| -> Vec<PathBuf> {
+            s.versioned
+                .iter()
+                .chain(&s.runs_always)
+                .chain(&s.runs_on_change)
+                .map(|f| f.path.strip_prefix(base).expect("below").to_path_buf())
+                .collect()
+        };
+        assert_eq!(rel(&disk, &root), rel(&embedded, MACRO.dir()));
+    }
+
+    #[test]
     fn embedded_non_utf8_file_names_its_line() {
         static BAD: &[EmbeddedFile] = &[EmbeddedFile {
             path: "V1__a.sql",
