@@ -6,15 +6,17 @@
 # SERVERS below (scripts/servers/<name>.sh, each on free ports of 127.0.0.1: PostgreSQL, MariaDB,
 # a Galera cluster, ClickHouse 18.16, chdb behind our ClickHouse HTTP server for a modern engine,
 # a two-node ClickHouse 18.16 cluster with ZooKeeper, and fakesnow behind our Snowflake login
-# front) unless the variable its tests read (`<name>.sh var`: JETBASE_TEST_POSTGRES_URL,
+# front, and the Spark 3.5 Thrift server with Iceberg in a network namespace behind our
+# Databricks token front) unless the variable its tests read (`<name>.sh var`: JETBASE_TEST_POSTGRES_URL,
 # JETBASE_TEST_MYSQL_URL, JETBASE_TEST_GALERA_URLS, JETBASE_TEST_CLICKHOUSE_URL,
-# JETBASE_TEST_CHDB_URL, JETBASE_TEST_CLICKHOUSE_CLUSTER_URLS, JETBASE_TEST_SNOWFLAKE_URL)
+# JETBASE_TEST_CHDB_URL, JETBASE_TEST_CLICKHOUSE_CLUSTER_URLS, JETBASE_TEST_SNOWFLAKE_URL,
+# JETBASE_TEST_DATABRICKS_URL)
 # already names one, or JETBASE_TEST_SERVERS=0; exports what each start
 # wrote to <folder>/env, runs every test, and stops what it started by PID.
 # Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SERVERS="postgres mariadb galera clickhouse chdb clickhouse-cluster snowflake"
+SERVERS="postgres mariadb galera clickhouse chdb clickhouse-cluster snowflake databricks"
 # Snowflake: snowflake-sqlalchemy 2.x refuses host/port/protocol in the URL, so 1.11.1 (which
 # takes them with SNOWFLAKE_SQLALCHEMY_LEGACY_URL_PARAMS=true) on SQLAlchemy 2.0, and the
 # connector fakesnow runs on (below 5).

@@ -14,8 +14,14 @@ pub const LEASE_TABLE: &str = "jetbase_lock_lease";
 /// # Errors
 /// The query fails.
 pub async fn table_exists(db: &mut dyn Backend, table: &str) -> Result<bool, DbError> {
-    let sql = db.dialect().table_exists();
+    let (sql, lists) = (
+        db.dialect().table_exists(),
+        db.dialect().table_exists_lists(),
+    );
     let rows = db.query(&sql, &[Value::from(table)]).await?;
+    if lists {
+        return Ok(!rows.is_empty());
+    }
     Ok(rows
         .first()
         .and_then(|r| r.first())

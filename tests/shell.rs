@@ -231,6 +231,9 @@ fn version_names_the_commit_and_the_backends_built_in() {
     if cfg!(feature = "snowflake") {
         expected.push("Snowflake");
     }
+    if cfg!(feature = "databricks") {
+        expected.push("Databricks");
+    }
     for name in &expected {
         assert!(
             backends.split(", ").any(|b| b == *name),

@@ -77,6 +77,12 @@ pub trait Dialect: Send + Sync {
         )
     }
 
+    /// True when [`Dialect::table_exists`] lists the tables of that name (`SHOW TABLES LIKE`)
+    /// instead of answering one truthy cell: any row means it exists.
+    fn table_exists_lists(&self) -> bool {
+        false
+    }
+
     /// Take the lock: parameter 1 is the process id. Zero rows affected means it is held.
     fn acquire_lock(&self) -> String {
         format!(

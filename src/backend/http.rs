@@ -251,3 +251,22 @@ where
     });
     Ok(sender)
 }
+
+/// Send `req` on a connection of its own, from a thread of its own, and do not wait for the
+/// answer: how a driver asks the server to stop the statement its own connection is waiting
+/// on (Ctrl-C), whatever that connection is doing.
+pub fn send_detached(endpoint: Endpoint, req: hyper::Request<Full<Bytes>>) {
+    std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async move {
+            if let Ok(mut conn) = Connection::open(endpoint).await {
+                let _ = conn.send(req).await;
+            }
+        });
+    });
+}

@@ -2,8 +2,12 @@
 //! exchanges, and `connect`. History, lock and upgrade logic live above this module, written
 //! once over `Backend` + `Dialect`; a backend never copies them and never prints.
 
+#[cfg(any(feature = "clickhouse", feature = "databricks"))]
+pub mod bind;
 #[cfg(feature = "clickhouse")]
 pub mod clickhouse;
+#[cfg(feature = "databricks")]
+pub mod databricks;
 pub mod dialect;
 #[cfg(feature = "http")]
 pub mod http;
@@ -102,7 +106,7 @@ pub struct Capabilities {
     /// migration file is all or nothing.
     pub transactional_ddl: bool,
     /// A guarded UPDATE reports the rows it changed, so the lock row can be taken by
-    /// compare-and-set.
+    /// compare-and-set. Where it does not (Spark), the lock confirms by reading the row back.
     pub compare_and_set: bool,
     /// Session-level locks exist that the database drops when the holder's session ends.
     pub session_locks: bool,

@@ -30,6 +30,8 @@ const CONNECTORS: &[&Connector] = &[
     &super::clickhouse::CONNECTOR,
     #[cfg(feature = "snowflake")]
     &super::snowflake::CONNECTOR,
+    #[cfg(feature = "databricks")]
+    &super::databricks::CONNECTOR,
 ];
 
 /// The connector for `kind`, when this build has it.
@@ -78,7 +80,6 @@ mod tests {
             connector(BackendKind::Sqlite).is_some(),
             "SQLite is always built in"
         );
-        assert!(connector(BackendKind::Databricks).is_none());
         assert!(built_in_schemes().starts_with("sqlite://"));
     }
 }

@@ -122,6 +122,20 @@ impl UnitError {
         self.db_error().is_some_and(DbError::is_busy)
     }
 
+    /// The same failure of a unit whose statements had already stayed applied (committed on
+    /// their own) before its bookkeeping ran: a failed bookkeeping step is then not atomic.
+    #[must_use]
+    pub fn after_applied_statements(self) -> UnitError {
+        match self {
+            UnitError::Bookkeeping { index, error, .. } => UnitError::Bookkeeping {
+                index,
+                error,
+                atomic: false,
+            },
+            other => other,
+        }
+    }
+
     /// The plain database error of a bookkeeping-only unit (lock steps, repairs).
     #[must_use]
     pub fn into_db_error(self) -> DbError {
@@ -186,8 +200,27 @@ pub async fn finish_in_session(
 /// # Errors
 /// Which step failed.
 pub async fn run_in_order(db: &mut dyn Backend, unit: &Unit<'_>) -> Result<(), UnitError> {
+    run_statements(db, unit).await?;
+    // A failed first bookkeeping step of a unit without statements left nothing behind.
+    match bookkeeping_steps(db, unit, false).await {
+        Err(UnitError::Bookkeeping {
+            index: 0, error, ..
+        }) if unit.statements.is_empty() => Err(UnitError::Bookkeeping {
+            index: 0,
+            error,
+            atomic: true,
+        }),
+        other => other,
+    }
+}
+
+/// A unit's statements one by one, each committed on its own (no transaction around them),
+/// with a stop request honoured between statements: the rest of the file does not start.
+///
+/// # Errors
+/// The statement that failed (or did not start); those before it stayed applied.
+pub async fn run_statements(db: &mut dyn Backend, unit: &Unit<'_>) -> Result<(), UnitError> {
     for (index, stmt) in unit.statements.iter().enumerate() {
-        // A stop request between statements: the rest of the file does not start.
         if crate::cancel::cancelled() {
             return Err(UnitError::Statement {
                 index,
@@ -203,17 +236,27 @@ pub async fn run_in_order(db: &mut dyn Backend, unit: &Unit<'_>) -> Result<(), U
                 atomic: false,
             })?;
     }
-    // A failed first bookkeeping step of a unit without statements left nothing behind.
-    match bookkeeping_steps(db, unit, false).await {
-        Err(UnitError::Bookkeeping {
-            index: 0, error, ..
-        }) if unit.statements.is_empty() => Err(UnitError::Bookkeeping {
-            index: 0,
-            error,
-            atomic: true,
-        }),
-        other => other,
+    Ok(())
+}
+
+/// The first keyword of a statement, upper case, after leading comments (`--`, `//`,
+/// `/* */`): how drivers tell DDL, which their database commits on its own, from the rest.
+#[must_use]
+pub fn first_keyword(sql: &str) -> String {
+    let mut rest = sql.trim_start();
+    loop {
+        if let Some(r) = rest.strip_prefix("--").or_else(|| rest.strip_prefix("//")) {
+            rest = r.find('\n').map_or("", |i| &r[i..]).trim_start();
+        } else if let Some(r) = rest.strip_prefix("/*") {
+            rest = r.find("*/").map_or("", |i| &r[i + 2..]).trim_start();
+        } else {
+            break;
+        }
     }
+    rest.chars()
+        .take_while(char::is_ascii_alphabetic)
+        .collect::<String>()
+        .to_ascii_uppercase()
 }
 
 async fn finish(

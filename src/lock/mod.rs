@@ -440,6 +440,9 @@ async fn acquire_row(
 /// Run `work` as one unit when its first step changes the lock row (a guarded UPDATE or
 /// compare-and-set); false when it changed none (nothing was written).
 async fn guarded(db: &mut dyn Backend, work: Vec<(String, Vec<Value>)>) -> Result<bool, DbError> {
+    if !db.capabilities().compare_and_set {
+        return guarded_read_back(db, work).await;
+    }
     let steps = work
         .into_iter()
         .enumerate()
@@ -453,6 +456,41 @@ async fn guarded(db: &mut dyn Backend, work: Vec<(String, Vec<Value>)>) -> Resul
         Err(UnitError::Unmet { index: 0 }) => Ok(false),
         Err(e) => Err(e.into_db_error()),
     }
+}
+
+/// [`guarded`] where an UPDATE does not say how many rows it changed (Spark), and where there
+/// are no transactions either: the guarded UPDATE of the lock row, then the row read back. It
+/// names us (the first parameter, a process id no one else uses) only when our UPDATE changed
+/// it: the database commits one writer of the row at a time and fails the others (a conflict,
+/// retried by the caller), and the guard is checked against what the winner wrote. Then the
+/// rest (the lease) in order.
+async fn guarded_read_back(
+    db: &mut dyn Backend,
+    work: Vec<(String, Vec<Value>)>,
+) -> Result<bool, DbError> {
+    let mut work = work.into_iter();
+    let Some((sql, params)) = work.next() else {
+        return Ok(true);
+    };
+    let ours = params.first().and_then(Value::as_text);
+    db.execute(&sql, &params).await?;
+    let status = db.dialect().lock_status();
+    let rows = db.query(&status, &[]).await?;
+    let holder = rows.first().and_then(|r| text(r.get(2)));
+    let locked = rows
+        .first()
+        .and_then(|r| r.first())
+        .is_some_and(Value::as_bool);
+    if !locked || holder.is_none() || holder != ours {
+        return Ok(false);
+    }
+    let steps = work
+        .map(|(sql, params)| (Bound::new(sql, params), Expect::Any))
+        .collect();
+    db.run_unit(&Unit::bookkeeping(steps))
+        .await
+        .map_err(UnitError::into_db_error)?;
+    Ok(true)
 }
 
 /// Take over a lock held by `old` (a dead holder): a compare-and-set on the row (or the next
@@ -489,7 +527,21 @@ pub async fn heartbeat(db: &mut dyn Backend, token: &str) -> Result<bool, DbErro
     }
     let process_id = token;
     let sql = db.dialect().heartbeat();
-    Ok(db.execute(&sql, &[Value::from(process_id)]).await? == 1)
+    let changed = db.execute(&sql, &[Value::from(process_id)]).await?;
+    if db.capabilities().compare_and_set {
+        return Ok(changed == 1);
+    }
+    // No row count: the lease is still ours when it still names us.
+    let rows = db
+        .query(
+            &format!(
+                "SELECT process_id FROM {LEASE_TABLE} WHERE id = 1 AND process_id = {}",
+                db.dialect().placeholder(1)
+            ),
+            &[Value::from(process_id)],
+        )
+        .await?;
+    Ok(!rows.is_empty())
 }
 
 /// Release the lock we hold (and our lease); a lock someone else took over is left alone.

@@ -14,7 +14,9 @@ use std::process::{Command, Output};
 #[allow(unused_imports)]
 pub use servers::postgres::PgTransaction;
 #[allow(unused_imports)]
-pub use servers::{CHDB, CLICKHOUSE, GALERA, MYSQL, POSTGRES, SNOWFLAKE, SQLITE, Server};
+pub use servers::{
+    CHDB, CLICKHOUSE, DATABRICKS, GALERA, MYSQL, POSTGRES, SNOWFLAKE, SQLITE, Server,
+};
 
 /// Skips a test that lacks `what`, with a message, locally; fails it under `CI`, where no
 /// test may skip, saying `how` to provide it. Every test that needs a server, a tool or a
@@ -290,7 +292,7 @@ pub fn sha256_hex(text: &str) -> String {
 macro_rules! on_every_backend {
     ($(fn $name:ident($p:ident) $body:block)*) => {
         $(fn $name($p: &Project) $body)*
-        on_every_backend!(@servers [sqlite SQLITE, postgres POSTGRES, mysql MYSQL, clickhouse CLICKHOUSE, chdb CHDB, snowflake SNOWFLAKE] [$($name)*]);
+        on_every_backend!(@servers [sqlite SQLITE, postgres POSTGRES, mysql MYSQL, clickhouse CLICKHOUSE, chdb CHDB, snowflake SNOWFLAKE, databricks DATABRICKS] [$($name)*]);
     };
     (@servers [$($module:ident $server:ident),*] $names:tt) => {
         $(on_every_backend!(@server $module $server $names);)*

@@ -254,45 +254,13 @@ impl<'a> Tokens<'a> {
 /// Replace each `?` of jetbase's own SQL (outside string literals) by its parameter as a
 /// literal.
 fn bind(sql: &str, params: &[Value]) -> Result<String, DbError> {
-    let mut out = String::with_capacity(sql.len() + 32 * params.len());
-    let mut params = params.iter();
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    for c in sql.chars() {
-        match quote {
-            Some(q) => {
-                out.push(c);
-                if escaped {
-                    escaped = false;
-                } else if c == '\\' {
-                    escaped = true;
-                } else if c == q {
-                    quote = None;
-                }
-            }
-            None if c == '\'' || c == '`' || c == '"' => {
-                quote = Some(c);
-                out.push(c);
-            }
-            None if c == '?' => {
-                let v = params
-                    .next()
-                    .ok_or_else(|| DbError::new("more placeholders than parameters"))?;
-                out.push_str(&match v {
-                    Value::Null => "NULL".to_owned(),
-                    Value::Int(i) => i.to_string(),
-                    Value::Real(f) => format!("{f:?}"),
-                    Value::Text(s) => literal(s),
-                    Value::Bool(b) => u8::from(*b).to_string(),
-                });
-            }
-            None => out.push(c),
-        }
-    }
-    if params.next().is_some() {
-        return Err(DbError::new("more parameters than placeholders"));
-    }
-    Ok(out)
+    super::bind::bind(sql, params, |v| match v {
+        Value::Null => "NULL".to_owned(),
+        Value::Int(i) => i.to_string(),
+        Value::Real(f) => format!("{f:?}"),
+        Value::Text(s) => literal(s),
+        Value::Bool(b) => u8::from(*b).to_string(),
+    })
 }
 
 /// A cell of a `JSONCompact` answer: 64-bit integers come quoted; they are integers here.
@@ -649,36 +617,22 @@ impl Backend for ClickHouseBackend {
             let Some(id) = running.lock().ok().and_then(|r| r.query_id.clone()) else {
                 return;
             };
-            let target = target.clone();
             // Another connection asks the server to stop the statement.
-            std::thread::spawn(move || {
-                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                else {
-                    return;
-                };
-                rt.block_on(async move {
-                    let Ok(mut conn) = http::Connection::open(target.endpoint.clone()).await else {
-                        return;
-                    };
-                    let mut req = hyper::Request::post(format!(
-                        "/?database={}",
-                        crate::url::percent_encode(&target.database)
-                    ))
-                    .header("Host", target.endpoint.host.as_str())
-                    .header("X-ClickHouse-User", target.user.as_str());
-                    if let Some(p) = &target.password {
-                        req = req.header("X-ClickHouse-Key", p.as_str());
-                    }
-                    if let Ok(req) = req.body(Full::new(Bytes::from(format!(
-                        "KILL QUERY WHERE query_id = {} ASYNC",
-                        literal(&id)
-                    )))) {
-                        let _ = conn.send(req).await;
-                    }
-                });
-            });
+            let mut req = hyper::Request::post(format!(
+                "/?database={}",
+                crate::url::percent_encode(&target.database)
+            ))
+            .header("Host", target.endpoint.host.as_str())
+            .header("X-ClickHouse-User", target.user.as_str());
+            if let Some(p) = &target.password {
+                req = req.header("X-ClickHouse-Key", p.as_str());
+            }
+            if let Ok(req) = req.body(Full::new(Bytes::from(format!(
+                "KILL QUERY WHERE query_id = {} ASYNC",
+                literal(&id)
+            )))) {
+                http::send_detached(target.endpoint.clone(), req);
+            }
         }))
     }
 }

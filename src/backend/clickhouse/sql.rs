@@ -29,21 +29,7 @@ pub use crate::backend::dialect::CLAIM_PREFIX;
 /// A string literal, escaped as ClickHouse's lexer reads it.
 #[must_use]
 pub fn literal(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('\'');
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\'' => out.push_str("\\'"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\0' => out.push_str("\\0"),
-            c => out.push(c),
-        }
-    }
-    out.push('\'');
-    out
+    crate::backend::bind::backslash_literal(s)
 }
 
 impl ClickHouseDialect {

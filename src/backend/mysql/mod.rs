@@ -332,17 +332,8 @@ impl Backend for MySqlBackend {
                         break;
                     }
                 }
-                result.map_err(|e| match e {
-                    // The file's statements stayed applied.
-                    super::UnitError::Bookkeeping { index, error, .. } => {
-                        super::UnitError::Bookkeeping {
-                            index,
-                            error,
-                            atomic: false,
-                        }
-                    }
-                    other => other,
-                })
+                // The file's statements stayed applied.
+                result.map_err(super::UnitError::after_applied_statements)
             }
             other => other,
         }
@@ -355,14 +346,8 @@ impl Backend for MySqlBackend {
 
 /// A statement MySQL commits implicitly (data definition).
 fn is_ddl(sql: &str) -> bool {
-    let word: String = sql
-        .trim_start()
-        .chars()
-        .take_while(char::is_ascii_alphabetic)
-        .collect::<String>()
-        .to_ascii_uppercase();
     matches!(
-        word.as_str(),
+        super::unit::first_keyword(sql).as_str(),
         "CREATE" | "ALTER" | "DROP" | "RENAME" | "TRUNCATE"
     )
 }

@@ -486,24 +486,8 @@ async fn download(url: &str, headers: &[(String, String)]) -> Result<Vec<u8>, Db
 
 /// A statement Snowflake commits implicitly (data definition, access control).
 fn is_ddl(sql: &str) -> bool {
-    let mut rest = sql.trim_start();
-    // Leading comments.
-    loop {
-        if let Some(r) = rest.strip_prefix("--").or_else(|| rest.strip_prefix("//")) {
-            rest = r.find('\n').map_or("", |i| &r[i..]).trim_start();
-        } else if let Some(r) = rest.strip_prefix("/*") {
-            rest = r.find("*/").map_or("", |i| &r[i + 2..]).trim_start();
-        } else {
-            break;
-        }
-    }
-    let word: String = rest
-        .chars()
-        .take_while(char::is_ascii_alphabetic)
-        .collect::<String>()
-        .to_ascii_uppercase();
     matches!(
-        word.as_str(),
+        super::unit::first_keyword(sql).as_str(),
         "CREATE" | "ALTER" | "DROP" | "UNDROP" | "TRUNCATE" | "GRANT" | "REVOKE" | "COMMENT"
     )
 }
@@ -527,6 +511,17 @@ async fn post_json(
     token: Option<&str>,
     body: &Json,
 ) -> Result<http::Response, DbError> {
+    let req = json_request(target, uri, token, body)?;
+    conn.send(req).await.map_err(|e| DbError::new(e.message))
+}
+
+/// The request [`post_json`] sends.
+fn json_request(
+    target: &Target,
+    uri: &str,
+    token: Option<&str>,
+    body: &Json,
+) -> Result<hyper::Request<Full<Bytes>>, DbError> {
     let mut req = hyper::Request::post(uri)
         .header("Host", target.endpoint.host.as_str())
         .header("Content-Type", "application/json")
@@ -535,10 +530,8 @@ async fn post_json(
     if let Some(t) = token {
         req = req.header("Authorization", format!("Snowflake Token=\"{t}\""));
     }
-    let req = req
-        .body(Full::new(Bytes::from(body.to_string())))
-        .map_err(|e| DbError::new(format!("bad request: {e}")))?;
-    conn.send(req).await.map_err(|e| DbError::new(e.message))
+    req.body(Full::new(Bytes::from(body.to_string())))
+        .map_err(|e| DbError::new(format!("bad request: {e}")))
 }
 
 async fn get(
@@ -624,22 +617,7 @@ impl Backend for SnowflakeBackend {
         if !(ddl && unit.transaction) {
             return super::unit::run_in_session(self, unit, !ddl).await;
         }
-        for (index, stmt) in unit.statements.iter().enumerate() {
-            if crate::cancel::cancelled() {
-                return Err(super::UnitError::Statement {
-                    index,
-                    error: DbError::new("interrupted before this statement started"),
-                    atomic: index == 0,
-                });
-            }
-            self.execute_raw(&stmt.sql)
-                .await
-                .map_err(|error| super::UnitError::Statement {
-                    index,
-                    error,
-                    atomic: false,
-                })?;
-        }
+        super::unit::run_statements(self, unit).await?;
         // One history write and no fence to check: a statement is atomic on its own, and
         // autocommit spares the BEGIN and COMMIT requests.
         let fence = unit.fence.and_then(|f| f()).filter(|c| c.needed);
@@ -660,19 +638,10 @@ impl Backend for SnowflakeBackend {
             fence: unit.fence,
             bookkeeping: unit.bookkeeping.clone(),
         };
+        // The file's statements stayed applied.
         super::unit::run_in_session(self, &rest, false)
             .await
-            .map_err(|e| match e {
-                // The file's statements stayed applied.
-                super::UnitError::Bookkeeping { index, error, .. } => {
-                    super::UnitError::Bookkeeping {
-                        index,
-                        error,
-                        atomic: false,
-                    }
-                }
-                other => other,
-            })
+            .map_err(super::UnitError::after_applied_statements)
     }
 
     /// End the session on the server.
@@ -701,29 +670,15 @@ impl Backend for SnowflakeBackend {
             else {
                 return;
             };
-            let (target, token) = (target.clone(), token.clone());
             // Another connection asks the service to abort the statement.
-            std::thread::spawn(move || {
-                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                else {
-                    return;
-                };
-                rt.block_on(async move {
-                    let Ok(mut conn) = http::Connection::open(target.endpoint.clone()).await else {
-                        return;
-                    };
-                    let _ = post_json(
-                        &mut conn,
-                        &target,
-                        "/queries/v1/abort-request",
-                        Some(&token),
-                        &json!({"sqlText": sql, "requestId": request_id}),
-                    )
-                    .await;
-                });
-            });
+            if let Ok(req) = json_request(
+                &target,
+                "/queries/v1/abort-request",
+                Some(&token),
+                &json!({"sqlText": sql, "requestId": request_id}),
+            ) {
+                http::send_detached(target.endpoint.clone(), req);
+            }
         }))
     }
 }

@@ -5,12 +5,14 @@
 //! of matching on the backend.
 
 pub mod clickhouse;
+pub mod databricks;
 mod mysql;
 pub mod postgres;
 pub mod snowflake;
 mod sqlite;
 
 pub use clickhouse::{CHDB, CLICKHOUSE};
+pub use databricks::DATABRICKS;
 
 use super::Project;
 pub use mysql::{GALERA, MYSQL};
@@ -20,7 +22,15 @@ pub use sqlite::SQLITE;
 
 /// The servers the behavioural suite runs on (`on_every_backend!`), one per built-in driver;
 /// a test checks the registry against it, so a new driver cannot go untested.
-pub const SUITE: &[&Server] = &[&SQLITE, &POSTGRES, &MYSQL, &CLICKHOUSE, &CHDB, &SNOWFLAKE];
+pub const SUITE: &[&Server] = &[
+    &SQLITE,
+    &POSTGRES,
+    &MYSQL,
+    &CLICKHOUSE,
+    &CHDB,
+    &SNOWFLAKE,
+    &DATABRICKS,
+];
 
 /// A database the suites run on.
 pub struct Server {
