@@ -3,37 +3,54 @@
 # maturin's `bindings = "bin"` packs it, distribution `jetbase-rs`) into <target>/wheels/, with
 # maturin from PyPI in .venv-maturin (installed when missing; nothing else is downloaded). The
 # wheel is tagged by maturin's own auditwheel check for the oldest glibc the binary needs
-# (manylinux_2_34 when built on Debian 12); no sdist is made.
+# (manylinux_2_34 when built on Debian 12: glibc 2.34 or newer); no sdist is made.
 #
-#   scripts/wheel.sh          build, print the wheel's path, size and build time
-#   scripts/wheel.sh --test   then install it into a fresh venv (no index, no dependency) and
-#                             run the README's quickstart with the installed `jetbase` on the
-#                             embedded SQLite default: --version, init, new, upgrade, status
+#   scripts/wheel.sh [--zig] [--test]
+#     build, print the wheel's path, size and build time;
+#     --zig   link against glibc 2.17 with zig (ziglang from PyPI into .venv-maturin) for a
+#             manylinux2014 wheel that also installs on older systems (its own target folder,
+#             <target>/wheel-zig, as zig compiles every C dependency again);
+#     --test  then install it into a fresh venv (no index, no dependency) and run the README's
+#             quickstart with the installed `jetbase` on the embedded SQLite default:
+#             --version, init, new, upgrade, status.
 #
-# CARGO_TARGET_DIR is honoured. .ci/run runs it with --test after the tests.
+# CARGO_TARGET_DIR is honoured. .ci/run runs it with --test after the tests (without --zig:
+# the plain build needs nothing but maturin).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MATURIN_VERSION=1.16.0
-test_it=0
-case "${1:-}" in
-  --test) test_it=1 ;;
-  "") ;;
-  *) echo "usage: $0 [--test]" >&2; exit 2 ;;
-esac
+ZIG_VERSION=0.17.1
+test_it=0 zig=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) test_it=1 ;;
+    --zig) zig=1 ;;
+    *) echo "usage: $0 [--zig] [--test]" >&2; exit 2 ;;
+  esac
+done
 
 if [ "$(.venv-maturin/bin/maturin --version 2>/dev/null)" != "maturin $MATURIN_VERSION" ]; then
   echo "== installing maturin $MATURIN_VERSION into .venv-maturin"
   python3 -m venv .venv-maturin
   .venv-maturin/bin/pip install --quiet --disable-pip-version-check "maturin==$MATURIN_VERSION"
 fi
-
 target=${CARGO_TARGET_DIR:-$PWD/target}
 out="$target/wheels"
+build=(build --release --locked --out "$out")
+if [ "$zig" = 1 ]; then
+  if ! .venv-maturin/bin/python -c "import ziglang" 2>/dev/null; then
+    echo "== installing ziglang $ZIG_VERSION into .venv-maturin"
+    .venv-maturin/bin/pip install --quiet --disable-pip-version-check "ziglang==$ZIG_VERSION"
+  fi
+  # maturin runs zig through the first python3 on PATH: the venv's, which has ziglang.
+  export PATH="$PWD/.venv-maturin/bin:$PATH" CARGO_TARGET_DIR="$target/wheel-zig"
+  build+=(--zig --compatibility manylinux2014)
+fi
 mkdir -p "$out"
 rm -f "$out"/jetbase_rs-*.whl
 started=$(date +%s)
 echo "== building the wheel (release build)"
-(cd packaging && ../.venv-maturin/bin/maturin build --release --locked --out "$out")
+(cd packaging && ../.venv-maturin/bin/maturin "${build[@]}")
 seconds=$(( $(date +%s) - started ))
 wheels=("$out"/jetbase_rs-*.whl)
 [ ${#wheels[@]} -eq 1 ] && [ -f "${wheels[0]}" ] || { echo "no single wheel in $out" >&2; exit 1; }
