@@ -105,7 +105,8 @@ async fn open(settings: &Settings, mode: OpenMode) -> Result<Box<dyn Backend>, E
     connect_waiting(settings, mode, &mut |_| {}).await
 }
 
-/// Scan the project's migrations folder (off this thread: a hung file system must not
+/// The migration set: the one compiled into the program when the settings carry it, else a
+/// scan of the project's migrations folder (off this thread: a hung file system must not
 /// outlive a stop request, see `reading`).
 fn scan(settings: &Settings) -> Result<MigrationSet, Error> {
     if let Some(embedded) = settings.embedded {
