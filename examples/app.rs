@@ -11,6 +11,15 @@
 //! actually bound is printed on stderr (`serving on http://ADDR/`). Ctrl-C or SIGTERM ends
 //! the wait for the database or stops the migration cleanly, as the CLI does (exit 1), or,
 //! once serving, lets the requests in flight finish and exits 0.
+//!
+//! With `--embedded` it applies the migrations compiled into it instead (the example
+//! project `examples/jetbase/migrations`, embedded with `jetbase::embed_migrations!`), so it
+//! needs no files at run time: from any folder, with the database in `DATABASE_URL` (or a
+//! project's env.py when run inside one),
+//!
+//!     DATABASE_URL=postgresql://app@db/app cargo run --example app -- --embedded 0.0.0.0:8080
+//!
+//! through the same lock, history table, checksums and validations as `jetbase upgrade`.
 
 use std::process::ExitCode;
 
@@ -23,8 +32,14 @@ use axum::routing::get;
 use jetbase::cancel::CancelToken;
 use jetbase::config::{self, EnvVars};
 use jetbase::db::{self, DbSetupError, Pool, PoolSettings};
-use jetbase::ops::{self, Event, Observer, PlanLimit, UpgradeOptions};
+use jetbase::migration::EmbeddedMigrations;
+use jetbase::ops::{self, Event, Observer, UpgradeOptions};
 use serde_json::json;
+
+/// The example project's migrations, compiled in (the folder is relative to Cargo.toml).
+/// Their checksums are those of the files: the CLI and Python Jetbase, reading the same
+/// folder, see a database this app migrated as up to date.
+static MIGRATIONS: EmbeddedMigrations = jetbase::embed_migrations!("examples/jetbase/migrations");
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -39,12 +54,26 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:8080".into());
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let embedded = args.first().is_some_and(|a| a == "--embedded");
+    if embedded {
+        args.remove(0);
+    }
+    let addr = args.pop().unwrap_or_else(|| "127.0.0.1:8080".into());
     let env: EnvVars = std::env::vars().collect();
-    let project = config::discover(None, &std::env::current_dir()?)?;
-    let settings = config::load(&project, &env)?;
+    let cwd = std::env::current_dir()?;
+    let settings = if embedded {
+        // No project needed: a project's configuration when there is one, else the
+        // environment alone (DATABASE_URL, JETBASE_SQLALCHEMY_URL, DB_*).
+        let project = config::discover(None, &cwd).unwrap_or_else(|_| config::Project {
+            migrations_dir: cwd.join("migrations"),
+            dir: cwd.clone(),
+        });
+        eprintln!("migrations: {} embedded files", MIGRATIONS.files().len());
+        config::load(&project, &env)?.with_embedded(&MIGRATIONS)
+    } else {
+        config::load(&config::discover(None, &cwd)?, &env)?
+    };
 
     // From here on Ctrl-C and SIGTERM are ours: they stop a migration between (or inside)
     // files, or the server once its requests in flight are answered.
@@ -62,13 +91,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     };
     let report = ops::upgrade(
         &settings,
-        &UpgradeOptions {
-            limit: PlanLimit::All,
-            dry_run: false,
-            skip_validation: false,
-            skip_checksum_validation: false,
-            skip_file_validation: false,
-        },
+        &UpgradeOptions::default(),
         &mut Migrating { cancel },
     )
     .await?;

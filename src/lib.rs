@@ -3,6 +3,10 @@
 //! The library owns everything; the `jetbase` binary is a thin wrapper over [`cli::run`].
 //! Data flows one way: `cli` -> `config` -> `backend::connect` -> `ops` -> `report` -> `cli`.
 
+// `jetbase::embed_migrations!` expands to `::jetbase::...` paths, which must resolve in this
+// crate's own tests too.
+extern crate self as jetbase;
+
 pub mod backend;
 pub mod cancel;
 pub mod cli;
@@ -23,3 +27,5 @@ pub mod timefmt;
 pub mod url;
 
 pub use error::Error;
+/// Compiles a migrations folder into the program: see [`migration::EmbeddedMigrations`].
+pub use jetbase_macros::embed_migrations;

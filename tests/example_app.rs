@@ -1,6 +1,8 @@
 //! `examples/app.rs` as a service: built by the cargo running these tests, started in a
 //! temporary project on a free port, asked over HTTP with a few lines of HTTP/1.1 on a
-//! `TcpStream`, and stopped with SIGTERM, which it must survive gracefully (exit 0).
+//! `TcpStream`, and stopped with SIGTERM, which it must survive gracefully (exit 0). With
+//! `--embedded` it migrates from the files compiled into it, which the CLI and Python Jetbase
+//! (`.venv-py/bin/jetbase`, or `JETBASE_PY_BIN`) then check against the same files on disk.
 
 mod common;
 
@@ -90,8 +92,15 @@ impl App {
     /// Starts the example in the project's `jetbase/` folder on 127.0.0.1 port 0 and waits
     /// for the address it prints once it is listening.
     fn start(p: &Project) -> App {
-        let mut child = common::clean_command(app_binary(), &p.dir())
+        App::start_in(&p.dir(), &[], &[])
+    }
+
+    /// Starts the example in `cwd` with `args` before the address and extra environment.
+    fn start_in(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> App {
+        let mut child = common::clean_command(app_binary(), cwd)
+            .args(args)
             .arg("127.0.0.1:0")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -280,4 +289,173 @@ fn example_app_on_postgres_reads_versions_from_the_configured_schema() {
     }
     let (code, stderr) = app.terminate();
     assert_eq!(code, Some(0), "{stderr}");
+}
+
+/// The example project whose migrations the app embeds (`examples/jetbase/migrations`).
+fn embedded_source() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/jetbase/migrations")
+}
+
+/// Copies a folder tree (the embedded project's files into a test project).
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Python Jetbase's CLI, as `tests/crosstool.rs` finds it; `None` after `skip`.
+fn python_jetbase() -> Option<PathBuf> {
+    let path = std::env::var_os("JETBASE_PY_BIN").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-py/bin/jetbase"),
+        PathBuf::from,
+    );
+    if path.exists() {
+        return Some(path);
+    }
+    common::skip(
+        &format!("Python Jetbase is missing at {}", path.display()),
+        "run scripts/test.sh",
+    );
+    None
+}
+
+/// Python Jetbase in the project's `jetbase/` folder.
+fn py(py_bin: &Path, p: &Project, args: &[&str]) -> common::Run {
+    let out = common::clean_command(py_bin, &p.dir())
+        .envs(p.server.python_env.iter().copied())
+        .args(args)
+        .output()
+        .unwrap();
+    common::Run::from(&out)
+}
+
+/// The app started from an empty folder with `--embedded`, its database named by
+/// `DATABASE_URL` only: whatever it applies can only come from its binary. The folder lives
+/// as long as the app.
+fn start_embedded(p: &Project) -> (App, tempfile::TempDir) {
+    let url = if p.server.env_var.is_none() {
+        // SQLAlchemy's absolute SQLite path: four slashes.
+        format!("sqlite:///{}", p.db_path().display())
+    } else {
+        p.url.clone()
+    };
+    let empty = tempfile::tempdir().unwrap();
+    let app = App::start_in(
+        empty.path(),
+        &["--embedded"],
+        &[("DATABASE_URL", url.as_str())],
+    );
+    (app, empty)
+}
+
+/// An app built with embedded migrations upgrades the database; the CLI and Python Jetbase,
+/// reading the same files from a folder, find it up to date with the same checksums; a file
+/// changed on disk afterwards is drift for the CLI, not a silent pass.
+fn embedded_migrations_agree_with_the_cli_and_python(p: &Project) {
+    let (app, _cwd) = start_embedded(p);
+    assert!(
+        app.seen.iter().any(|l| l == "migrations: 3 embedded files"),
+        "{:?}",
+        app.seen
+    );
+    assert!(
+        app.seen.iter().any(|l| l == "applied 3 migration(s)"),
+        "{:?}",
+        app.seen
+    );
+    assert_eq!(
+        app.get_json("/"),
+        serde_json::json!({ "versions": ["1", "2"] })
+    );
+    let (code, stderr) = app.terminate();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        p.rows("SELECT name FROM item_names"),
+        vec![vec!["first item"]]
+    );
+    // Through the CLI's lock: its lease table exists, and the lock is free again.
+    assert!(p.table_exists("jetbase_lock_lease"), "{:?}", p.tables());
+    let lock = p.run(&["--json", "lock-status"]).expect(0).json();
+    assert_eq!(lock["is_locked"], false, "{lock}");
+
+    // The same files on disk: nothing pending, every checksum as stored.
+    copy_tree(&embedded_source(), &p.migrations());
+    let status = p.run(&["--json", "status"]).expect(0).json();
+    assert_eq!(status["pending"], serde_json::json!([]), "{status}");
+    assert_eq!(
+        status["applied"].as_array().map(Vec::len),
+        Some(3),
+        "{status}"
+    );
+    p.run(&["validate-checksums"]).expect(0);
+    p.run(&["validate-files"]).expect(0);
+    let history =
+        p.rows("SELECT filename, checksum FROM jetbase_migrations ORDER BY order_executed");
+    let upgrade = p.run(&["--json", "upgrade"]).expect(0).json();
+    assert_eq!(upgrade["up_to_date"], true, "{upgrade}");
+    if let Some(py_bin) = python_jetbase() {
+        py(&py_bin, p, &["validate-checksums"]).expect(0);
+        let r = py(&py_bin, p, &["upgrade"]).expect(0);
+        for file in [
+            "V1__create_items.sql",
+            "V2__create_tags.sql",
+            "ROC__item_names.sql",
+        ] {
+            assert!(
+                !r.stderr.contains(file) && !r.stdout.contains(file),
+                "{}{}",
+                r.stdout,
+                r.stderr
+            );
+        }
+        let r = py(&py_bin, p, &["status"]).expect(0);
+        assert!(r.stdout.contains("create items"), "{}", r.stdout);
+    }
+    // Nobody wrote anything: same rows, same checksums.
+    assert_eq!(
+        p.rows("SELECT filename, checksum FROM jetbase_migrations ORDER BY order_executed"),
+        history
+    );
+    // Started again, the app finds nothing to do.
+    let (again, _cwd) = start_embedded(p);
+    assert!(
+        again.seen.iter().any(|l| l == "applied 0 migration(s)"),
+        "{:?}",
+        again.seen
+    );
+    drop(again);
+
+    // A file edited on disk after it was embedded and applied: drift, exit code 3.
+    let v1 = p.migrations().join("V1__create_items.sql");
+    let mut text = std::fs::read_to_string(&v1).unwrap();
+    text = text.replace("'first item'", "'edited item'");
+    std::fs::write(&v1, text).unwrap();
+    let r = p.run(&["--json", "validate-checksums"]).expect(3);
+    let problems = r.json()["problems"].clone();
+    assert_eq!(problems[0]["kind"], "checksum_mismatch", "{problems}");
+    assert_eq!(
+        problems[0]["filename"], "V1__create_items.sql",
+        "{problems}"
+    );
+    let r = p.run(&["upgrade"]).expect(3);
+    assert!(r.stderr.contains("V1__create_items.sql"), "{}", r.stderr);
+}
+
+#[test]
+fn example_app_embedded_migrations_on_sqlite_agree_with_cli_and_python() {
+    embedded_migrations_agree_with_the_cli_and_python(&Project::new());
+}
+
+#[test]
+fn example_app_embedded_migrations_on_postgres_agree_with_cli_and_python() {
+    if let Some(p) = Project::on(&POSTGRES) {
+        embedded_migrations_agree_with_the_cli_and_python(&p);
+    }
 }

@@ -8,17 +8,51 @@ mod table;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::config::{self, EnvVars, Settings, Source};
 use crate::error::{Error, exit};
 use crate::migration::Version;
 use crate::ops::{self, AuditMode, Event, Observer, PlanLimit, RollbackOptions, UpgradeOptions};
 
+/// `jetbase -V`: the version and the commit (`build.rs`).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("JETBASE_GIT_COMMIT"),
+    ")"
+);
+
+/// The commit and its date, or `unknown` (`build.rs`).
+fn commit() -> String {
+    match env!("JETBASE_GIT_COMMIT_DATE") {
+        "" => env!("JETBASE_GIT_COMMIT").to_owned(),
+        date => format!("{} ({date})", env!("JETBASE_GIT_COMMIT")),
+    }
+}
+
+/// `jetbase --version`: the version, the commit it was built from and the backends this
+/// build has (its cargo features; SQLite is always in).
+fn long_version() -> &'static str {
+    static TEXT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let backends: Vec<&str> = crate::backend::registry::built_in()
+            .map(|d| d.name)
+            .collect();
+        format!(
+            "{}\ncommit: {}\nbackends: {}",
+            env!("CARGO_PKG_VERSION"),
+            commit(),
+            backends.join(", ")
+        )
+    });
+    TEXT.as_str()
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "jetbase",
-    version,
+    version = VERSION,
+    long_version = long_version(),
     about = "Jetbase CLI: database schema migrations (a native drop-in for Python Jetbase)",
     after_help = "Exit codes: 0 success, 1 error, 2 usage, 3 drift found (validation or audit), \
                   4 lock held, 5 database unreachable or backend not built in.\n\n\
@@ -139,6 +173,17 @@ enum Command {
         /// Seconds between attempts (default: DB_RETRY_DELAY, else 1)
         #[arg(long)]
         delay: Option<f64>,
+    },
+    /// Print a shell completion script (e.g. `jetbase completions bash > /etc/bash_completion.d/jetbase`)
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or write one page per command into a folder
+    Man {
+        /// Write jetbase.1 and jetbase-<command>.1 into this folder instead
+        #[arg(long = "out-dir", value_name = "DIR")]
+        out_dir: Option<PathBuf>,
     },
 }
 
@@ -330,35 +375,58 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         })
 }
 
-fn execute(cli: &Cli) -> Result<i32, Error> {
-    let json = cli.json;
-    let out = render::Out::new(json);
-    match &cli.command {
-        Command::Init => {
-            let dir = match &cli.dir {
-                Some(d) => d.clone(),
-                None => PathBuf::from("jetbase"),
-            };
-            let report = ops::init(&dir)?;
-            let abs = std::fs::canonicalize(&dir).unwrap_or(dir);
-            out.init(&report, &abs);
-            return Ok(exit::OK);
-        }
+/// The commands that need no database (nor, but for `new`, a project); `None` for the
+/// others.
+fn execute_offline(cli: &Cli, out: &render::Out) -> Option<Result<i32, Error>> {
+    Some(match &cli.command {
+        Command::Init => init_cmd(cli, out),
         Command::New {
             description,
             version,
-        } => {
-            let cwd = std::env::current_dir().map_err(|source| Error::Io {
-                path: PathBuf::from("."),
-                source,
-            })?;
-            let project = config::discover(cli.dir.as_deref(), &cwd)?;
-            let report =
-                ops::new_migration(&project.migrations_dir, description, version.as_deref())?;
-            out.new_file(&report);
-            return Ok(exit::OK);
+        } => new_cmd(cli, out, description, version.as_deref()),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "jetbase", &mut script);
+            render::emit_bytes(&script);
+            Ok(exit::OK)
         }
-        _ => {}
+        Command::Man { out_dir } => man(out_dir.as_deref()),
+        _ => return None,
+    })
+}
+
+fn init_cmd(cli: &Cli, out: &render::Out) -> Result<i32, Error> {
+    let dir = match &cli.dir {
+        Some(d) => d.clone(),
+        None => PathBuf::from("jetbase"),
+    };
+    let report = ops::init(&dir)?;
+    let abs = std::fs::canonicalize(&dir).unwrap_or(dir);
+    out.init(&report, &abs);
+    Ok(exit::OK)
+}
+
+fn new_cmd(
+    cli: &Cli,
+    out: &render::Out,
+    description: &str,
+    version: Option<&str>,
+) -> Result<i32, Error> {
+    let cwd = std::env::current_dir().map_err(|source| Error::Io {
+        path: PathBuf::from("."),
+        source,
+    })?;
+    let project = config::discover(cli.dir.as_deref(), &cwd)?;
+    let report = ops::new_migration(&project.migrations_dir, description, version)?;
+    out.new_file(&report);
+    Ok(exit::OK)
+}
+
+fn execute(cli: &Cli) -> Result<i32, Error> {
+    let json = cli.json;
+    let out = render::Out::new(json);
+    if let Some(done) = execute_offline(cli, &out) {
+        return done;
     }
     let env = capture_env();
     let settings = settings(cli, &env)?;
@@ -379,7 +447,9 @@ fn execute(cli: &Cli) -> Result<i32, Error> {
         rt.block_on(ops::wait(&settings, &mut obs))?;
     }
     match &cli.command {
-        Command::Init | Command::New { .. } => Ok(exit::OK),
+        Command::Init | Command::New { .. } | Command::Completions { .. } | Command::Man { .. } => {
+            Ok(exit::OK)
+        }
         Command::Upgrade(a) | Command::Migrate(a) => {
             let report = rt.block_on(ops::upgrade(&settings, &upgrade_options(a)?, &mut obs))?;
             out.upgrade(&report);
@@ -432,6 +502,46 @@ fn execute(cli: &Cli) -> Result<i32, Error> {
             Ok(exit::OK)
         }
     }
+}
+
+/// `jetbase man`: the main page on stdout, or every page into `out_dir`.
+fn man(out_dir: Option<&std::path::Path>) -> Result<i32, Error> {
+    match out_dir {
+        None => render::emit_bytes(&man_page(Cli::command().long_version(None::<&str>))?),
+        Some(dir) => {
+            for (name, page) in man_pages()? {
+                let path = dir.join(name);
+                std::fs::write(&path, page).map_err(|source| Error::Io { path, source })?;
+            }
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// The roff man page of `cmd`.
+fn man_page(cmd: clap::Command) -> Result<Vec<u8>, Error> {
+    let mut page = Vec::new();
+    clap_mangen::Man::new(cmd)
+        .render(&mut page)
+        .map_err(|source| Error::Io {
+            path: PathBuf::from("<man page>"),
+            source,
+        })?;
+    Ok(page)
+}
+
+/// `jetbase.1` and a `jetbase-<command>.1` for each command (with the global flags), as
+/// `git` ships its pages.
+fn man_pages() -> Result<Vec<(String, Vec<u8>)>, Error> {
+    // The short version (with the commit) on the pages: the long one is several lines.
+    let mut cmd = Cli::command().long_version(None::<&str>);
+    cmd.build();
+    let mut pages = vec![("jetbase.1".to_owned(), man_page(cmd.clone())?)];
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = format!("jetbase-{}", sub.get_name());
+        pages.push((format!("{name}.1"), man_page(sub.clone().name(name))?));
+    }
+    Ok(pages)
 }
 
 fn wait_cmd(

@@ -29,6 +29,14 @@ fn emit(text: &str) {
     }
 }
 
+/// Write bytes made elsewhere (a completion script, a man page) to stdout, as [`emit`].
+pub(super) fn emit_bytes(bytes: &[u8]) {
+    let mut out = std::io::stdout().lock();
+    if out.write_all(bytes).and_then(|()| out.flush()).is_err() {
+        std::process::exit(0);
+    }
+}
+
 const RULE: &str = "----------------------------------------";
 
 fn previews(title: &str, items: &[Preview]) -> String {

@@ -85,6 +85,24 @@ pub struct Settings {
     /// the CLI and the `jetbase::db` pool both open it.
     pub connect: crate::backend::ConnectSpec,
     pub entries: Vec<Entry>,
+    /// Migrations compiled into the program (`jetbase::embed_migrations!`), used instead of
+    /// the project's migrations folder when set ([`Settings::with_embedded`]).
+    pub embedded: Option<&'static crate::migration::EmbeddedMigrations>,
+}
+
+impl Settings {
+    /// These settings with the migrations compiled into the program in place of the
+    /// project's migrations folder: every operation (upgrade, rollback, status, the audits)
+    /// then reads them, and nothing else changes (the database, the lock, the history and
+    /// the validations are the CLI's).
+    #[must_use]
+    pub fn with_embedded(
+        mut self,
+        migrations: &'static crate::migration::EmbeddedMigrations,
+    ) -> Settings {
+        self.embedded = Some(migrations);
+        self
+    }
 }
 
 /// Default `lock_timeout`: as long as Liquibase waits, enough for another deployment's
@@ -609,6 +627,7 @@ pub fn load(project: &Project, env: &EnvVars) -> Result<Settings, ConfigError> {
         lock_lease,
         retry: retry(env)?,
         entries,
+        embedded: None,
     })
 }
 

@@ -1,6 +1,7 @@
 //! Migration files, pure: names, versions, parsing, the legacy checksum and the SQL splitter.
 //! This module never touches a database and never imports `backend`, `ops` or `cli`.
 
+mod embed;
 mod name;
 mod parse;
 mod pytext;
@@ -12,6 +13,7 @@ mod version;
 
 use std::path::{Path, PathBuf};
 
+pub use embed::{EmbeddedFile, EmbeddedMigrations};
 pub use name::{MAX_FILENAME_CHARS, NameRule, ParsedName, parse_filename};
 pub use parse::{
     Directives, LegacyMode, Section, checksum_of, directives, legacy_checksum,
@@ -50,15 +52,20 @@ pub struct Statement {
     pub line: usize,
 }
 
-/// A migration file found on disk (name checks done, content not read yet).
+/// A migration file found on disk or compiled into the program (name checks done, content
+/// not read yet).
 #[derive(Debug, Clone)]
 pub struct MigrationFile {
+    /// Where the file is; for an embedded file, where it was when the program was built.
     pub path: PathBuf,
     pub filename: String,
     pub kind: MigrationKind,
     pub version: Option<Version>,
     /// Raw description with `_` replaced by a space (the `description` column).
     pub description: String,
+    /// The file's bytes when they were compiled into the program ([`EmbeddedMigrations`]):
+    /// then they are read from here, never from `path`.
+    pub embedded: Option<&'static [u8]>,
 }
 
 /// A parsed migration file.
@@ -200,6 +207,43 @@ impl MigrationError {
 /// Unreadable or non-UTF-8 file.
 pub fn file_checksum(path: &Path) -> Result<String, MigrationError> {
     read_text(path).map(|text| legacy_checksum(&text))
+}
+
+/// Read and parse one migration file: its embedded bytes, or the file on disk. Both go
+/// through the same decoding and parsing, so the checksum of an embedded file is the one
+/// its file on disk has.
+///
+/// # Errors
+/// Unreadable or non-UTF-8 file.
+pub fn read_file(
+    file: &MigrationFile,
+    opts: SplitRules,
+) -> Result<ParsedMigration, MigrationError> {
+    match file.embedded {
+        Some(bytes) => parse::text_from_bytes(&file.path, bytes.to_vec()).map(|t| parse(&t, opts)),
+        None => read(&file.path, opts),
+    }
+}
+
+/// The legacy checksums of migration files, in order: embedded ones from their bytes, the
+/// others read from disk as [`file_checksums`] reads them.
+#[must_use]
+pub fn migration_checksums(files: &[&MigrationFile]) -> Vec<Result<String, MigrationError>> {
+    let on_disk: Vec<&Path> = files
+        .iter()
+        .filter(|f| f.embedded.is_none())
+        .map(|f| f.path.as_path())
+        .collect();
+    let mut read = file_checksums(&on_disk).into_iter();
+    files
+        .iter()
+        .map(|f| match f.embedded {
+            Some(bytes) => {
+                parse::text_from_bytes(&f.path, bytes.to_vec()).map(|t| legacy_checksum(&t))
+            }
+            None => read.next().expect("one checksum per file on disk"),
+        })
+        .collect()
 }
 
 /// The legacy checksums of many files, in order. Validating a thousand applied files is the

@@ -28,12 +28,28 @@ pub fn scan(dir: &Path) -> Result<MigrationSet, MigrationError> {
     }
     let mut entries = Vec::new();
     walk(dir, &mut entries)?;
+    classify(
+        dir,
+        entries
+            .into_iter()
+            .map(|(path, special)| (path, special, None)),
+    )
+}
 
+/// The checks and the order of [`scan`], over files already listed in walk order: each
+/// with what it is when not a regular file, and its bytes when they were compiled into the
+/// program (`embed_migrations!`), which then never reads the disk. Both sources go through
+/// here, so an embedded folder and the same folder on disk make the same set.
+pub(super) fn classify(
+    dir: &Path,
+    entries: impl IntoIterator<Item = (PathBuf, Special, Option<&'static [u8]>)>,
+) -> Result<MigrationSet, MigrationError> {
     let mut set = MigrationSet::default();
-    for (path, special) in entries {
-        let Some(file) = migration_file(dir, path)? else {
+    for (path, special, embedded) in entries {
+        let Some(mut file) = migration_file(dir, path)? else {
             continue;
         };
+        file.embedded = embedded;
         // Opening a FIFO blocks until a writer comes, a device may never end: refuse them
         // here, by name, before anything is read or run.
         if let Some(kind) = special {
@@ -129,6 +145,7 @@ fn migration_file(dir: &Path, path: PathBuf) -> Result<Option<MigrationFile>, Mi
         kind: parsed.kind,
         version: parsed.version,
         description: parsed.description,
+        embedded: None,
     }))
 }
 
@@ -142,7 +159,7 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> MigrationError + '_ {
 /// What a directory entry is when it is neither a regular file nor a folder (nor a link
 /// to one of them): `Some("a FIFO")`. `None` for regular files and dangling links (whose
 /// read then fails with the precise error).
-type Special = Option<&'static str>;
+pub(super) type Special = Option<&'static str>;
 
 fn special(file_type: fs::FileType) -> Special {
     use std::os::unix::fs::FileTypeExt;

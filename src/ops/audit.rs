@@ -100,9 +100,7 @@ pub(crate) struct Prefetched(Pending<Vec<Result<String, MigrationError>>>);
 
 impl Prefetched {
     pub(crate) fn start(set: &MigrationSet) -> Prefetched {
-        Prefetched(checksums(
-            set.versioned.iter().map(|f| f.path.clone()).collect(),
-        ))
+        Prefetched(checksums(set.versioned.clone()))
     }
 }
 
@@ -138,7 +136,7 @@ pub(crate) fn check_checksums(
                 .map(|(i, ..)| all[*i].take().unwrap_or_else(|| Ok(String::new())))
                 .collect()
         }
-        None => checksums(applied.iter().map(|(_, f, ..)| f.path.clone()).collect()).wait()?,
+        None => checksums(applied.iter().map(|(_, f, ..)| (*f).clone()).collect()).wait()?,
     };
     let mut problems = Vec::new();
     let mut repairs = Vec::new();

@@ -105,9 +105,14 @@ async fn open(settings: &Settings, mode: OpenMode) -> Result<Box<dyn Backend>, E
     connect_waiting(settings, mode, &mut |_| {}).await
 }
 
-/// Scan the project's migrations folder (off this thread: a hung file system must not
+/// The migration set: the one compiled into the program when the settings carry it, else a
+/// scan of the project's migrations folder (off this thread: a hung file system must not
 /// outlive a stop request, see `reading`).
 fn scan(settings: &Settings) -> Result<MigrationSet, Error> {
+    if let Some(embedded) = settings.embedded {
+        // Compiled into the program: nothing on disk to wait for.
+        return Ok(embedded.set()?);
+    }
     let dir = settings.project.migrations_dir.clone();
     Ok(reading::off_thread(move || migration::scan(&dir))??)
 }
@@ -116,7 +121,7 @@ fn scan(settings: &Settings) -> Result<MigrationSet, Error> {
 /// the caller, each read abandoned on a stop request.
 fn parse_all(db: &dyn Backend, files: &[&MigrationFile]) -> reading::Parsed {
     reading::Parsed::start(
-        files.iter().map(|f| f.path.clone()).collect(),
+        files.iter().map(|f| (*f).clone()).collect(),
         db.dialect().split_options(),
     )
 }

@@ -7,7 +7,6 @@
 //! batched (one thread for a whole upgrade's files, a few for a thousand checksums), so this
 //! costs a handful of thread starts per command. `migration/` knows nothing of it.
 
-use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -15,7 +14,7 @@ use std::time::Duration;
 use super::check_cancelled;
 use crate::error::Error;
 use crate::error::Stopped;
-use crate::migration::{self, MigrationError, ParsedMigration, SplitRules};
+use crate::migration::{self, MigrationError, MigrationFile, ParsedMigration, SplitRules};
 
 /// How often a waiting caller looks for a stop request.
 const POLL: Duration = Duration::from_millis(50);
@@ -69,17 +68,17 @@ pub(super) fn off_thread<T: Send + 'static>(
     Pending::start(work).wait()
 }
 
-/// The legacy checksums of `paths`, in order, read on a thread of their own and, when there
+/// The legacy checksums of `files`, in order, read on a thread of their own and, when there
 /// are enough of them, on every core (a no-op upgrade's main cost is validating a thousand
 /// applied files); each thread takes a contiguous share, so `file_checksums` reuses each
-/// folder's descriptor.
-pub(super) fn checksums(paths: Vec<PathBuf>) -> Pending<Vec<Result<String, MigrationError>>> {
+/// folder's descriptor. Embedded files are checksummed from their bytes.
+pub(super) fn checksums(files: Vec<MigrationFile>) -> Pending<Vec<Result<String, MigrationError>>> {
     Pending::start(move || {
-        let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+        let refs: Vec<&MigrationFile> = files.iter().collect();
         let shares = if refs.len() < 64 { 1 } else { threads() };
         let share = refs.len().div_ceil(shares).max(1);
-        let parts: Vec<&[&Path]> = refs.chunks(share).collect();
-        par_map(&parts, |part| migration::file_checksums(part))
+        let parts: Vec<&[&MigrationFile]> = refs.chunks(share).collect();
+        par_map(&parts, |part| migration::migration_checksums(part))
             .into_iter()
             .flatten()
             .collect()
@@ -122,12 +121,12 @@ pub(super) struct Parsed {
 }
 
 impl Parsed {
-    pub(super) fn start(paths: Vec<PathBuf>, opts: SplitRules) -> Parsed {
+    pub(super) fn start(files: Vec<MigrationFile>, opts: SplitRules) -> Parsed {
         // A rendezvous channel: the reader waits with its next file until it is asked for.
         let (tx, rx) = mpsc::sync_channel(0);
         let thread = std::thread::spawn(move || {
-            for path in paths {
-                if tx.send(migration::read(&path, opts)).is_err() {
+            for file in files {
+                if tx.send(migration::read_file(&file, opts)).is_err() {
                     break; // the caller stopped
                 }
             }
@@ -155,10 +154,11 @@ mod tests {
         let b = dir.path().join("V2__b.sql");
         std::fs::write(&a, "SELECT 1;\n-- rollback\nSELECT 2;\n").expect("write");
         std::fs::write(&b, "SELECT 3;\nSELECT 4;\n").expect("write");
-        let mut parsed = Parsed::start(
-            vec![a.clone(), dir.path().join("gone.sql"), b],
-            SplitRules::default(),
-        );
+        let set = migration::scan(dir.path()).expect("scan");
+        let (fa, fb) = (set.versioned[0].clone(), set.versioned[1].clone());
+        let mut gone = fa.clone();
+        gone.path = dir.path().join("gone.sql");
+        let mut parsed = Parsed::start(vec![fa.clone(), gone, fb], SplitRules::default());
         let first = parsed.next().expect("a");
         assert_eq!(first.upgrade.len(), 1);
         assert_eq!(first.rollback.len(), 1);
@@ -167,7 +167,7 @@ mod tests {
             Err(Error::Migration(MigrationError::Io { .. }))
         ));
         assert_eq!(parsed.next().expect("b").upgrade.len(), 2);
-        let sums = checksums(vec![a.clone(), a]).wait().expect("checksums");
+        let sums = checksums(vec![fa.clone(), fa]).wait().expect("checksums");
         assert_eq!(sums.len(), 2);
         assert_eq!(sums[0].as_ref().ok(), sums[1].as_ref().ok());
     }

@@ -77,7 +77,7 @@ pub async fn status(settings: &Settings) -> Result<StatusReport, Error> {
     let sums = if known.is_empty() {
         Vec::new()
     } else {
-        checksums(known.iter().map(|(f, _)| f.path.clone()).collect()).wait()?
+        checksums(known.iter().map(|(f, _)| (*f).clone()).collect()).wait()?
     };
     let mut changed = HashSet::new();
     for ((file, stored), sum) in known.iter().zip(sums) {

@@ -28,6 +28,19 @@ pub struct UpgradeOptions {
     pub skip_file_validation: bool,
 }
 
+/// A plain `jetbase upgrade`: every pending file, every validation.
+impl Default for UpgradeOptions {
+    fn default() -> UpgradeOptions {
+        UpgradeOptions {
+            limit: PlanLimit::All,
+            dry_run: false,
+            skip_validation: false,
+            skip_checksum_validation: false,
+            skip_file_validation: false,
+        }
+    }
+}
+
 /// Apply pending migrations.
 ///
 /// # Errors
@@ -68,16 +81,17 @@ async fn upgrade_inner(
 /// The current checksums of the repeatables, by path, which the plan compares with the
 /// history: read in one batch, off this thread.
 fn repeatable_checksums(set: &MigrationSet) -> Result<HashMap<PathBuf, String>, Error> {
-    let paths: Vec<PathBuf> = set
+    let files: Vec<MigrationFile> = set
         .runs_always
         .iter()
         .chain(&set.runs_on_change)
-        .map(|f| f.path.clone())
+        .cloned()
         .collect();
-    if paths.is_empty() {
+    if files.is_empty() {
         return Ok(HashMap::new());
     }
-    let sums = checksums(paths.clone()).wait()?;
+    let paths: Vec<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
+    let sums = checksums(files).wait()?;
     paths
         .into_iter()
         .zip(sums)
