@@ -5,8 +5,11 @@
 # wheel is tagged by maturin's own auditwheel check for the oldest glibc the binary needs
 # (manylinux_2_34 when built on Debian 12: glibc 2.34 or newer); no sdist is made.
 #
-#   scripts/wheel.sh [--zig] [--test]
+#   scripts/wheel.sh [--zig] [--dev] [--test]
 #     build, print the wheel's path, size and build time;
+#     --dev   the same wheel from cargo's dev profile (unoptimised, not stripped: a few times
+#             larger), which reuses what `cargo test` built: what CI installs and tests, in a
+#             minute instead of a release build's eight;
 #     --zig   link against glibc 2.17 with zig (ziglang from PyPI into .venv-maturin) for a
 #             manylinux2014 wheel that also installs on older systems (its own target folder,
 #             <target>/wheel-zig, as zig compiles every C dependency again);
@@ -14,18 +17,19 @@
 #             quickstart with the installed `jetbase` on the embedded SQLite default:
 #             --version, init, new, upgrade, status.
 #
-# CARGO_TARGET_DIR is honoured. .ci/run runs it with --test after the tests (without --zig:
-# the plain build needs nothing but maturin).
+# CARGO_TARGET_DIR is honoured. .ci/run runs it with --dev --test after the tests (without
+# --zig: the plain build needs nothing but maturin).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MATURIN_VERSION=1.16.0
 ZIG_VERSION=0.17.1
-test_it=0 zig=0
+test_it=0 zig=0 dev=0
 for arg in "$@"; do
   case "$arg" in
     --test) test_it=1 ;;
     --zig) zig=1 ;;
-    *) echo "usage: $0 [--zig] [--test]" >&2; exit 2 ;;
+    --dev) dev=1 ;;
+    *) echo "usage: $0 [--zig] [--dev] [--test]" >&2; exit 2 ;;
   esac
 done
 
@@ -37,6 +41,7 @@ fi
 target=${CARGO_TARGET_DIR:-$PWD/target}
 out="$target/wheels"
 build=(build --release --locked --out "$out")
+if [ "$dev" = 1 ]; then build=(build --profile dev --locked --out "$out"); fi
 if [ "$zig" = 1 ]; then
   if ! .venv-maturin/bin/python -c "import ziglang" 2>/dev/null; then
     echo "== installing ziglang $ZIG_VERSION into .venv-maturin"
@@ -49,7 +54,7 @@ fi
 mkdir -p "$out"
 rm -f "$out"/jetbase_rs-*.whl
 started=$(date +%s)
-echo "== building the wheel (release build)"
+echo "== building the wheel ($([ "$dev" = 1 ] && echo "dev profile" || echo "release build"))"
 (cd packaging && ../.venv-maturin/bin/maturin "${build[@]}")
 seconds=$(( $(date +%s) - started ))
 wheels=("$out"/jetbase_rs-*.whl)
