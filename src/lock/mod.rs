@@ -327,6 +327,12 @@ pub async fn status(db: &mut dyn Backend) -> Result<LockStatus, DbError> {
     if !table_exists(db, LOCK_TABLE).await? || !table_exists(db, MIGRATIONS_TABLE).await? {
         return Ok(LockStatus::default());
     }
+    read_status(db).await
+}
+
+/// [`status`] where the lock's tables are known to exist (a waiter, after its guarded
+/// UPDATE ran): the lock row, and the lease when there is one.
+async fn read_status(db: &mut dyn Backend) -> Result<LockStatus, DbError> {
     let sql = db.dialect().lock_status();
     let rows = db.query(&sql, &[]).await?;
     let mut st = rows
@@ -423,13 +429,21 @@ async fn acquire_row(
         st.session = HolderSession::Alive;
         return Ok(Acquire::Busy(Box::new(st)));
     }
+    // Where a guarded UPDATE is a costly commit that may conflict and says nothing of what it
+    // changed (Spark), a held row is seen by reading it: waiters only read.
+    if !db.capabilities().compare_and_set {
+        let st = read_status(db).await?;
+        if st.is_locked {
+            return Ok(Acquire::Busy(Box::new(st)));
+        }
+    }
     let acquire = db.dialect().acquire_lock();
     let mut work = vec![(acquire, vec![Value::from(owner.process_id.as_str())])];
     work.extend(lease_rows(db, owner, ttl_seconds, session == Some(true)));
     if guarded(db, work).await? {
         return Ok(Acquire::Held(owner.process_id.clone()));
     }
-    let mut st = status(db).await?;
+    let mut st = read_status(db).await?;
     if session == Some(true) {
         // Held, yet the session lock was free: a holder that keeps one is gone.
         st.session = HolderSession::Gone;

@@ -16,7 +16,7 @@
 
 use std::path::Path;
 
-use super::{Server, as_written};
+use super::{LockFixture, Server, as_written};
 
 pub const DATABRICKS: Server = Server {
     name: "databricks",
@@ -42,13 +42,24 @@ pub const DATABRICKS: Server = Server {
     trigger_with_delimiter: "-- jetbase: delimiter=//\n-- upgrade\nCREATE TABLE audit (id INTEGER, note VARCHAR(50))//\nINSERT INTO audit (id, note)\nSELECT id, 'user added' FROM users//\n-- rollback\nDROP TABLE audit//\n",
     session_lock: None,
     adapt,
-    lock: super::ROW_LOCK,
+    lock: ROW_LOCK,
     // No Databricks client library talks to open-source Spark (BACKENDS.md): the original's
     // SQL is compared statement by statement instead (tests/databricks.rs).
     python_tool: false,
     python_env: &[],
     crash_kills: super::Kills::AtRandom,
     orders_by_order_executed: false,
+};
+
+/// The original's lock row (`super::ROW_LOCK`), with the foreign holder's time written as a
+/// `TIMESTAMP` literal: Spark does not assign a string to a `TIMESTAMP` column.
+const ROW_LOCK: LockFixture = LockFixture {
+    held: super::ROW_LOCK.held,
+    hold_remote: super::ROW_LOCK.hold_remote,
+    expire_remote: super::ROW_LOCK.expire_remote,
+    hold_foreign: Some(|p| {
+        p.exec("UPDATE jetbase_lock SET is_locked = TRUE, locked_at = TIMESTAMP '2026-01-01 00:00:00', process_id = 'other' WHERE id = 1");
+    }),
 };
 
 /// The admin URL with `schema=<name>`.
