@@ -24,15 +24,18 @@
 # Defects of pyspark 3.5.9 + iceberg-spark-runtime 1.10.2, worked around at start (built once,
 # cached in <venv>/jetbase-build/<checksum>/): databricks/shade_jackson.py builds the relocated
 # Jackson the runtime jar lacks; databricks/*.java (a session catalog whose DROP TABLE deletes
-# the table's data) is compiled with javac against the jars.
+# the table's data, and a Hive catalog whose commits are atomic in this JVM) is compiled with
+# javac against the jars.
 # `start` installs scripts/servers/databricks-requirements.txt into <repo>/.venv-databricks when
 # missing or when the pins changed, openjdk-17-jdk-headless when there is no javac, and socat
 # when missing (apt).
 # Settings at start: DATABRICKS_SERVER_HEAP (the JVM's heap, default 1g), DATABRICKS_SERVER_TOKEN
-# (default: a random dapi... token), DATABRICKS_SERVER_DEBUG=1 (the front logs each request).
+# (default: a random dapi... token), DATABRICKS_SERVER_DEBUG=1 (the front logs each request),
+# DATABRICKS_SERVER_SPARK_ARGS (more spark-submit options, split on blanks: --conf k=v, --hiveconf
+# k=v; a later --conf of the same key wins).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=lib.sh
+# shellcheck disable=SC1091
 . "$HERE/lib.sh"
 VAR=JETBASE_TEST_DATABRICKS_URL
 VENV=$(cd "$HERE/../.." && pwd)/.venv-databricks
@@ -119,6 +122,7 @@ attempt)
   CP=$SITE_DIR/snowpark_connect_deps_iceberg/jars/iceberg-spark-runtime-3.5_2.12-1.10.2.jar
   CP=$CP:$B/iceberg-jackson.jar:$B/jetbase-catalog.jar
   mkdir -p "$D/tmp" "$D/conf"
+  read -r -a EXTRA <<< "${DATABRICKS_SERVER_SPARK_ARGS:-}"
   DERBY="jdbc:derby:;databaseName=$D/metastore_db;create=true"
   # Inside a new network namespace: loopback up, the bridge (unix socket -> the JVM's port;
   # socat forks a child per connection, so keep-alive and concurrent clients work), then the JVM
@@ -148,7 +152,11 @@ attempt)
       --conf "spark.driver.extraJavaOptions=-Dderby.system.home=$D -Dderby.stream.error.file=$D/derby.log -Djava.io.tmpdir=$D/tmp" \
       --conf spark.sql.extensions=org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions \
       --conf spark.sql.catalog.spark_catalog=jetbase.PurgingSessionCatalog \
-      --conf spark.sql.catalog.spark_catalog.type=hive \
+      --conf spark.sql.catalog.spark_catalog.catalog-impl=jetbase.LockingHiveCatalog \
+      --conf spark.sql.catalog.spark_catalog.cache-enabled=false \
+      --conf spark.sql.catalog.spark_catalog.table-default.commit.retry.num-retries=50 \
+      --conf spark.sql.catalog.spark_catalog.table-default.commit.retry.min-wait-ms=20 \
+      --conf spark.sql.catalog.spark_catalog.table-default.commit.retry.max-wait-ms=2000 \
       --conf spark.sql.sources.default=iceberg \
       --conf spark.sql.legacy.createHiveTableByDefault=false \
       --conf spark.hadoop.iceberg.engine.hive.lock-enabled=false \
@@ -167,7 +175,7 @@ attempt)
       --hiveconf hive.server2.thrift.bind.host=127.0.0.1 \
       --hiveconf hive.server2.thrift.http.cookie.auth.enabled=false \
       --hiveconf hive.server2.authentication=NONE \
-      spark-internal
+      "${EXTRA[@]}" spark-internal
   ) </dev/null >"$D/sts.log" 2>&1 &
   echo $! > "$D/jvm.pid"
   DBX_TOKEN=$TOKEN DBX_FORBIDDEN_TOKEN=$FORBIDDEN_TOKEN DBX_USER=$DBX_USER DBX_WAREHOUSE_ID=$WAREHOUSE_ID \
