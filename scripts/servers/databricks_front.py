@@ -184,6 +184,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
+    block_on_close = False  # SIGTERM ends the front at once, idle keep-alive clients or not
     request_queue_size = 128
 
     def handle_error(self, request, client_address):
