@@ -23,7 +23,7 @@ import org.apache.thrift.TException;
  * one the commit started from, and writes the new one. Atomic only through a metastore lock or a
  * Hive 4 metastore's conditional alter_table: the embedded Hive 2.3 metastore has neither (its
  * lock tables are missing, so iceberg.engine.hive.lock-enabled must be false), and concurrent
- * commits then overwrite each other (16 INSERTs at once, each answered with success, left 6 to 10
+ * commits then overwrite each other (16 INSERTs at once, each answered with success, left 4 to 10
  * rows). Here each table's check-and-write runs under a lock of this JVM, so a commit that lost
  * the race fails its check and Iceberg retries or refuses it (CommitFailedException, or for an
  * UPDATE/DELETE/MERGE whose rows changed meanwhile, ValidationException "Found conflicting
