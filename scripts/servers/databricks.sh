@@ -63,7 +63,7 @@ build() {
   site=$(SITE)
   ice=$site/snowpark_connect_deps_iceberg/jars/iceberg-spark-runtime-3.5_2.12-1.10.2.jar
   echo "== building the Iceberg workarounds into $out" >&2
-  rm -rf "$VENV/jetbase-build"
+  # Older builds stay (about 2.4 MB each): a server started from one may still be running.
   tmp=$out/classes
   mkdir -p "$tmp"
   "$VENV/bin/python" "$SRC/shade_jackson.py" "$ice" "$out/iceberg-jackson.jar" >&2
