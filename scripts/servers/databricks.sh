@@ -7,7 +7,7 @@
 #   scripts/servers/databricks.sh start  -> prints the server's folder (contract in lib.sh): url,
 #                                           env, pid (the front), jvm.pid, bridge.pid, port (the
 #                                           front's), ports; sts.sock, warehouse/, metastore_db/,
-#                                           sts.log, front.log, bridge.log, tmp/
+#                                           calls.log, sts.log, front.log, bridge.log, tmp/
 #   scripts/servers/databricks.sh stop DIR
 #   scripts/servers/databricks.sh var    -> JETBASE_TEST_DATABRICKS_URL
 # The URL (databricks-sqlalchemy's form, plus protocol=http):
@@ -15,7 +15,8 @@
 #   &catalog=spark_catalog&schema=default&protocol=http
 # DIR/env also exports JETBASE_TEST_DATABRICKS_TOKEN (the token), ..._FORBIDDEN_TOKEN (a token the
 # front answers with 403), ..._HTTP_PATH (the warehouse path of the URL) and ..._CLUSTER_HTTP_PATH
-# (/sql/protocolv1/o/<org>/<cluster>, the other path it serves).
+# (/sql/protocolv1/o/<org>/<cluster>, the other path it serves) and ..._CALLS (DIR/calls.log, where
+# the front logs each request: its Thrift call, e.g. CancelOperation, and HTTP status).
 # Loopback only: in HTTP mode Spark's Jetty binds every interface whatever
 # hive.server2.thrift.bind.host says, so the JVM runs in a network namespace of its own
 # (`unshare -n`, as root), on port 10001 there; a socat started in that namespace bridges
@@ -179,7 +180,7 @@ attempt)
   ) </dev/null >"$D/sts.log" 2>&1 &
   echo $! > "$D/jvm.pid"
   DBX_TOKEN=$TOKEN DBX_FORBIDDEN_TOKEN=$FORBIDDEN_TOKEN DBX_USER=$DBX_USER DBX_WAREHOUSE_ID=$WAREHOUSE_ID \
-    DBX_ORG_ID=$ORG_ID DBX_CLUSTER_ID=$CLUSTER_ID \
+    DBX_ORG_ID=$ORG_ID DBX_CLUSTER_ID=$CLUSTER_ID DBX_CALLS_LOG=$D/calls.log \
     "$VENV/bin/python" "$HERE/databricks_front.py" "$PORT" "$D/sts.sock" "$D" </dev/null >"$D/front.log" 2>&1 &
   echo $! > "$D/pid"
   # Up when the server says so and an OpenSession + SELECT 1 through the front succeeds (240 s
@@ -199,7 +200,7 @@ attempt)
   echo "$URL" > "$D/url"
   write_env "$D" "$VAR=$URL" "JETBASE_TEST_DATABRICKS_TOKEN=$TOKEN" \
     "JETBASE_TEST_DATABRICKS_FORBIDDEN_TOKEN=$FORBIDDEN_TOKEN" "JETBASE_TEST_DATABRICKS_HTTP_PATH=$HTTP_PATH" \
-    "JETBASE_TEST_DATABRICKS_CLUSTER_HTTP_PATH=$CLUSTER_HTTP_PATH"
+    "JETBASE_TEST_DATABRICKS_CLUSTER_HTTP_PATH=$CLUSTER_HTTP_PATH" "JETBASE_TEST_DATABRICKS_CALLS=$D/calls.log"
   echo "Spark 3.5.9 Thrift Server + Iceberg 1.10.2 behind a token front on 127.0.0.1:$PORT$HTTP_PATH, URL in $D/url" >&2
   ;;
 stop)

@@ -17,7 +17,12 @@ usage: databricks_front.py PORT UNIX_SOCKET [DIR]   (DIR: the server folder, for
   DBX_USER             the user name the server sees (current_user()); default "token"
   DBX_WAREHOUSE_ID     the SQL warehouse: POST /sql/1.0/warehouses/<id>
   DBX_ORG_ID, DBX_CLUSTER_ID   the cluster: POST /sql/protocolv1/o/<org>/<cluster>
-  DATABRICKS_SERVER_DEBUG=1    one line per request on stderr (path, status, sizes, ms)
+  DBX_CALLS_LOG        a file that gets one line per request: time, number, method, path, the
+                       Thrift call (OpenSession, ExecuteStatement, CancelOperation, ...), the HTTP
+                       status, ms; e.g. "2026-12-02T02:30:01.123 #12 POST /sql/1.0/warehouses/x
+                       CancelOperation 200 3.1 ms" (tests read it to see which calls reached the
+                       server); optional
+  DATABRICKS_SERVER_DEBUG=1    the same lines on stderr too
 
 Answers, in this order of checks:
   - no `Authorization: Bearer <token>`, or another token: 401, "Invalid access token." in an
@@ -35,7 +40,9 @@ import itertools
 import os
 import signal
 import socket
+import struct
 import sys
+import threading
 import time
 from urllib.parse import urlsplit
 
@@ -48,6 +55,8 @@ if os.environ.get("DBX_WAREHOUSE_ID"):
 if os.environ.get("DBX_ORG_ID") and os.environ.get("DBX_CLUSTER_ID"):
     PATHS.add(f"/sql/protocolv1/o/{os.environ['DBX_ORG_ID']}/{os.environ['DBX_CLUSTER_ID']}")
 DEBUG = os.environ.get("DATABRICKS_SERVER_DEBUG", "") not in ("", "0")
+CALLS_LOG = os.environ.get("DBX_CALLS_LOG", "")
+CALLS_LOCK = threading.Lock()
 KEEP_ALIVE = 300  # seconds an idle client connection stays open
 UPSTREAM_IDLE = 60.0  # an upstream connection idle this long is opened anew (Spark's Jetty: 1800 s)
 BASIC = "Basic " + base64.b64encode(f"{USER}:x".encode()).decode()
@@ -72,6 +81,29 @@ class UnixConnection(http.client.HTTPConnection):
             s.close()
             raise
         self.sock = s
+
+
+def thrift_call(body):
+    """The method name in a TBinaryProtocol message (strict or old form), or "-"."""
+    try:
+        if body[0] & 0x80:  # strict: version and type, then the name's length and the name
+            (n,) = struct.unpack_from(">i", body, 4)
+            return body[8:8 + n].decode("ascii")
+        (n,) = struct.unpack_from(">i", body, 0)
+        return body[4:4 + n].decode("ascii") if 0 < n < 100 else "-"
+    except (IndexError, struct.error, UnicodeDecodeError):
+        return "-"
+
+
+def log_call(n, handler, body, status, ms):
+    line = (f"{time.strftime('%Y-%m-%dT%H:%M:%S')}.{int(time.time() * 1000) % 1000:03d} #{n} {handler.command} "
+            f"{handler.path} {thrift_call(body) if body else '-'} {status} {ms:.1f} ms\n")
+    if CALLS_LOG:
+        with CALLS_LOCK, open(CALLS_LOG, "a") as f:
+            f.write(line)
+    if DEBUG:
+        sys.stderr.write(line)
+        sys.stderr.flush()
 
 
 def error_page(status, reason, path):
@@ -130,10 +162,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 out = f"databricks_front: {type(e).__name__}: {e}\n".encode()
                 print(f"front error on {self.command} {self.path}: {type(e).__name__}: {e}",
                       file=sys.stderr, flush=True)
-        if DEBUG:
-            print(f"#{n} {self.command} {self.path} -> {status}, {len(body)} -> {len(out)} bytes, "
-                  f"{(time.monotonic() - started) * 1000:.1f} ms", file=sys.stderr, flush=True)
         self.reply(status, headers, out)
+        log_call(n, self, body, status, (time.monotonic() - started) * 1000)
 
     def upstream_request(self, body):
         """POSTs the body to the server's /cliservice over this client connection's own
