@@ -79,7 +79,7 @@ fn databricks_statements_are_the_originals_statement_by_statement() {
     let Some(py) = python_statements() else {
         return;
     };
-    let d = DatabricksDialect { identity: true };
+    let d = DatabricksDialect { databricks: true };
     let pairs = [
         (d.create_migrations_table(), "create_migrations_table_stmt"),
         (d.insert_history(), "insert_version_stmt"),
@@ -108,11 +108,18 @@ fn databricks_statements_are_the_originals_statement_by_statement() {
         .contains("FROM INFORMATION_SCHEMA.TABLES")
     );
     assert_eq!(d.table_exists(), "SHOW TABLES LIKE ?");
-    // On open-source Spark (no identity columns) only the history table's key differs.
-    let spark = DatabricksDialect { identity: false };
+    // On open-source Spark only the history table's key and the lock row's MERGE differ.
+    let spark = DatabricksDialect { databricks: false };
     assert_eq!(
         normal(&spark.create_migrations_table()),
         normal(&d.create_migrations_table()).replace(" GENERATED ALWAYS AS IDENTITY", "")
+    );
+    assert_eq!(
+        normal(&spark.init_lock_row()),
+        format!(
+            "{} WHEN MATCHED THEN UPDATE SET TARGET.ID = TARGET.ID",
+            normal(&d.init_lock_row())
+        )
     );
 }
 

@@ -282,6 +282,7 @@ fn server_error(raw: &str, sql_state: Option<&str>, sql: Option<&str>) -> DbErro
         "ConcurrentAppendException",
         "ConcurrentDeleteReadException",
         "ConcurrentModificationException",
+        "concurrently modified",
     ]
     .iter()
     .any(|m| raw.contains(m));
@@ -433,7 +434,7 @@ impl DatabricksBackend {
                     secret: Vec::new(),
                 },
             },
-            dialect: DatabricksDialect { identity: false },
+            dialect: DatabricksDialect { databricks: false },
             seq: 0,
             running: Arc::default(),
         };
@@ -453,7 +454,7 @@ impl DatabricksBackend {
         db.session = resp
             .session_handle
             .ok_or_else(|| failed("the server opened no session", false))?;
-        db.dialect.identity = resp.server_protocol_version.0 >= DATABRICKS_PROTOCOL;
+        db.dialect.databricks = resp.server_protocol_version.0 >= DATABRICKS_PROTOCOL;
         let quote = |s: &str| db.dialect.quote_ident(s);
         let mut setup = Vec::new();
         if let Some(c) = &db.target.catalog {
@@ -463,7 +464,7 @@ impl DatabricksBackend {
             setup.push((format!("USE {}", quote(s)), "schema"));
         }
         for (sql, what) in setup {
-            if let Err(e) = db.run(&sql).await {
+            if let Err(e) = db.run(&sql, false).await {
                 let message = format!("{} (check the URL's {what}=)", e.message);
                 Box::new(db).close().await;
                 return Err(failed(&message, false));
@@ -492,8 +493,10 @@ impl DatabricksBackend {
         decode(method, self.seq, &resp.body).map_err(DbError::new)
     }
 
-    /// Run one statement to its end and read its rows.
-    async fn run(&mut self, sql: &str) -> Result<Outcome, DbError> {
+    /// Run one statement to its end, and read its rows when `rows` (a statement that changes
+    /// something answers an empty result on Spark, and the rows it changed on Databricks:
+    /// not worth a round trip).
+    async fn run(&mut self, sql: &str, rows: bool) -> Result<Outcome, DbError> {
         let req = TExecuteStatementReq {
             session_handle: self.session.clone(),
             statement: sql.to_owned(),
@@ -512,7 +515,7 @@ impl DatabricksBackend {
         if let Ok(mut r) = self.running.lock() {
             *r = Some(op.clone());
         }
-        let result = self.finish(&op, sql).await;
+        let result = self.finish(&op, sql, rows).await;
         if let Ok(mut r) = self.running.lock() {
             *r = None;
         }
@@ -524,7 +527,12 @@ impl DatabricksBackend {
     }
 
     /// Wait for an operation to end, then fetch its rows.
-    async fn finish(&mut self, op: &TOperationHandle, sql: &str) -> Result<Outcome, DbError> {
+    async fn finish(
+        &mut self,
+        op: &TOperationHandle,
+        sql: &str,
+        fetch: bool,
+    ) -> Result<Outcome, DbError> {
         let mut pause = Duration::from_millis(2);
         loop {
             let req = TGetOperationStatusReq {
@@ -564,7 +572,7 @@ impl DatabricksBackend {
                 n
             });
         let mut all = Vec::new();
-        if op.has_result_set {
+        if op.has_result_set && fetch {
             loop {
                 let req = TFetchResultsReq {
                     operation_handle: op.clone(),
@@ -612,7 +620,7 @@ impl Backend for DatabricksBackend {
     }
 
     async fn ping(&mut self) -> Result<(), DbError> {
-        self.run("SELECT 1").await.map(|_| ())
+        self.run("SELECT 1", true).await.map(|_| ())
     }
 
     async fn begin(&mut self) -> Result<(), DbError> {
@@ -627,28 +635,21 @@ impl Backend for DatabricksBackend {
         Ok(())
     }
 
-    /// The rows changed, where the server says; otherwise the first cell of a DML answer
-    /// (Databricks' `num_affected_rows`), or 0. Not trusted by the lock (see the module).
+    /// The rows changed, where the server says in the operation handle (Hive does; Spark and
+    /// Databricks do not), or 0. Not trusted by the lock (see the module).
     async fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
         let sql = super::bind::bind(sql, params, literal)?;
-        let out = self.run(&sql).await?;
-        Ok(out.modified.unwrap_or_else(|| {
-            out.rows
-                .first()
-                .and_then(|r| r.first())
-                .and_then(Value::as_i64)
-                .and_then(|n| u64::try_from(n).ok())
-                .unwrap_or(0)
-        }))
+        let out = self.run(&sql, false).await?;
+        Ok(out.modified.unwrap_or(0))
     }
 
     async fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, DbError> {
         let sql = super::bind::bind(sql, params, literal)?;
-        Ok(self.run(&sql).await?.rows)
+        Ok(self.run(&sql, true).await?.rows)
     }
 
     async fn execute_raw(&mut self, sql: &str) -> Result<(), DbError> {
-        self.run(sql).await.map(|_| ())
+        self.run(sql, false).await.map(|_| ())
     }
 
     async fn run_unit(&mut self, unit: &super::Unit<'_>) -> Result<(), super::UnitError> {

@@ -4,13 +4,17 @@
 //! no I/O.
 //!
 //! Open-source Spark (the Thrift server the tests run, with Iceberg tables) speaks the same
-//! protocol and SQL but refuses two of the original's features; where the server is Spark
-//! ([`DatabricksDialect::identity`] false) jetbase uses equivalents that also work on
-//! Databricks:
+//! protocol and SQL but refuses two of the original's features and differs in one; where the
+//! server is Spark ([`DatabricksDialect::databricks`] false) jetbase uses equivalents that
+//! also work on Databricks:
 //! - `GENERATED ALWAYS AS IDENTITY`: a plain `BIGINT order_executed`, written as the greatest
 //!   one plus one (under jetbase's lock, so two writers never race for a number);
 //! - `INFORMATION_SCHEMA.TABLES` (the original's existence check): `SHOW TABLES LIKE`, on
-//!   every server.
+//!   every server;
+//! - the `MERGE` that creates the lock row: Iceberg runs a `MERGE` with only a `WHEN NOT
+//!   MATCHED` clause as a plain append, without checking for a concurrent one, so processes
+//!   starting together each added a row (Delta refuses all but one). On Spark the `MERGE` also
+//!   has a `WHEN MATCHED` clause that changes nothing, which makes Iceberg refuse all but one.
 
 use crate::backend::dialect::Dialect;
 use crate::migration::SplitRules;
@@ -18,9 +22,9 @@ use crate::migration::SplitRules;
 /// Databricks SQL (or Spark SQL).
 #[derive(Debug, Clone, Copy)]
 pub struct DatabricksDialect {
-    /// The server has identity columns (Databricks): the history table is the original's.
-    /// Open-source Spark has none.
-    pub identity: bool,
+    /// The server is Databricks (identity columns, Delta): every statement is the
+    /// original's. `false`: open-source Spark (see the module).
+    pub databricks: bool,
 }
 
 impl Dialect for DatabricksDialect {
@@ -37,7 +41,7 @@ impl Dialect for DatabricksDialect {
     }
 
     fn create_migrations_table(&self) -> String {
-        let order = if self.identity {
+        let order = if self.databricks {
             "BIGINT GENERATED ALWAYS AS IDENTITY"
         } else {
             "BIGINT"
@@ -64,12 +68,16 @@ impl Dialect for DatabricksDialect {
     }
 
     fn init_lock_row(&self) -> String {
-        "MERGE INTO jetbase_lock AS target\n\
-         USING (SELECT 1 AS id, FALSE AS is_locked) AS source\n\
-         ON target.id = source.id\n\
-         WHEN NOT MATCHED THEN\n    \
-         INSERT (id, is_locked) VALUES (source.id, source.is_locked)"
-            .to_owned()
+        let merge = "MERGE INTO jetbase_lock AS target\n\
+             USING (SELECT 1 AS id, FALSE AS is_locked) AS source\n\
+             ON target.id = source.id\n\
+             WHEN NOT MATCHED THEN\n    \
+             INSERT (id, is_locked) VALUES (source.id, source.is_locked)";
+        if self.databricks {
+            merge.to_owned()
+        } else {
+            format!("{merge}\nWHEN MATCHED THEN\n    UPDATE SET target.id = target.id")
+        }
     }
 
     /// The current schema's tables named so (a listing: see `table_exists_lists`). The
@@ -122,7 +130,7 @@ impl Dialect for DatabricksDialect {
     }
 
     fn insert_history(&self) -> String {
-        if self.identity {
+        if self.databricks {
             "INSERT INTO jetbase_migrations (version, description, filename, migration_type, checksum, applied_at) \
              VALUES (?, ?, ?, ?, ?, CURRENT_TIMESTAMP())"
                 .to_owned()
@@ -145,8 +153,8 @@ impl Dialect for DatabricksDialect {
 mod tests {
     use super::*;
 
-    const DATABRICKS: DatabricksDialect = DatabricksDialect { identity: true };
-    const SPARK: DatabricksDialect = DatabricksDialect { identity: false };
+    const DATABRICKS: DatabricksDialect = DatabricksDialect { databricks: true };
+    const SPARK: DatabricksDialect = DatabricksDialect { databricks: false };
 
     #[test]
     fn databricks_tables_are_the_originals() {
