@@ -68,16 +68,19 @@ impl Dialect for DatabricksDialect {
     }
 
     fn init_lock_row(&self) -> String {
-        let merge = "MERGE INTO jetbase_lock AS target\n\
+        // Spark takes MATCHED clauses before NOT MATCHED ones.
+        let matched = if self.databricks {
+            ""
+        } else {
+            "WHEN MATCHED THEN\n    UPDATE SET target.id = target.id\n"
+        };
+        format!(
+            "MERGE INTO jetbase_lock AS target\n\
              USING (SELECT 1 AS id, FALSE AS is_locked) AS source\n\
              ON target.id = source.id\n\
-             WHEN NOT MATCHED THEN\n    \
-             INSERT (id, is_locked) VALUES (source.id, source.is_locked)";
-        if self.databricks {
-            merge.to_owned()
-        } else {
-            format!("{merge}\nWHEN MATCHED THEN\n    UPDATE SET target.id = target.id")
-        }
+             {matched}WHEN NOT MATCHED THEN\n    \
+             INSERT (id, is_locked) VALUES (source.id, source.is_locked)"
+        )
     }
 
     /// The current schema's tables named so (a listing: see `table_exists_lists`). The
