@@ -163,15 +163,8 @@ pub(crate) async fn acquire(
             }
             seen = st;
         }
-        let waited = started.elapsed();
-        if waited >= settings.lock_timeout {
-            return Err(Error::Locked {
-                holder: seen.holder(),
-                locked_at: seen.locked_at,
-                waited_secs: waited.as_secs_f64(),
-                foreign: verdict == Verdict::Foreign,
-            });
-        }
+        // Said once, even when the first look took the whole --lock-timeout (a slow server):
+        // who holds the lock is worth knowing either way.
         if !announced && seen.is_locked {
             announced = true;
             let heartbeat = seen.lease.as_ref().map_or_else(String::new, |l| {
@@ -183,6 +176,15 @@ pub(crate) async fn acquire(
                 seen.holder(),
                 seen.locked_at.as_deref().unwrap_or("an unknown time"),
             )));
+        }
+        let waited = started.elapsed();
+        if waited >= settings.lock_timeout {
+            return Err(Error::Locked {
+                holder: seen.holder(),
+                locked_at: seen.locked_at,
+                waited_secs: waited.as_secs_f64(),
+                foreign: verdict == Verdict::Foreign,
+            });
         }
         let left = settings.lock_timeout.saturating_sub(waited);
         // A conflict is a race for a free row: try again soon.
