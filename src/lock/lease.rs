@@ -187,11 +187,15 @@ pub(crate) async fn acquire(
             });
         }
         let left = settings.lock_timeout.saturating_sub(waited);
-        // A conflict is a race for a free row: try again soon.
+        // A conflict is a race for a free row: try again soon. Where each look is a costly
+        // job on a shared server (Spark: every statement reads the metastore, one call at a
+        // time), many waiters looking often would slow the holder they wait for.
         let pause = if std::mem::take(&mut conflicted) {
             20
-        } else {
+        } else if db.capabilities().compare_and_set {
             200
+        } else {
+            1000
         };
         tokio::time::sleep(left.min(Duration::from_millis(pause))).await;
     };

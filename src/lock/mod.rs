@@ -327,12 +327,12 @@ pub async fn status(db: &mut dyn Backend) -> Result<LockStatus, DbError> {
     if !table_exists(db, LOCK_TABLE).await? || !table_exists(db, MIGRATIONS_TABLE).await? {
         return Ok(LockStatus::default());
     }
-    read_status(db).await
+    read_status(db, false).await
 }
 
-/// [`status`] where the lock's tables are known to exist (a waiter, after its guarded
-/// UPDATE ran): the lock row, and the lease when there is one.
-async fn read_status(db: &mut dyn Backend) -> Result<LockStatus, DbError> {
+/// The lock row, and the lease when the lock is held. `tables_known`: a waiter, whose
+/// `ensure_tables` made the lease table too (no need to ask the catalogue again).
+async fn read_status(db: &mut dyn Backend, tables_known: bool) -> Result<LockStatus, DbError> {
     let sql = db.dialect().lock_status();
     let rows = db.query(&sql, &[]).await?;
     let mut st = rows
@@ -345,7 +345,7 @@ async fn read_status(db: &mut dyn Backend) -> Result<LockStatus, DbError> {
             session: HolderSession::Unknown,
         })
         .unwrap_or_default();
-    if st.is_locked && table_exists(db, LEASE_TABLE).await? {
+    if st.is_locked && (tables_known || table_exists(db, LEASE_TABLE).await?) {
         let sql = db.dialect().select_lease();
         let rows = db.query(&sql, &[]).await?;
         st.lease = rows
@@ -432,7 +432,7 @@ async fn acquire_row(
     // Where a guarded UPDATE is a costly commit that may conflict and says nothing of what it
     // changed (Spark), a held row is seen by reading it: waiters only read.
     if !db.capabilities().compare_and_set {
-        let st = read_status(db).await?;
+        let st = read_status(db, true).await?;
         if st.is_locked {
             return Ok(Acquire::Busy(Box::new(st)));
         }
@@ -443,7 +443,7 @@ async fn acquire_row(
     if guarded(db, work).await? {
         return Ok(Acquire::Held(owner.process_id.clone()));
     }
-    let mut st = read_status(db).await?;
+    let mut st = read_status(db, true).await?;
     if session == Some(true) {
         // Held, yet the session lock was free: a holder that keeps one is gone.
         st.session = HolderSession::Gone;
