@@ -747,7 +747,7 @@ mod lease {
             p.write("V2__slow.sql", p.server.slow);
             let mut child = common::clean_command(&common::bin(), &p.dir())
                 .arg("upgrade")
-                .env("JETBASE_LOCK_LEASE", "1")
+                .env("JETBASE_LOCK_LEASE", p.server.short_lease)
                 .stderr(std::process::Stdio::null())
                 .spawn()
                 .unwrap();
@@ -759,7 +759,9 @@ mod lease {
                 assert!(std::time::Instant::now() < deadline, "the lock was never taken");
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
-            std::thread::sleep(std::time::Duration::from_millis(1500));
+            // Longer than the lease: only the heartbeat keeps it.
+            let lease: f64 = p.server.short_lease.parse().unwrap();
+            std::thread::sleep(std::time::Duration::from_secs_f64(lease * 1.5));
             let out = common::clean_command(std::path::Path::new("unshare"), &p.dir())
                 .args(["-pf", "--mount-proc"])
                 .arg(common::bin())
@@ -810,10 +812,11 @@ mod lease {
                 p.write(&format!("V{i}__t{i}.sql"), &format!("CREATE TABLE t{i} (id INTEGER);\nINSERT INTO t{i} (id) VALUES ({i});\n"));
             }
             p.write("RA__count.sql", "CREATE TABLE IF NOT EXISTS ra_runs (n INTEGER);\nINSERT INTO ra_runs (n) VALUES (1);\n");
+            // The last of 16 waits for the 15 others in turn: minutes on Spark.
             let children: Vec<_> = (0..16)
                 .map(|_| {
                     common::clean_command(&common::bin(), &p.dir())
-                        .args(["upgrade", "--lock-timeout", "120"])
+                        .args(["upgrade", "--lock-timeout", "600"])
                         .stdout(std::process::Stdio::null())
                         .stderr(std::process::Stdio::piped())
                         .spawn()

@@ -122,6 +122,7 @@ pub(crate) async fn acquire(
     // What we last saw of the holder, for the message when we give up.
     let mut seen = LockStatus::default();
     let mut conflicted = false;
+    let mut looks: u32 = 0;
     let token = loop {
         if crate::cancel::cancelled() {
             return Err(Error::Interrupted(Stopped::WaitingForLock));
@@ -189,13 +190,15 @@ pub(crate) async fn acquire(
         let left = settings.lock_timeout.saturating_sub(waited);
         // A conflict is a race for a free row: try again soon. Where each look is a costly
         // job on a shared server (Spark: every statement reads the metastore, one call at a
-        // time), many waiters looking often would slow the holder they wait for.
+        // time), many waiters looking often would slow the holder they wait for: they look
+        // less and less often, up to every 5 s.
+        looks += 1;
         let pause = if std::mem::take(&mut conflicted) {
             20
         } else if db.capabilities().compare_and_set {
             200
         } else {
-            1000
+            (500 * u64::from(looks)).min(5000)
         };
         tokio::time::sleep(left.min(Duration::from_millis(pause))).await;
     };

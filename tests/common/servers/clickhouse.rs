@@ -39,6 +39,7 @@ pub const CLICKHOUSE: Server = Server {
     python_tool: false,
     python_env: &[],
     crash_kills: super::Kills::AtRandom,
+    short_lease: "1",
     orders_by_order_executed: true,
 };
 

@@ -48,6 +48,7 @@ pub const DATABRICKS: Server = Server {
     python_tool: false,
     python_env: &[],
     crash_kills: super::Kills::AtRandom,
+    short_lease: "5",
     orders_by_order_executed: false,
 };
 
@@ -84,9 +85,19 @@ fn with_backend<T>(url: &str, f: impl AsyncFnOnce(&mut dyn jetbase::backend::Bac
     rt.block_on(async {
         let url = jetbase::url::DatabaseUrl::parse(url).expect("a databricks:// URL");
         let spec = jetbase::backend::ConnectSpec::new(url, Path::new("."));
-        let mut db = jetbase::backend::connect(&spec, jetbase::backend::OpenMode::ReadWrite)
-            .await
-            .unwrap_or_else(|e| panic!("connect: {e}"));
+        // A busy server (16 upgrades racing) may refuse a session for a moment: try again.
+        let mut attempt = 0;
+        let mut db = loop {
+            match jetbase::backend::connect(&spec, jetbase::backend::OpenMode::ReadWrite).await {
+                Ok(db) => break db,
+                Err(e) if attempt < 10 => {
+                    attempt += 1;
+                    eprintln!("connect (attempt {attempt}): {e}");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+                Err(e) => panic!("connect: {e}"),
+            }
+        };
         let out = f(db.as_mut()).await;
         db.close().await;
         out

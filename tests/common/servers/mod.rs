@@ -88,6 +88,10 @@ pub struct Server {
     pub python_env: &'static [(&'static str, &'static str)],
     /// When the crash test kills its runs.
     pub crash_kills: Kills,
+    /// A lock lease (`JETBASE_LOCK_LEASE`, seconds) short enough for a test to outlive, that
+    /// a live holder's heartbeat still keeps fresh: 1 s, but 5 s on Spark, whose heartbeat
+    /// statements are jobs of a few hundred milliseconds on a busy server.
+    pub short_lease: &'static str,
     /// Both tools take the latest version by `order_executed`, not `applied_at`
     /// (ClickHouse).
     pub orders_by_order_executed: bool,

@@ -28,6 +28,7 @@ pub const MYSQL: Server = Server {
     python_tool: true,
     python_env: &[],
     crash_kills: super::Kills::AtRandom,
+    short_lease: "1",
     orders_by_order_executed: false,
 };
 

@@ -79,6 +79,7 @@ pub const SNOWFLAKE: Server = Server {
     // A run killed inside the lock's transaction leaves it open in its session (fakesnow never
     // ends it): the crash test kills inside files only.
     crash_kills: super::Kills::InsideFiles,
+    short_lease: "1",
     orders_by_order_executed: false,
 };
 
