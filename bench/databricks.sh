@@ -56,7 +56,7 @@ run() {
   (cd "$dir" && "$@" >/dev/null 2>&1)
   t1=$(date +%s.%N)
   local by
-  by=$(tail -n +"$((before + 1))" "$CALLS" | awk '{print $2}' | sort | uniq -c | awk '{printf "%s=%s ", $2, $1}')
+  by=$(tail -n +"$((before + 1))" "$CALLS" | awk '{print $5}' | sort | uniq -c | awk '{printf "%s=%s ", $2, $1}')
   echo "$(echo "$t1 - $t0" | bc) $(( $(wc -l < "$CALLS") - before )) $by"
 }
 
