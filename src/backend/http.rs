@@ -37,6 +37,46 @@ impl Endpoint {
     }
 }
 
+impl Endpoint {
+    /// The endpoint at `host` as the URL's query says, in the Python connectors' names:
+    /// `protocol=https` (the default) or `http` (only `local` uses it: a local emulator, a
+    /// test server), `port=` (else `url_port`, else 443 or 80), `ca_cert=` for TLS; 30 s to
+    /// connect.
+    ///
+    /// # Errors
+    /// An unknown protocol, a port that is not a number, an unreadable CA file.
+    pub fn from_query(
+        url: &crate::url::DatabaseUrl,
+        host: String,
+        url_port: Option<u16>,
+        local: &str,
+    ) -> Result<Endpoint, String> {
+        let https = match url.param("protocol") {
+            None => true,
+            Some(p) if p.eq_ignore_ascii_case("https") => true,
+            Some(p) if p.eq_ignore_ascii_case("http") => false,
+            Some(p) => return Err(format!("protocol={p}: use https (or http for {local})")),
+        };
+        let port = match url.param("port") {
+            Some(p) => p
+                .parse()
+                .map_err(|_| format!("port={p}: give a port number"))?,
+            None => url_port.unwrap_or(if https { 443 } else { 80 }),
+        };
+        let tls = if https {
+            Some(tls_config(url.param("ca_cert"))?)
+        } else {
+            None
+        };
+        Ok(Endpoint {
+            host,
+            port,
+            tls,
+            connect_timeout: Duration::from_secs(30),
+        })
+    }
+}
+
 /// A TLS configuration trusting the webpki roots, or only the PEM certificates of
 /// `ca_file` when given.
 ///

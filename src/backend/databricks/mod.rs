@@ -97,38 +97,13 @@ fn target(url: &DatabaseUrl) -> Result<Target, String> {
     } else {
         format!("/{path}")
     };
-    let https = match url.param("protocol") {
-        None => true,
-        Some(p) if p.eq_ignore_ascii_case("https") => true,
-        Some(p) if p.eq_ignore_ascii_case("http") => false,
-        Some(p) => {
-            return Err(format!(
-                "protocol={p}: use https (or http for a test server)"
-            ));
-        }
-    };
-    let port = match url.param("port") {
-        Some(p) => p
-            .parse()
-            .map_err(|_| format!("port={p}: give a port number"))?,
-        None => url.port().unwrap_or(if https { 443 } else { 80 }),
-    };
-    let tls = if https {
-        Some(http::tls_config(url.param("ca_cert"))?)
-    } else {
-        None
-    };
+    let endpoint = Endpoint::from_query(url, host, url.port(), "a test server")?;
     let schema = url
         .param("schema")
         .or_else(|| url.database().filter(|d| !d.is_empty()))
         .map(str::to_owned);
     Ok(Target {
-        endpoint: Endpoint {
-            host,
-            port,
-            tls,
-            connect_timeout: Duration::from_secs(30),
-        },
+        endpoint,
         path,
         token,
         catalog: url.param("catalog").map(str::to_owned),

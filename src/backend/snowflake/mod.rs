@@ -66,39 +66,13 @@ fn target(url: &DatabaseUrl) -> Result<Target, String> {
         }
         None => (None, None),
     };
-    let https = match url.param("protocol") {
-        None => true,
-        Some(p) if p.eq_ignore_ascii_case("https") => true,
-        Some(p) if p.eq_ignore_ascii_case("http") => false,
-        Some(p) => {
-            return Err(format!(
-                "protocol={p}: use https (or http for a local emulator)"
-            ));
-        }
-    };
     let host = url.param("host").map_or_else(
         || format!("{account}.snowflakecomputing.com"),
         str::to_owned,
     );
-    let port = match url.param("port") {
-        Some(p) => p
-            .parse()
-            .map_err(|_| format!("port={p}: give a port number"))?,
-        None if https => 443,
-        None => 80,
-    };
-    let tls = if https {
-        Some(http::tls_config(url.param("ca_cert"))?)
-    } else {
-        None
-    };
+    let endpoint = Endpoint::from_query(url, host, None, "a local emulator")?;
     Ok(Target {
-        endpoint: Endpoint {
-            host,
-            port,
-            tls,
-            connect_timeout: Duration::from_secs(30),
-        },
+        endpoint,
         account,
         user,
         password: url.password().map(str::to_owned),
