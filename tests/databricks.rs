@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use common::Project;
+use common::servers::databricks::with_param;
 use jetbase::backend::Dialect;
 use jetbase::backend::databricks::DatabricksDialect;
 
@@ -141,18 +142,6 @@ fn url() -> Option<String> {
         "JETBASE_TEST_DATABRICKS_URL",
         "scripts/test.sh starts one with scripts/servers/databricks.sh",
     )
-}
-
-/// `url` with its `key=` parameter set to `value`.
-fn with_param(url: &str, key: &str, value: &str) -> String {
-    let (base, query) = url.split_once('?').unwrap();
-    let mut params: Vec<String> = query
-        .split('&')
-        .filter(|kv| !kv.starts_with(&format!("{key}=")))
-        .map(str::to_owned)
-        .collect();
-    params.push(format!("{key}={value}"));
-    format!("{base}?{}", params.join("&"))
 }
 
 fn project(url: &str) -> Project {

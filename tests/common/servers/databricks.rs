@@ -65,13 +65,18 @@ const ROW_LOCK: LockFixture = LockFixture {
 
 /// The admin URL with `schema=<name>`.
 fn database_url(url: &str, name: &str) -> String {
+    with_param(url, "schema", name)
+}
+
+/// `url` with its `key=` query parameter set to `value` (added last, any other dropped).
+pub fn with_param(url: &str, key: &str, value: &str) -> String {
     let (base, query) = url.split_once('?').unwrap_or((url, ""));
     let mut params: Vec<String> = query
         .split('&')
-        .filter(|kv| !kv.is_empty() && !kv.starts_with("schema="))
+        .filter(|kv| !kv.is_empty() && !kv.starts_with(&format!("{key}=")))
         .map(str::to_owned)
         .collect();
-    params.push(format!("schema={name}"));
+    params.push(format!("{key}={value}"));
     format!("{base}?{}", params.join("&"))
 }
 
