@@ -623,15 +623,17 @@ fn postgres_unix_socket_host() {
 mod lease {
     use super::*;
 
-    /// Start `jetbase upgrade` in the background (of `V1__a.sql` and a slow `V2`) and wait
-    /// until it holds the lock and runs V2.
-    fn upgrade_holding_lock(p: &Project) -> std::process::Child {
+    /// Start `jetbase upgrade` in the background (of `V1__a.sql` and a slow `V2`, with
+    /// `env`) and wait until it holds the lock and runs V2.
+    fn upgrade_holding_lock(p: &Project, env: &[(&str, &str)]) -> std::process::Child {
         let mut child = common::clean_command(&common::bin(), &p.dir())
             .arg("upgrade")
+            .envs(env.iter().copied())
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let patience = p.server.patience;
+        let deadline = std::time::Instant::now() + patience.limit;
         // Held, with V1 recorded: the slow V2 runs (on a database without transactional DDL,
         // a holder killed inside V1 would leave its table without a history row).
         while !((p.server.lock.held)(p)
@@ -640,12 +642,13 @@ mod lease {
         {
             assert!(
                 std::time::Instant::now() < deadline,
-                "the lock was never taken"
+                "the lock was never taken in {:?}",
+                patience.limit
             );
             if let Ok(Some(status)) = child.try_wait() {
                 panic!("the upgrade ended before holding the lock: {status}");
             }
-            std::thread::sleep(std::time::Duration::from_millis(20));
+            std::thread::sleep(patience.every);
         }
         child
     }
@@ -671,7 +674,7 @@ mod lease {
         let p = Project::new();
         p.write("V1__a.sql", ITEMS);
         p.write("V2__slow.sql", SQLITE.slow);
-        let mut holder = upgrade_holding_lock(&p);
+        let mut holder = upgrade_holding_lock(&p, &[]);
         let started = std::time::Instant::now();
         let r = p.run(&["upgrade", "--lock-timeout", "2"]);
         assert_eq!(r.code, 4, "{}", r.stderr);
@@ -715,7 +718,7 @@ mod lease {
         fn lease_of_a_killed_holder_is_taken_over_without_unlock(p) {
             p.write("V1__a.sql", ITEMS);
             p.write("V2__slow.sql", p.server.slow);
-            let mut child = upgrade_holding_lock(p);
+            let mut child = upgrade_holding_lock(p, &[]);
             // While it runs, lock-status names the holder and its heartbeat.
             let r = p.run(&["lock-status"]).expect(0);
             assert!(r.stdout.contains(&format!("Held By: jetbase pid {} on ", child.id())), "{}", r.stdout);
@@ -745,20 +748,7 @@ mod lease {
             }
             p.write("V1__a.sql", ITEMS);
             p.write("V2__slow.sql", p.server.slow);
-            let mut child = common::clean_command(&common::bin(), &p.dir())
-                .arg("upgrade")
-                .env("JETBASE_LOCK_LEASE", p.server.short_lease)
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .unwrap();
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-            while !((p.server.lock.held)(p)
-                && p.table_exists("jetbase_migrations")
-                && p.versions() == ["1"])
-            {
-                assert!(std::time::Instant::now() < deadline, "the lock was never taken");
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
+            let mut child = upgrade_holding_lock(p, &[("JETBASE_LOCK_LEASE", p.server.short_lease)]);
             // Longer than the lease: only the heartbeat keeps it.
             let lease: f64 = p.server.short_lease.parse().unwrap();
             std::thread::sleep(std::time::Duration::from_secs_f64(lease * 1.5));
@@ -895,10 +885,10 @@ mod lease {
                         // Once this run has recorded a file, a kill lands in the next one (or
                         // in its bookkeeping), not in the lock's own transactions; the last
                         // files run to their end.
-                        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+                        let deadline = std::time::Instant::now() + p.server.patience.limit;
                         let mut now = before;
                         while now <= before && child.try_wait().unwrap().is_none() {
-                            assert!(std::time::Instant::now() < deadline, "no file recorded in a minute");
+                            assert!(std::time::Instant::now() < deadline, "no file recorded in {:?}", p.server.patience.limit);
                             std::thread::sleep(std::time::Duration::from_millis(10));
                             now = recorded(p);
                         }
@@ -990,10 +980,9 @@ fn galera_concurrent_upgrades_across_three_nodes_apply_every_file_once() {
         .filter(|o| !o.status.success())
         .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
         .collect();
-    if !failures.is_empty() {
-        for o in &outputs {
-            eprintln!("=== {}\n{}", o.status, String::from_utf8_lossy(&o.stderr));
-        }
+    // The failures first and alone (a log may keep only the head of a long output).
+    for f in &failures {
+        eprintln!("=== failed:\n{f}");
     }
     // Read back through the third node.
     let url = format!("{}/{db}", nodes[2]);

@@ -40,6 +40,7 @@ pub const CLICKHOUSE: Server = Server {
     python_env: &[],
     crash_kills: super::Kills::AtRandom,
     short_lease: "1",
+    patience: super::PATIENT,
     orders_by_order_executed: true,
 };
 

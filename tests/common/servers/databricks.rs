@@ -49,6 +49,13 @@ pub const DATABRICKS: Server = Server {
     python_env: &[],
     crash_kills: super::Kills::AtRandom,
     short_lease: "5",
+    // Each look is a few jobs on the one Spark server the run needs too (a few hundred
+    // milliseconds each, far more while the other suites run on it): look less often, and
+    // wait longer for the run to get there.
+    patience: super::Patience {
+        limit: std::time::Duration::from_secs(300),
+        every: std::time::Duration::from_millis(500),
+    },
     orders_by_order_executed: false,
 };
 

@@ -92,10 +92,26 @@ pub struct Server {
     /// a live holder's heartbeat still keeps fresh: 1 s, but 5 s on Spark, whose heartbeat
     /// statements are jobs of a few hundred milliseconds on a busy server.
     pub short_lease: &'static str,
+    /// How long a test waits for a run in the background to reach a point (its lock held,
+    /// a file recorded), and how often it looks meanwhile.
+    pub patience: Patience,
     /// Both tools take the latest version by `order_executed`, not `applied_at`
     /// (ClickHouse).
     pub orders_by_order_executed: bool,
 }
+
+/// A test's wait for something a background run does.
+#[derive(Clone, Copy, Debug)]
+pub struct Patience {
+    pub limit: std::time::Duration,
+    pub every: std::time::Duration,
+}
+
+/// A minute, looking every 20 ms: a fast server.
+pub const PATIENT: Patience = Patience {
+    limit: std::time::Duration::from_secs(60),
+    every: std::time::Duration::from_millis(20),
+};
 
 /// When the crash test SIGKILLs an upgrade.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -80,6 +80,7 @@ pub const SNOWFLAKE: Server = Server {
     // ends it): the crash test kills inside files only.
     crash_kills: super::Kills::InsideFiles,
     short_lease: "1",
+    patience: super::PATIENT,
     orders_by_order_executed: false,
 };
 
