@@ -22,6 +22,7 @@ pub mod ops;
 pub mod progress;
 pub mod report;
 pub mod retry;
+pub mod schema;
 pub mod tables;
 pub mod timefmt;
 pub mod url;

@@ -120,6 +120,33 @@ pub struct NewReport {
     pub path: String,
 }
 
+/// `make-migrations`: what differs between the database and the models, and the file.
+#[derive(Debug, Clone, Serialize)]
+pub struct MakeReport {
+    /// One line per change (empty: the database matches the models).
+    pub changes: Vec<String>,
+    /// A change drops a table or a column.
+    pub destructive: bool,
+    /// Likely renames, with the flag that says so.
+    pub hints: Vec<String>,
+    /// The loader's warnings (Python-side defaults, ...).
+    pub warnings: Vec<String>,
+    /// The model files and folders read.
+    pub models: Vec<String>,
+    /// Pending migration files counted as applied.
+    pub pending: Vec<String>,
+    pub dialect: String,
+    /// Statements of the upgrade section.
+    pub statements: usize,
+    pub filename: Option<String>,
+    pub path: Option<String>,
+    /// The file's text (`--dry-run`).
+    pub content: Option<String>,
+    pub written: bool,
+    /// `--check`: nothing is written; differences are exit code 3.
+    pub check: bool,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ConfigReport {
     pub project_dir: String,

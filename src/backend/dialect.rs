@@ -185,6 +185,13 @@ pub trait Dialect: Send + Sync {
         "SELECT process_id FROM jetbase_lock WHERE id = 1 FOR UPDATE".to_owned()
     }
 
+    /// How to run a file with foreign key enforcement off (`-- jetbase: foreign_keys=off`),
+    /// where the database can switch it per session; `None` elsewhere (the directive is then
+    /// only a comment).
+    fn foreign_keys_off(&self) -> Option<ForeignKeysOff> {
+        None
+    }
+
     /// `is_locked, locked_at, process_id` of the lock row.
     fn lock_status(&self) -> String {
         "SELECT is_locked, locked_at, process_id FROM jetbase_lock WHERE id = 1".to_owned()
@@ -406,4 +413,17 @@ mod tests {
         assert_eq!(PostgresDialect.split_options(), SplitRules::postgresql());
         assert_eq!(MySqlDialect.split_options(), SplitRules::mysql());
     }
+}
+
+/// The statements that run a file with foreign key enforcement off and check it before it
+/// commits ([`Dialect::foreign_keys_off`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ForeignKeysOff {
+    /// One row, one column: 1 when enforcement is on.
+    pub read: &'static str,
+    /// Outside a transaction.
+    pub off: &'static str,
+    pub on: &'static str,
+    /// Rows `table, rowid, parent` for each row whose parent is missing.
+    pub violations: &'static str,
 }

@@ -55,6 +55,10 @@ pub struct Unit<'a> {
     pub statements: &'a [Statement],
     /// One transaction for everything (a file may opt out with `transaction=false`).
     pub transaction: bool,
+    /// Run with foreign key enforcement off, and fail before commit when the statements
+    /// left rows whose parent is missing (`-- jetbase: foreign_keys=off`; databases whose
+    /// dialect has [`super::Dialect::foreign_keys_off`]).
+    pub foreign_keys_off: bool,
     /// Asked after the statements, before the bookkeeping.
     pub fence: Option<Fence<'a>>,
     /// jetbase's own writes: the history row, or the lock row and the lease.
@@ -68,6 +72,7 @@ impl<'a> Unit<'a> {
         Unit {
             statements: &[],
             transaction: true,
+            foreign_keys_off: false,
             fence: None,
             bookkeeping: steps,
         }
@@ -164,13 +169,74 @@ pub async fn run_in_session(
 ) -> Result<(), UnitError> {
     let tx = unit.transaction;
     let atomic = tx && atomic_ddl;
-    if tx {
-        db.begin()
+    let fk = unit
+        .foreign_keys_off
+        .then(|| db.dialect().foreign_keys_off())
+        .flatten();
+    // Enforcement off (only outside a transaction), and the rows already orphaned before the
+    // file, which are not its doing.
+    let mut restore = false;
+    let mut before = 0;
+    if let Some(fk) = fk {
+        let on = db.query(fk.read, &[]).await;
+        restore = on.as_ref().is_ok_and(|r| {
+            r.first()
+                .and_then(|r| r.first())
+                .is_some_and(Value::as_bool)
+        });
+        let setup = async {
+            db.execute_raw(fk.off).await?;
+            Ok::<_, DbError>(db.query(fk.violations, &[]).await?.len())
+        };
+        before = setup
             .await
             .map_err(|error| UnitError::Transaction { error })?;
     }
-    let done = steps(db, unit, atomic).await;
-    finish(db, unit, done).await
+    if tx && let Err(error) = db.begin().await {
+        if restore && let Some(fk) = fk {
+            let _ = db.execute_raw(fk.on).await;
+        }
+        return Err(UnitError::Transaction { error });
+    }
+    let mut done = steps(db, unit, atomic).await;
+    if let (Ok(()), Some(fk)) = (&done, fk) {
+        done = match db.query(fk.violations, &[]).await {
+            Ok(rows) if rows.len() > before => Err(UnitError::Statement {
+                index: unit.statements.len().saturating_sub(1),
+                error: DbError::new(orphans(&rows)),
+                atomic,
+            }),
+            Ok(_) => Ok(()),
+            Err(error) => Err(UnitError::Statement {
+                index: unit.statements.len().saturating_sub(1),
+                error,
+                atomic,
+            }),
+        };
+    }
+    let result = finish(db, unit, done).await;
+    if restore && let Some(fk) = fk {
+        let _ = db.execute_raw(fk.on).await;
+    }
+    result
+}
+
+/// The foreign key check's rows, told briefly.
+fn orphans(rows: &[super::Row]) -> String {
+    let shown: Vec<String> = rows
+        .iter()
+        .take(5)
+        .map(|r| {
+            let t = |i: usize| r.get(i).and_then(Value::as_text).unwrap_or_default();
+            format!("{} row {} (parent {})", t(0), t(1), t(2))
+        })
+        .collect();
+    format!(
+        "the file leaves {} row(s) whose parent row is missing (foreign key check before commit): {}{}",
+        rows.len(),
+        shown.join(", "),
+        if rows.len() > 5 { ", ..." } else { "" }
+    )
 }
 
 /// The rest of a unit whose statements already ran in the open transaction (a driver that
@@ -187,6 +253,7 @@ pub async fn finish_in_session(
     let rest = Unit {
         statements: &[],
         transaction: unit.transaction,
+        foreign_keys_off: false,
         fence: unit.fence,
         bookkeeping: unit.bookkeeping.clone(),
     };

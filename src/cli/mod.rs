@@ -105,6 +105,42 @@ struct UpgradeArgs {
     skip_file_validation: bool,
 }
 
+#[derive(Debug, clap::Args)]
+#[allow(clippy::struct_excessive_bools)]
+struct MakeArgs {
+    /// Description of the migration (default: "auto migration")
+    #[arg(value_name = "DESCRIPTION", conflicts_with = "description_flag")]
+    description: Option<String>,
+    /// Description of the migration
+    #[arg(short = 'd', long = "description", value_name = "DESCRIPTION")]
+    description_flag: Option<String>,
+    /// Version of the migration (default: the time, as `new` does)
+    #[arg(short = 'v', long = "version")]
+    version: Option<String>,
+    /// Print the file that would be written; write nothing
+    #[arg(long = "dry-run")]
+    dry_run: bool,
+    /// Write nothing; exit 3 listing the differences when the database (with the pending
+    /// migrations) differs from the models (for CI)
+    #[arg(long)]
+    check: bool,
+    /// A column rename, TABLE.OLD:NEW (never guessed); repeatable
+    #[arg(long = "rename", value_name = "TABLE.OLD:NEW")]
+    rename: Vec<String>,
+    /// A table rename, OLD:NEW; repeatable
+    #[arg(long = "rename-table", value_name = "OLD:NEW")]
+    rename_table: Vec<String>,
+    /// Model file or folder (overrides model_paths and JETBASE_MODELS); repeatable
+    #[arg(long = "models", value_name = "PATH")]
+    models: Vec<String>,
+    /// A scratch database for MySQL/MariaDB comparisons (not needed on SQLite)
+    #[arg(long = "dev-url", value_name = "URL")]
+    dev_url: Option<String>,
+    /// Leave drops of tables and columns out of the file
+    #[arg(long = "no-destructive")]
+    no_destructive: bool,
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Initialize jetbase in current directory
@@ -174,6 +210,9 @@ enum Command {
         #[arg(long)]
         delay: Option<f64>,
     },
+    /// Generate the migration that brings the database to the SQLAlchemy models (model_paths)
+    #[command(name = "make-migrations")]
+    MakeMigrations(MakeArgs),
     /// Print a shell completion script (e.g. `jetbase completions bash > /etc/bash_completion.d/jetbase`)
     Completions {
         /// The shell
@@ -501,7 +540,58 @@ fn execute(cli: &Cli) -> Result<i32, Error> {
             out.config(&ops::config_report(&settings, &env));
             Ok(exit::OK)
         }
+        Command::MakeMigrations(a) => make_migrations(&rt, &settings, &env, &out, a),
     }
+}
+
+fn make_migrations(
+    rt: &tokio::runtime::Runtime,
+    settings: &Settings,
+    env: &EnvVars,
+    out: &render::Out,
+    a: &MakeArgs,
+) -> Result<i32, Error> {
+    let renames =
+        crate::schema::diff::Renames::parse(&a.rename, &a.rename_table).map_err(Error::usage)?;
+    if a.dry_run && a.check {
+        return Err(Error::usage(
+            "--dry-run and --check do not go together: --check lists the differences, --dry-run prints the file",
+        ));
+    }
+    let models: Vec<String> = a
+        .models
+        .iter()
+        .flat_map(|m| m.split(','))
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let opts = ops::MakeOptions {
+        description: a.description_flag.clone().or_else(|| a.description.clone()),
+        version: a.version.clone(),
+        dry_run: a.dry_run,
+        check: a.check,
+        renames,
+        models,
+        no_destructive: a.no_destructive,
+        cwd: std::env::current_dir().map_err(|source| Error::Io {
+            path: PathBuf::from("."),
+            source,
+        })?,
+        env: env.clone(),
+    };
+    if a.dev_url.is_some() && settings.connect.url.kind == crate::drivers::BackendKind::Sqlite {
+        eprintln!(
+            "warning: --dev-url is not needed on SQLite (the comparison runs in memory); ignored"
+        );
+    }
+    let report = rt.block_on(ops::make_migrations(settings, &opts))?;
+    out.make_migrations(&report);
+    Ok(if a.check && !report.changes.is_empty() {
+        exit::DRIFT
+    } else {
+        exit::OK
+    })
 }
 
 /// `jetbase man`: the main page on stdout, or every page into `out_dir`.

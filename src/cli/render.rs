@@ -8,8 +8,9 @@ use serde::Serialize;
 use super::table::Table;
 use crate::error::Error;
 use crate::report::{
-    AuditReport, ConfigReport, CurrentReport, HistoryReport, InitReport, LockReport, NewReport,
-    Preview, RollbackReport, StatusItem, StatusReport, UnlockReport, UpgradeReport, WaitReport,
+    AuditReport, ConfigReport, CurrentReport, HistoryReport, InitReport, LockReport, MakeReport,
+    NewReport, Preview, RollbackReport, StatusItem, StatusReport, UnlockReport, UpgradeReport,
+    WaitReport,
 };
 
 /// Where reports go: stdout, as text or JSON.
@@ -316,6 +317,40 @@ impl Out {
             return;
         }
         emit(&format!("Created migration file: {}\n", r.filename));
+    }
+
+    pub fn make_migrations(&self, r: &MakeReport) {
+        // Warnings and hints go to stderr in both modes (JSON carries them too).
+        for w in &r.warnings {
+            eprintln!("warning: {w}");
+        }
+        for h in &r.hints {
+            eprintln!("hint: {h}");
+        }
+        if self.json(r) {
+            return;
+        }
+        if r.changes.is_empty() {
+            emit("No changes detected.\n");
+            return;
+        }
+        let mut text = String::new();
+        if let Some(content) = &r.content {
+            text.push_str(content);
+        } else if r.check {
+            text.push_str("The database differs from the models:\n");
+        } else if let Some(f) = &r.filename {
+            text.push_str(&format!(
+                "Created migration file: {f} ({} statement(s))\n",
+                r.statements
+            ));
+        }
+        if r.content.is_none() {
+            for c in &r.changes {
+                text.push_str(&format!("  - {c}\n"));
+            }
+        }
+        emit(&text);
     }
 
     pub fn wait(&self, r: &WaitReport) {

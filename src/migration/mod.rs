@@ -74,6 +74,8 @@ pub struct ParsedMigration {
     pub delimiter: String,
     /// `false` when the file carries `-- jetbase: transaction=false`.
     pub transaction: bool,
+    /// `-- jetbase: foreign_keys=off` (see [`Directives::foreign_keys_off`]).
+    pub foreign_keys_off: bool,
     pub upgrade: Vec<Statement>,
     pub rollback: Vec<Statement>,
     /// The legacy checksum (COMPAT 3), lower-case hex.

@@ -58,6 +58,10 @@ fn match_directive<'l>(line: &'l str, key: &str) -> Option<&'l str> {
 pub struct Directives {
     pub delimiter: String,
     pub transaction: bool,
+    /// `-- jetbase: foreign_keys=off`: on SQLite the file runs with foreign key enforcement
+    /// off and is checked (`PRAGMA foreign_key_check`) before it commits (table rebuilds
+    /// written by `make-migrations`). A comment to anything else, Python Jetbase included.
+    pub foreign_keys_off: bool,
     pub warnings: Vec<String>,
 }
 
@@ -69,6 +73,7 @@ pub fn directives(text: &str) -> Directives {
     let text = normalize_newlines(text);
     let mut delimiter = None;
     let mut transaction = None;
+    let mut foreign_keys_off = false;
     let mut warnings = Vec::new();
     for (index, raw) in text.split('\n').enumerate() {
         let line = py_strip(raw);
@@ -87,11 +92,22 @@ pub fn directives(text: &str) -> Directives {
                 )),
             }
         }
+        if let Some(value) = match_directive(line, "foreign_keys") {
+            match value.to_lowercase().as_str() {
+                "off" | "false" => foreign_keys_off = true,
+                "on" | "true" => foreign_keys_off = false,
+                _ => warnings.push(format!(
+                    "line {}: `-- jetbase: foreign_keys={value}` is not `off` or `on`; ignored",
+                    index + 1
+                )),
+            }
+        }
         if !line.is_empty() && !line.starts_with("--") {
             break;
         }
     }
     Directives {
+        foreign_keys_off,
         delimiter: delimiter.unwrap_or_else(|| DEFAULT_DELIMITER.to_owned()),
         transaction: transaction.unwrap_or(true),
         warnings,
@@ -197,6 +213,7 @@ pub fn parse(text: &str, opts: SplitRules) -> ParsedMigration {
     let Directives {
         delimiter,
         transaction,
+        foreign_keys_off,
         mut warnings,
     } = directives(&text);
 
@@ -228,6 +245,7 @@ pub fn parse(text: &str, opts: SplitRules) -> ParsedMigration {
         checksum: legacy_checksum(&text),
         delimiter,
         transaction,
+        foreign_keys_off,
         upgrade,
         rollback,
         warnings,
@@ -377,6 +395,17 @@ mod tests {
         assert!(!d.transaction);
         assert_eq!(d.delimiter, "//");
         assert!(directives("SELECT 1;\n-- jetbase: transaction=false\n").transaction);
+    }
+
+    #[test]
+    fn directives_foreign_keys_off_read() {
+        assert!(
+            directives("-- a comment\n-- jetbase: foreign_keys=off\n\n-- upgrade\nSELECT 1;")
+                .foreign_keys_off
+        );
+        assert!(!directives("SELECT 1;\n-- jetbase: foreign_keys=off\n").foreign_keys_off);
+        let d = directives("-- jetbase: foreign_keys=maybe\n");
+        assert!(!d.foreign_keys_off && d.warnings.len() == 1);
     }
 
     #[test]

@@ -79,6 +79,19 @@ pub fn new_migration(
     description: &str,
     version: Option<&str>,
 ) -> Result<NewReport, Error> {
+    write_migration(migrations_dir, description, version, NEW_MIGRATION_TEMPLATE)
+}
+
+/// [`new_migration`] with `content` in place of the template (`make-migrations`).
+///
+/// # Errors
+/// As [`new_migration`].
+pub fn write_migration(
+    migrations_dir: &Path,
+    description: &str,
+    version: Option<&str>,
+    content: &str,
+) -> Result<NewReport, Error> {
     if !migrations_dir.is_dir() {
         return Err(Error::NotFound {
             message: format!("migrations folder not found: {}", migrations_dir.display()),
@@ -124,8 +137,7 @@ pub fn new_migration(
         .create_new(true)
         .open(&path)
         .map_err(io(&path))?;
-    f.write_all(NEW_MIGRATION_TEMPLATE.as_bytes())
-        .map_err(io(&path))?;
+    f.write_all(content.as_bytes()).map_err(io(&path))?;
     Ok(NewReport {
         filename,
         path: path.display().to_string(),

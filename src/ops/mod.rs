@@ -4,6 +4,7 @@
 
 mod audit;
 mod files;
+mod make;
 mod plan;
 mod reading;
 mod rollback;
@@ -14,7 +15,8 @@ mod upgrade;
 use std::path::Path;
 
 pub use audit::{AuditMode, audit};
-pub use files::{ENV_PY_TEMPLATE, init, new_migration};
+pub use files::{ENV_PY_TEMPLATE, init, new_migration, write_migration};
+pub use make::{MakeOptions, make_migrations};
 pub use plan::{Plan, PlanLimit};
 pub use rollback::{RollbackOptions, rollback};
 pub use status::{config_report, current, history, lock_status, status, unlock};

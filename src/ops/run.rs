@@ -48,6 +48,7 @@ pub(super) async fn run_file(
     let unit = Unit {
         statements,
         transaction: parsed.transaction,
+        foreign_keys_off: parsed.foreign_keys_off,
         fence: Some(&fence),
         bookkeeping: vec![(step, Expect::Any)],
     };

@@ -316,6 +316,7 @@ impl Backend for MySqlBackend {
                 let again = super::Unit {
                     statements: &[],
                     transaction: unit.transaction,
+                    foreign_keys_off: false,
                     fence: unit.fence,
                     bookkeeping: unit.bookkeeping.clone(),
                 };
@@ -393,6 +394,7 @@ mod one_trip_tests {
         one_trip(&Unit {
             statements: &statements,
             transaction,
+            foreign_keys_off: false,
             fence: None,
             bookkeeping: vec![],
         })

@@ -448,6 +448,7 @@ mod one_trip_tests {
         let unit = Unit {
             statements: &statements,
             transaction: true,
+            foreign_keys_off: false,
             fence: Some(&fence),
             bookkeeping: vec![(
                 Bound::new(
@@ -478,6 +479,7 @@ mod one_trip_tests {
             one_trip(&Unit {
                 statements: &statements,
                 transaction,
+                foreign_keys_off: false,
                 fence: None,
                 bookkeeping: vec![(Bound::new("X $1".into(), params), expect)],
             })

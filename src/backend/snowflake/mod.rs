@@ -609,6 +609,7 @@ impl Backend for SnowflakeBackend {
         let rest = super::Unit {
             statements: &[],
             transaction: true,
+            foreign_keys_off: false,
             fence: unit.fence,
             bookkeeping: unit.bookkeeping.clone(),
         };

@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{Connection, OpenFlags, params_from_iter};
 
+pub mod introspect;
 mod pool;
 mod sql;
 

@@ -9,6 +9,15 @@ use crate::migration::SplitRules;
 pub struct SqliteDialect;
 
 impl Dialect for SqliteDialect {
+    fn foreign_keys_off(&self) -> Option<crate::backend::dialect::ForeignKeysOff> {
+        Some(crate::backend::dialect::ForeignKeysOff {
+            read: "PRAGMA foreign_keys",
+            off: "PRAGMA foreign_keys = OFF",
+            on: "PRAGMA foreign_keys = ON",
+            violations: "SELECT \"table\", rowid, parent FROM pragma_foreign_key_check",
+        })
+    }
+
     fn name(&self) -> &'static str {
         "sqlite"
     }

@@ -1,0 +1,573 @@
+//! What differs between two schemas, as a list of changes in a neutral form. Renames are
+//! never guessed: they come from the user (`--rename`, `--rename-table`); a table that loses
+//! one column and gains one of the same type gets a hint naming the flag.
+
+use std::collections::BTreeSet;
+
+use super::{Column, Schema, Table};
+
+/// Renames the user asked for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Renames {
+    /// `table.old:new`: (table as it is in the models, old column, new column).
+    pub columns: Vec<(String, String, String)>,
+    /// `old:new`.
+    pub tables: Vec<(String, String)>,
+}
+
+impl Renames {
+    /// Parse `--rename T.OLD:NEW` and `--rename-table OLD:NEW` values.
+    ///
+    /// # Errors
+    /// A value not of that form.
+    pub fn parse(columns: &[String], tables: &[String]) -> Result<Renames, String> {
+        let mut r = Renames::default();
+        for c in columns {
+            let parsed = c.split_once(':').and_then(|(left, new)| {
+                let (t, old) = left.rsplit_once('.')?;
+                (!t.is_empty() && !old.is_empty() && !new.is_empty())
+                    .then(|| (t.to_owned(), old.to_owned(), new.to_owned()))
+            });
+            r.columns.push(parsed.ok_or_else(|| {
+                format!("--rename {c}: expected TABLE.OLD:NEW (e.g. --rename users.name:full_name)")
+            })?);
+        }
+        for t in tables {
+            let parsed = t
+                .split_once(':')
+                .filter(|(a, b)| !a.is_empty() && !b.is_empty())
+                .map(|(a, b)| (a.to_owned(), b.to_owned()));
+            r.tables.push(parsed.ok_or_else(|| {
+                format!("--rename-table {t}: expected OLD:NEW (e.g. --rename-table user:users)")
+            })?);
+        }
+        Ok(r)
+    }
+
+    /// The renames undone: for planning the way back.
+    #[must_use]
+    pub fn reversed(&self) -> Renames {
+        Renames {
+            columns: self
+                .columns
+                .iter()
+                // Table renames run first: on the way back the table has its old name.
+                .map(|(t, old, new)| {
+                    let original = self
+                        .tables
+                        .iter()
+                        .find(|(_, n)| n == t)
+                        .map_or_else(|| t.clone(), |(o, _)| o.clone());
+                    (original, new.clone(), old.clone())
+                })
+                .collect(),
+            tables: self
+                .tables
+                .iter()
+                .map(|(a, b)| (b.clone(), a.clone()))
+                .collect(),
+        }
+    }
+}
+
+/// One difference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    CreateTable(String),
+    DropTable(String),
+    RenameTable {
+        from: String,
+        to: String,
+    },
+    RenameColumn {
+        table: String,
+        from: String,
+        to: String,
+    },
+    AddColumn {
+        table: String,
+        column: String,
+    },
+    DropColumn {
+        table: String,
+        column: String,
+    },
+    /// Type, nullability, default, generated or identity differ: each named in `what`.
+    AlterColumn {
+        table: String,
+        column: String,
+        what: Vec<String>,
+    },
+    /// Primary key, UNIQUE, CHECK or FOREIGN KEY constraints, or table options differ.
+    Constraints {
+        table: String,
+        what: Vec<String>,
+    },
+    CreateIndex {
+        table: String,
+        index: String,
+    },
+    DropIndex {
+        table: String,
+        index: String,
+    },
+}
+
+impl Change {
+    /// The table the change is on.
+    #[must_use]
+    pub fn table(&self) -> &str {
+        match self {
+            Change::CreateTable(t) | Change::DropTable(t) => t,
+            Change::RenameTable { to, .. } => to,
+            Change::RenameColumn { table, .. }
+            | Change::AddColumn { table, .. }
+            | Change::DropColumn { table, .. }
+            | Change::AlterColumn { table, .. }
+            | Change::Constraints { table, .. }
+            | Change::CreateIndex { table, .. }
+            | Change::DropIndex { table, .. } => table,
+        }
+    }
+
+    /// Data may be lost.
+    #[must_use]
+    pub fn destructive(&self) -> bool {
+        matches!(self, Change::DropTable(_) | Change::DropColumn { .. })
+    }
+
+    /// One line for people.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        match self {
+            Change::CreateTable(t) => format!("create table {t}"),
+            Change::DropTable(t) => format!("drop table {t}"),
+            Change::RenameTable { from, to } => format!("rename table {from} to {to}"),
+            Change::RenameColumn { table, from, to } => {
+                format!("rename column {table}.{from} to {to}")
+            }
+            Change::AddColumn { table, column } => format!("add column {table}.{column}"),
+            Change::DropColumn { table, column } => format!("drop column {table}.{column}"),
+            Change::AlterColumn {
+                table,
+                column,
+                what,
+            } => format!("change column {table}.{column}: {}", what.join("; ")),
+            Change::Constraints { table, what } => {
+                format!("change constraints of {table}: {}", what.join("; "))
+            }
+            Change::CreateIndex { table, index } => format!("create index {index} on {table}"),
+            Change::DropIndex { table, index } => format!("drop index {index} on {table}"),
+        }
+    }
+}
+
+/// `from` as it is once the asked renames ran (references to a renamed table follow it),
+/// and the rename changes.
+///
+/// # Errors
+/// A rename naming a table or column that does not exist on the side it must.
+pub fn apply_renames(
+    from: &Schema,
+    to: &Schema,
+    renames: &Renames,
+) -> Result<(Schema, Vec<Change>), String> {
+    let mut changes = Vec::new();
+    let mut after = from.clone();
+    for (old, new) in &renames.tables {
+        let Some(mut t) = after.tables.remove(old) else {
+            return Err(format!(
+                "--rename-table {old}:{new}: the database has no table {old}"
+            ));
+        };
+        if !to.tables.contains_key(new) {
+            return Err(format!(
+                "--rename-table {old}:{new}: the models have no table {new}"
+            ));
+        }
+        t.name.clone_from(new);
+        for pos in &mut after.order {
+            if pos == old {
+                pos.clone_from(new);
+            }
+        }
+        after.tables.insert(new.clone(), t);
+        changes.push(Change::RenameTable {
+            from: old.clone(),
+            to: new.clone(),
+        });
+    }
+    for (table, old, new) in &renames.columns {
+        let Some(t) = after.tables.get_mut(table) else {
+            return Err(format!(
+                "--rename {table}.{old}:{new}: the database has no table {table}"
+            ));
+        };
+        let Some(c) = t.columns.iter_mut().find(|c| &c.name == old) else {
+            return Err(format!(
+                "--rename {table}.{old}:{new}: {table} has no column {old}"
+            ));
+        };
+        c.name.clone_from(new);
+        rename_in_constraints(t, old, new);
+        changes.push(Change::RenameColumn {
+            table: table.clone(),
+            from: old.clone(),
+            to: new.clone(),
+        });
+    }
+    for (old, new) in &renames.tables {
+        for t in after.tables.values_mut() {
+            for fk in &mut t.foreign_keys {
+                if &fk.ref_table == old {
+                    fk.ref_table.clone_from(new);
+                }
+            }
+        }
+    }
+    Ok((after, changes))
+}
+
+/// The changes that turn `from` into `to`, and hints (likely renames). `from` is the
+/// schema once renamed ([`apply_renames`]); `renames` are the rename changes that made it.
+#[must_use]
+pub fn diff(from: &Schema, to: &Schema, renames: Vec<Change>) -> (Vec<Change>, Vec<String>) {
+    let mut changes = renames;
+    let mut hints = Vec::new();
+    for t in to.ordered() {
+        if !from.tables.contains_key(&t.name) {
+            changes.push(Change::CreateTable(t.name.clone()));
+        }
+    }
+    for t in from.ordered() {
+        let Some(target) = to.tables.get(&t.name) else {
+            changes.push(Change::DropTable(t.name.clone()));
+            continue;
+        };
+        table_changes(t, target, &mut changes, &mut hints);
+    }
+    (changes, hints)
+}
+
+/// [`apply_renames`] then [`diff`]: the renamed `from`, the changes and the hints.
+///
+/// # Errors
+/// As [`apply_renames`].
+pub fn compare(
+    from: &Schema,
+    to: &Schema,
+    renames: &Renames,
+) -> Result<(Schema, Vec<Change>, Vec<String>), String> {
+    let (shaped, rename_changes) = apply_renames(from, to, renames)?;
+    let (changes, hints) = diff(&shaped, to, rename_changes);
+    Ok((shaped, changes, hints))
+}
+
+/// Column `old` is `new` in the table's keys, constraints and indexes.
+fn rename_in_constraints(t: &mut Table, old: &str, new: &str) {
+    let swap = |cols: &mut Vec<String>| {
+        for c in cols {
+            if c == old {
+                new.clone_into(c);
+            }
+        }
+    };
+    swap(&mut t.primary_key);
+    for u in &mut t.uniques {
+        swap(&mut u.columns);
+    }
+    for fk in &mut t.foreign_keys {
+        swap(&mut fk.columns);
+    }
+}
+
+fn table_changes(from: &Table, to: &Table, changes: &mut Vec<Change>, hints: &mut Vec<String>) {
+    let table = &to.name;
+    let added: Vec<&Column> = to
+        .columns
+        .iter()
+        .filter(|c| from.column(&c.name).is_none())
+        .collect();
+    let dropped: Vec<&Column> = from
+        .columns
+        .iter()
+        .filter(|c| to.column(&c.name).is_none())
+        .collect();
+    for c in &dropped {
+        changes.push(Change::DropColumn {
+            table: table.clone(),
+            column: c.name.clone(),
+        });
+    }
+    for c in &added {
+        changes.push(Change::AddColumn {
+            table: table.clone(),
+            column: c.name.clone(),
+        });
+    }
+    if let ([gone], [new]) = (dropped.as_slice(), added.as_slice())
+        && gone.data_type == new.data_type
+    {
+        hints.push(format!(
+            "{table} loses {} and gains {} of the same type: if it is a rename, run again with --rename {table}.{}:{} (as written, the column's data is dropped)",
+            gone.name, new.name, gone.name, new.name
+        ));
+    }
+    for c in &to.columns {
+        let Some(old) = from.column(&c.name) else {
+            continue;
+        };
+        let mut what = Vec::new();
+        if old.data_type != c.data_type {
+            what.push(format!("type {} -> {}", old.data_type, c.data_type));
+        }
+        if old.nullable != c.nullable {
+            what.push(
+                if c.nullable {
+                    "NULL allowed"
+                } else {
+                    "NOT NULL"
+                }
+                .to_owned(),
+            );
+        }
+        if old.default != c.default {
+            what.push(format!(
+                "default {} -> {}",
+                old.default.as_deref().unwrap_or("none"),
+                c.default.as_deref().unwrap_or("none")
+            ));
+        }
+        if old.generated != c.generated {
+            what.push("generated expression".to_owned());
+        }
+        if old.identity != c.identity {
+            what.push(
+                if c.identity {
+                    "identity added"
+                } else {
+                    "identity removed"
+                }
+                .to_owned(),
+            );
+        }
+        if !what.is_empty() {
+            changes.push(Change::AlterColumn {
+                table: table.clone(),
+                column: c.name.clone(),
+                what,
+            });
+        }
+    }
+    constraint_changes(from, to, changes);
+    index_changes(from, to, changes);
+}
+
+/// Keys, UNIQUE, CHECK and FOREIGN KEY constraints and table options, in one change.
+fn constraint_changes(from: &Table, to: &Table, changes: &mut Vec<Change>) {
+    let table = &to.name;
+    let mut what = Vec::new();
+    if from.primary_key != to.primary_key {
+        what.push(format!(
+            "primary key ({}) -> ({})",
+            from.primary_key.join(", "),
+            to.primary_key.join(", ")
+        ));
+    }
+    let cols = |u: &super::Unique| u.columns.join(", ");
+    let from_u: BTreeSet<String> = from.uniques.iter().map(cols).collect();
+    let to_u: BTreeSet<String> = to.uniques.iter().map(cols).collect();
+    for u in to_u.difference(&from_u) {
+        what.push(format!("add UNIQUE ({u})"));
+    }
+    for u in from_u.difference(&to_u) {
+        what.push(format!("drop UNIQUE ({u})"));
+    }
+    let from_c: BTreeSet<&str> = from.checks.iter().map(|c| c.expression.as_str()).collect();
+    let to_c: BTreeSet<&str> = to.checks.iter().map(|c| c.expression.as_str()).collect();
+    for c in to_c.difference(&from_c) {
+        what.push(format!("add CHECK ({c})"));
+    }
+    for c in from_c.difference(&to_c) {
+        what.push(format!("drop CHECK ({c})"));
+    }
+    let fk = |f: &super::ForeignKey| {
+        format!(
+            "({}) REFERENCES {} ({}) ON DELETE {} ON UPDATE {}",
+            f.columns.join(", "),
+            f.ref_table,
+            f.ref_columns.join(", "),
+            f.on_delete,
+            f.on_update
+        )
+    };
+    let from_f: BTreeSet<String> = from.foreign_keys.iter().map(fk).collect();
+    let to_f: BTreeSet<String> = to.foreign_keys.iter().map(fk).collect();
+    for f in to_f.difference(&from_f) {
+        what.push(format!("add FOREIGN KEY {f}"));
+    }
+    for f in from_f.difference(&to_f) {
+        what.push(format!("drop FOREIGN KEY {f}"));
+    }
+    if !from.options.eq_ignore_ascii_case(&to.options) {
+        what.push(format!(
+            "table options '{}' -> '{}'",
+            from.options, to.options
+        ));
+    }
+    if !what.is_empty() {
+        changes.push(Change::Constraints {
+            table: table.clone(),
+            what,
+        });
+    }
+}
+
+/// Indexes: the same name and definition, or (names aside) the same definition.
+fn index_changes(from: &Table, to: &Table, changes: &mut Vec<Change>) {
+    let table = &to.name;
+    let mut unmatched_from: Vec<&super::Index> = Vec::new();
+    let mut unmatched_to: Vec<&super::Index> = to.indexes.iter().collect();
+    for i in &from.indexes {
+        if let Some(pos) = unmatched_to
+            .iter()
+            .position(|j| j.name == i.name && j.definition == i.definition && j.unique == i.unique)
+        {
+            unmatched_to.remove(pos);
+        } else {
+            unmatched_from.push(i);
+        }
+    }
+    unmatched_from.retain(|i| {
+        match unmatched_to
+            .iter()
+            .position(|j| j.definition == i.definition && j.unique == i.unique)
+        {
+            Some(pos) => {
+                unmatched_to.remove(pos);
+                false
+            }
+            None => true,
+        }
+    });
+    for i in unmatched_from {
+        changes.push(Change::DropIndex {
+            table: table.clone(),
+            index: i.name.clone(),
+        });
+    }
+    for i in unmatched_to {
+        changes.push(Change::CreateIndex {
+            table: table.clone(),
+            index: i.name.clone(),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{Column, Index};
+
+    fn col(name: &str, ty: &str) -> Column {
+        Column {
+            name: name.into(),
+            data_type: ty.into(),
+            nullable: true,
+            ..Column::default()
+        }
+    }
+
+    fn schema(tables: Vec<Table>) -> Schema {
+        let mut s = Schema::default();
+        for t in tables {
+            s.push(t);
+        }
+        s
+    }
+
+    fn users(cols: Vec<Column>) -> Table {
+        Table {
+            name: "users".into(),
+            columns: cols,
+            primary_key: vec!["id".into()],
+            ..Table::default()
+        }
+    }
+
+    #[test]
+    fn equal_schemas_have_no_changes() {
+        let a = schema(vec![users(vec![col("id", "INTEGER")])]);
+        assert_eq!(compare(&a, &a, &Renames::default()).unwrap().1, vec![]);
+    }
+
+    #[test]
+    fn lost_and_gained_column_of_one_type_hints_the_rename_flag() {
+        let a = schema(vec![users(vec![col("id", "INTEGER"), col("name", "TEXT")])]);
+        let b = schema(vec![users(vec![
+            col("id", "INTEGER"),
+            col("full_name", "TEXT"),
+        ])]);
+        let (_, changes, hints) = compare(&a, &b, &Renames::default()).unwrap();
+        assert_eq!(changes.len(), 2);
+        assert!(changes[0].destructive());
+        assert!(
+            hints[0].contains("--rename users.name:full_name"),
+            "{hints:?}"
+        );
+        let r = Renames::parse(&["users.name:full_name".into()], &[]).unwrap();
+        let (_, changes, hints) = compare(&a, &b, &r).unwrap();
+        assert_eq!(
+            changes,
+            vec![Change::RenameColumn {
+                table: "users".into(),
+                from: "name".into(),
+                to: "full_name".into()
+            }]
+        );
+        assert!(hints.is_empty());
+    }
+
+    #[test]
+    fn indexes_match_by_definition_when_names_differ() {
+        let ix = |name: &str, def: &str| Index {
+            name: name.into(),
+            unique: false,
+            definition: def.into(),
+            create_sql: String::new(),
+        };
+        let mut a = users(vec![col("id", "INTEGER")]);
+        a.indexes = vec![ix("a", "(id)"), ix("b", "(lower(x))")];
+        let mut b = a.clone();
+        b.indexes = vec![ix("a2", "(id)"), ix("b", "(upper(x))")];
+        let (_, changes, _) =
+            compare(&schema(vec![a]), &schema(vec![b]), &Renames::default()).unwrap();
+        assert_eq!(
+            changes,
+            vec![
+                Change::DropIndex {
+                    table: "users".into(),
+                    index: "b".into()
+                },
+                Change::CreateIndex {
+                    table: "users".into(),
+                    index: "b".into()
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_rename_values_are_refused_with_the_form() {
+        assert!(
+            Renames::parse(&["users:x".into()], &[])
+                .unwrap_err()
+                .contains("TABLE.OLD:NEW")
+        );
+        assert!(
+            Renames::parse(&[], &["x".into()])
+                .unwrap_err()
+                .contains("OLD:NEW")
+        );
+    }
+}

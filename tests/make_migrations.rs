@@ -1,0 +1,425 @@
+//! `make-migrations` on SQLite, over a corpus of model changes: each case generates the file
+//! for its first models, applies it, seeds rows, moves to its second models, generates and
+//! applies again, and checks that
+//! - Python Jetbase 0.18.1 reads the same statements from each generated file as jetbase;
+//! - the live schema equals what SQLAlchemy's `create_all` makes from the same models
+//!   (compared through SQLite's own pragmas, in Python, so not by jetbase's introspection);
+//! - a second `make-migrations` finds nothing, and `--check` exits 0;
+//! - the seeded rows survive where the change keeps their columns;
+//! - rolling back gives the first models' schema again, and `--check` then exits 3.
+//!
+//! The interpreter: `JETBASE_TEST_PYTHON`, else `.venv-py/bin/python` (SQLAlchemy 2.x and
+//! Python Jetbase; `scripts/test.sh` installs both). Skipped without it, except under `CI`.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::Project;
+
+fn python() -> Option<PathBuf> {
+    let py = std::env::var_os("JETBASE_TEST_PYTHON").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv-py/bin/python"),
+        PathBuf::from,
+    );
+    let ok = Command::new(&py)
+        .args(["-c", "import sqlalchemy, jetbase"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        common::skip(
+            "no python with SQLAlchemy and Jetbase 0.18.1",
+            "scripts/test.sh installs .venv-py",
+        );
+        return None;
+    }
+    Some(py)
+}
+
+/// Python helpers: `create_all MODELS DB`, `dump DB` (the schema as SQLite's pragmas tell
+/// it, as JSON), `parse FILE` (Python Jetbase's statements of both sections, as JSON).
+const HELPER: &str = r#"
+import json, sys, sqlite3, importlib.util
+cmd = sys.argv[1]
+if cmd == "create_all":
+    spec = importlib.util.spec_from_file_location("models_under_test", sys.argv[2])
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    from sqlalchemy import create_engine, MetaData
+    engine = create_engine("sqlite:///" + sys.argv[3])
+    for v in list(vars(mod).values()):
+        md = v if isinstance(v, MetaData) else getattr(v, "metadata", None)
+        if isinstance(md, MetaData):
+            md.create_all(engine)
+elif cmd == "dump":
+    c = sqlite3.connect(sys.argv[2])
+    out = {}
+    names = [r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'jetbase_%'")]
+    for t in sorted(names):
+        # Column order is not part of the comparison (a column added back goes last).
+        cols = sorted([list(r) for r in c.execute("SELECT name, upper(type), \"notnull\", dflt_value, pk FROM pragma_table_xinfo(?)", (t,))])
+        idx = []
+        for name, unique, origin in c.execute("SELECT name, \"unique\", origin FROM pragma_index_list(?)", (t,)):
+            cols_ = [r[0] for r in c.execute("SELECT name FROM pragma_index_xinfo(?) WHERE key = 1", (name,))]
+            idx.append([name if origin == "c" else origin, unique, cols_])
+        fks = [list(r[2:7]) for r in c.execute("SELECT * FROM pragma_foreign_key_list(?)", (t,))]
+        out[t] = {"columns": cols, "indexes": sorted(idx, key=str), "fks": sorted(fks, key=str)}
+    print(json.dumps(out, indent=1, sort_keys=True))
+elif cmd == "parse":
+    from jetbase.engine.file_parser import parse_upgrade_statements, parse_rollback_statements
+    print(json.dumps([parse_upgrade_statements(sys.argv[2]), parse_rollback_statements(sys.argv[2])]))
+"#;
+
+fn helper(py: &PathBuf, args: &[&str]) -> String {
+    let out = Command::new(py)
+        .arg("-c")
+        .arg(HELPER)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python helper {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// One case of the corpus.
+struct Case {
+    name: &'static str,
+    before: &'static str,
+    after: &'static str,
+    /// Rows inserted after the first models are applied.
+    seed: &'static str,
+    /// A query after the second upgrade, and its rows.
+    survives: (&'static str, &'static [&'static [&'static str]]),
+    /// Extra `make-migrations` arguments for the second generation.
+    args: &'static [&'static str],
+    /// The env.py URL (foreign keys on or off).
+    url: &'static str,
+}
+
+const HEADER: &str = "from datetime import datetime\nfrom typing import Optional\nfrom sqlalchemy import Column, ForeignKey, Index, Integer, MetaData, String, Table, Text, CheckConstraint, UniqueConstraint, func, text\nfrom sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column\n\nclass Base(DeclarativeBase):\n    pass\n\n";
+
+const CASES: &[Case] = &[
+    Case {
+        // Tables whose foreign keys point forward in the alphabet, a model named Account,
+        // server defaults, ON DELETE CASCADE, a CHECK, a functional index; then added
+        // columns (nullable, with a default), a wider type and a new unique constraint.
+        name: "fk_order_defaults_and_rebuild",
+        before: "class Account(Base):\n    __tablename__ = \"zz_accounts\"\n    id: Mapped[int] = mapped_column(primary_key=True)\n    email: Mapped[str] = mapped_column(String(100))\n    created_at: Mapped[datetime] = mapped_column(server_default=func.now())\n\nclass Post(Base):\n    __tablename__ = \"aa_posts\"\n    __table_args__ = (CheckConstraint(\"length(title) > 0\", name=\"ck_title\"), Index(\"ix_title_lower\", func.lower(text(\"title\"))))\n    id: Mapped[int] = mapped_column(primary_key=True)\n    account_id: Mapped[int] = mapped_column(ForeignKey(\"zz_accounts.id\", ondelete=\"CASCADE\"), index=True)\n    title: Mapped[str] = mapped_column(String(200))\n",
+        after: "class Account(Base):\n    __tablename__ = \"zz_accounts\"\n    __table_args__ = (UniqueConstraint(\"email\"),)\n    id: Mapped[int] = mapped_column(primary_key=True)\n    email: Mapped[str] = mapped_column(String(255))\n    created_at: Mapped[datetime] = mapped_column(server_default=func.now())\n    nickname: Mapped[Optional[str]] = mapped_column(String(50))\n\nclass Post(Base):\n    __tablename__ = \"aa_posts\"\n    __table_args__ = (CheckConstraint(\"length(title) > 0\", name=\"ck_title\"), Index(\"ix_title_lower\", func.lower(text(\"title\"))))\n    id: Mapped[int] = mapped_column(primary_key=True)\n    account_id: Mapped[int] = mapped_column(ForeignKey(\"zz_accounts.id\", ondelete=\"CASCADE\"), index=True)\n    title: Mapped[str] = mapped_column(String(200))\n    views: Mapped[int] = mapped_column(server_default=text(\"0\"))\n",
+        seed: "INSERT INTO zz_accounts (id, email) VALUES (1, 'a@x.org'); INSERT INTO aa_posts (id, account_id, title) VALUES (10, 1, 'hello');",
+        // The parent was rebuilt with foreign keys on: the CASCADE child keeps its row.
+        survives: (
+            "SELECT p.id, p.title, p.views, a.email FROM aa_posts p JOIN zz_accounts a ON a.id = p.account_id",
+            &[&["10", "hello", "0", "a@x.org"]],
+        ),
+        args: &[],
+        url: "sqlite:///jetbase.db?foreign_keys=true",
+    },
+    Case {
+        // An imperative Table; a column rename said with --rename (data kept), a dropped
+        // column, an index dropped and one added.
+        name: "imperative_table_rename_and_drop",
+        before: "metadata = MetaData()\nitems = Table(\"items\", metadata, Column(\"id\", Integer, primary_key=True), Column(\"name\", String(80), nullable=False), Column(\"legacy\", Text), Column(\"sku\", String(20), index=True))\n",
+        after: "metadata = MetaData()\nitems = Table(\"items\", metadata, Column(\"id\", Integer, primary_key=True), Column(\"title\", String(80), nullable=False), Column(\"sku\", String(20)), Index(\"ix_items_title\", \"title\"))\n",
+        seed: "INSERT INTO items (id, name, legacy, sku) VALUES (1, 'bolt', 'x', 'B-1');",
+        survives: ("SELECT id, title, sku FROM items", &[&["1", "bolt", "B-1"]]),
+        args: &["--rename", "items.name:title"],
+        url: "sqlite:///jetbase.db",
+    },
+    Case {
+        // A new table referencing an existing one, a dropped table, and a NOT NULL column
+        // with a server default added to a table with rows.
+        name: "new_and_dropped_tables",
+        before: "class Author(Base):\n    __tablename__ = \"authors\"\n    id: Mapped[int] = mapped_column(primary_key=True)\n    name: Mapped[str] = mapped_column(String(50))\n\nclass Scratch(Base):\n    __tablename__ = \"scratch\"\n    id: Mapped[int] = mapped_column(primary_key=True)\n",
+        after: "class Author(Base):\n    __tablename__ = \"authors\"\n    id: Mapped[int] = mapped_column(primary_key=True)\n    name: Mapped[str] = mapped_column(String(50))\n    active: Mapped[bool] = mapped_column(server_default=text(\"1\"))\n\nclass Book(Base):\n    __tablename__ = \"books\"\n    id: Mapped[int] = mapped_column(primary_key=True)\n    author_id: Mapped[int] = mapped_column(ForeignKey(\"authors.id\", ondelete=\"SET NULL\"), nullable=True)\n",
+        seed: "INSERT INTO authors (id, name) VALUES (7, 'Ann');",
+        survives: (
+            "SELECT id, name, active FROM authors",
+            &[&["7", "Ann", "1"]],
+        ),
+        args: &[],
+        url: "sqlite:///jetbase.db",
+    },
+];
+
+fn models(p: &Project, body: &str) -> PathBuf {
+    let path = p.root().join("models.py");
+    std::fs::write(&path, format!("{HEADER}{body}")).unwrap();
+    path
+}
+
+/// The schema SQLAlchemy's `create_all` makes from `body`.
+fn create_all(py: &PathBuf, p: &Project, body: &str, tag: &str) -> String {
+    let path = p.root().join(format!("models_{tag}.py"));
+    std::fs::write(&path, format!("{HEADER}{body}")).unwrap();
+    let db = p.root().join(format!("create_all_{tag}.db"));
+    helper(
+        py,
+        &["create_all", path.to_str().unwrap(), db.to_str().unwrap()],
+    );
+    dump(py, &db)
+}
+
+fn dump(py: &PathBuf, db: &std::path::Path) -> String {
+    helper(py, &["dump", db.to_str().unwrap()])
+}
+
+/// Python Jetbase's statements of a file equal jetbase's (whitespace aside).
+fn same_statements_in_python(py: &PathBuf, file: &std::path::Path) {
+    let python: serde_json::Value =
+        serde_json::from_str(&helper(py, &["parse", file.to_str().unwrap()])).unwrap();
+    let text = std::fs::read_to_string(file).unwrap();
+    let ours = jetbase::migration::parse(&text, jetbase::migration::SplitRules::default());
+    let norm = |s: &str| {
+        s.trim_end_matches(';')
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    for (section, mine) in [(0, &ours.upgrade), (1, &ours.rollback)] {
+        let theirs: Vec<String> = python[section]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| norm(s.as_str().unwrap()))
+            .collect();
+        let mine: Vec<String> = mine.iter().map(|s| norm(&s.sql)).collect();
+        assert_eq!(theirs, mine, "{}", file.display());
+    }
+    assert!(ours.warnings.is_empty(), "{:?}", ours.warnings);
+}
+
+fn run_case(py: &PathBuf, case: &Case) {
+    let p = Project::new();
+    std::fs::write(
+        p.dir().join("env.py"),
+        format!("sqlalchemy_url = \"{}\"\n", case.url),
+    )
+    .unwrap();
+    let pyenv = [("JETBASE_PYTHON", py.to_str().unwrap())];
+    let mm = |args: &[&str]| {
+        let mut all = vec!["make-migrations", "--models", "../models.py"];
+        all.extend_from_slice(args);
+        p.run_in(&p.dir(), &all, &pyenv)
+    };
+    // First models: everything is new.
+    models(&p, case.before);
+    let r = mm(&["-v", "1", "first"]).expect(0);
+    assert!(
+        r.stdout.contains("Created migration file: V1__first.sql"),
+        "{}: {}",
+        case.name,
+        r.stdout
+    );
+    same_statements_in_python(py, &p.migrations().join("V1__first.sql"));
+    p.run(&["upgrade"]).expect(0);
+    assert_eq!(
+        dump(py, &p.db_path()),
+        create_all(py, &p, case.before, "before"),
+        "{}: after V1",
+        case.name
+    );
+    assert_eq!(
+        mm(&[]).expect(0).stdout,
+        "No changes detected.\n",
+        "{}",
+        case.name
+    );
+    p.exec(case.seed);
+    // Second models.
+    models(&p, case.after);
+    // --check sees the difference and writes nothing.
+    let r = mm(&["--check"]).expect(3);
+    assert!(
+        r.stdout.contains("differs from the models"),
+        "{}: {}",
+        case.name,
+        r.stdout
+    );
+    let mut args = vec!["-v", "2", "second"];
+    args.extend_from_slice(case.args);
+    mm(&args).expect(0);
+    let file = p.migrations().join("V2__second.sql");
+    same_statements_in_python(py, &file);
+    let r = p.run(&["upgrade"]).expect(0);
+    assert!(
+        r.stderr.contains("V2__second.sql"),
+        "{}: {}",
+        case.name,
+        r.stderr
+    );
+    assert_eq!(
+        dump(py, &p.db_path()),
+        create_all(py, &p, case.after, "after"),
+        "{}: after V2\n{}",
+        case.name,
+        std::fs::read_to_string(&file).unwrap()
+    );
+    // Converged: nothing more to generate.
+    assert_eq!(
+        mm(&[]).expect(0).stdout,
+        "No changes detected.\n",
+        "{}",
+        case.name
+    );
+    mm(&["--check"]).expect(0);
+    let (query, rows) = case.survives;
+    let want: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|v| (*v).to_owned()).collect())
+        .collect();
+    assert_eq!(p.rows(query), want, "{}", case.name);
+    // Back to the first models.
+    p.run(&["rollback"]).expect(0);
+    assert_eq!(
+        dump(py, &p.db_path()),
+        create_all(py, &p, case.before, "before2"),
+        "{}: after rollback",
+        case.name
+    );
+    // V2 is pending again, and pending files count as applied: no difference...
+    mm(&["--check"]).expect(0);
+    // ...until it is gone.
+    std::fs::remove_file(&file).unwrap();
+    mm(&["--check"]).expect(3);
+}
+
+#[test]
+fn corpus_generates_applies_converges_and_rolls_back_on_sqlite() {
+    let Some(py) = python() else {
+        return;
+    };
+    for case in CASES {
+        run_case(&py, case);
+    }
+}
+
+#[test]
+fn no_destructive_leaves_drops_out_and_says_so() {
+    let Some(py) = python() else {
+        return;
+    };
+    let p = Project::new();
+    let pyenv = [("JETBASE_PYTHON", py.to_str().unwrap())];
+    models(&p, CASES[2].before);
+    p.run_in(
+        &p.dir(),
+        &[
+            "make-migrations",
+            "--models",
+            "../models.py",
+            "-v",
+            "1",
+            "a",
+        ],
+        &pyenv,
+    )
+    .expect(0);
+    p.run(&["upgrade"]).expect(0);
+    models(
+        &p,
+        "class Author(Base):\n    __tablename__ = \"authors\"\n    id: Mapped[int] = mapped_column(primary_key=True)\n",
+    );
+    p.run_in(
+        &p.dir(),
+        &[
+            "make-migrations",
+            "--models",
+            "../models.py",
+            "-v",
+            "2",
+            "b",
+            "--no-destructive",
+        ],
+        &pyenv,
+    )
+    .expect(0);
+    let text = std::fs::read_to_string(p.migrations().join("V2__b.sql")).unwrap();
+    assert!(
+        text.contains("-- NOT WRITTEN (upgrade, --no-destructive): drop table scratch"),
+        "{text}"
+    );
+    assert!(
+        text.contains("-- NOT WRITTEN (upgrade, --no-destructive): drop column authors.name"),
+        "{text}"
+    );
+    let upgrade = text.split("-- rollback").next().unwrap();
+    assert!(!upgrade.contains("DROP"), "{text}");
+    p.run(&["upgrade"]).expect(0);
+    assert!(p.table_exists("scratch"));
+}
+
+#[test]
+fn lost_and_gained_column_hints_the_rename_flag() {
+    let Some(py) = python() else {
+        return;
+    };
+    let p = Project::new();
+    let pyenv = [("JETBASE_PYTHON", py.to_str().unwrap())];
+    models(&p, CASES[1].before);
+    p.run_in(
+        &p.dir(),
+        &[
+            "make-migrations",
+            "--models",
+            "../models.py",
+            "-v",
+            "1",
+            "a",
+        ],
+        &pyenv,
+    )
+    .expect(0);
+    p.run(&["upgrade"]).expect(0);
+    models(&p, &CASES[1].before.replace("\"legacy\"", "\"notes\""));
+    let r = p
+        .run_in(
+            &p.dir(),
+            &["make-migrations", "--models", "../models.py", "--dry-run"],
+            &pyenv,
+        )
+        .expect(0);
+    assert!(
+        r.stderr.contains("--rename items.legacy:notes"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.contains("-- upgrade"), "{}", r.stdout);
+    assert_eq!(
+        std::fs::read_dir(p.migrations()).unwrap().count(),
+        1,
+        "--dry-run wrote a file"
+    );
+}
+
+#[test]
+fn model_errors_name_the_file_and_line_and_paths_tried() {
+    let Some(py) = python() else {
+        return;
+    };
+    let p = Project::new();
+    let pyenv = [("JETBASE_PYTHON", py.to_str().unwrap())];
+    std::fs::write(
+        p.root().join("models.py"),
+        "import os\n\nimport no_such_module_here\n",
+    )
+    .unwrap();
+    let r = p.run_in(
+        &p.dir(),
+        &["make-migrations", "--models", "../models.py"],
+        &pyenv,
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("models.py:3"), "{}", r.stderr);
+    assert!(r.stderr.contains("no_such_module_here"), "{}", r.stderr);
+    std::fs::remove_file(p.root().join("models.py")).unwrap();
+    let r = p.run_in(&p.dir(), &["make-migrations"], &pyenv);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("app/models.py"), "{}", r.stderr);
+    assert!(r.stderr.contains("--models"), "{}", r.stderr);
+}
