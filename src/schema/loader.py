@@ -553,7 +553,9 @@ def create_all_ddl(sa, mds, url, context):
     """What `create_all()` sends, one statement per entry: the mock engine hands over each DDL
     element, compiled here with its dialect. create_all walks sets for a table's indexes and
     for the FKs it adds with ALTER, so runs of those are sorted by name to make the output the
-    same on every run."""
+    same on every run. Each MetaData creates the named types and sequences its tables use,
+    so a PostgreSQL enum shared by two MetaData objects would be created twice: an exact repeat
+    of a CREATE TYPE / SEQUENCE / DOMAIN is dropped."""
     elements = []  # [(element, text, kind)]
 
     def executor(sql, *multiparams, **params):
@@ -584,7 +586,10 @@ def create_all_ddl(sa, mds, url, context):
             run = sorted(run, key=lambda e: (str(e[0].name or ""), e[1]))
         elif kind == "AddConstraint":
             run = sorted(run, key=lambda e: (str(getattr(getattr(e[0], "table", None), "fullname", "")), e[1]))
-        out.extend(text for _, text, _ in run)
+        for _, text, _ in run:
+            if text in out and text.startswith(("CREATE TYPE ", "CREATE SEQUENCE ", "CREATE DOMAIN ")):
+                continue
+            out.append(text)
         i = j
     return out, engine.dialect
 
