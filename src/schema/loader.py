@@ -26,6 +26,7 @@ import keyword
 import os
 import re
 import sys
+import sysconfig
 import traceback
 import warnings
 
@@ -104,6 +105,8 @@ def collect_files(paths):
                 for name in py:
                     add(os.path.join(root, name))
         elif os.path.isfile(path):
+            if not path.endswith(".py"):
+                raise LoaderError("not a Python file: %s" % path)
             add(path)
         else:
             raise LoaderError("model path not found: %s" % path)
@@ -240,17 +243,28 @@ def import_model(path, index, warn):
 # Errors: where in the user's code
 
 
-def user_file(path, roots):
+def library_dirs():
+    """The interpreter's standard library and installed packages (a virtualenv inside the
+    project is still not the project's code)."""
+    dirs = set()
+    for scheme_paths in (sysconfig.get_paths(), sysconfig.get_paths(vars={"base": sys.base_prefix})):
+        for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+            if scheme_paths.get(key):
+                dirs.add(real(scheme_paths[key]))
+    return dirs
+
+
+def user_file(path, roots, libraries=None):
+    """Whether `path` is the project's own code: under a model path or the project folder,
+    and not in a library folder."""
     if not path or path.startswith("<"):
         return False
     path = real(path)
     parts = path.split(os.sep)
     if "site-packages" in parts or "dist-packages" in parts:
         return False
-    for prefix in {sys.prefix, sys.exec_prefix, getattr(sys, "base_prefix", sys.prefix)}:
-        prefix = real(prefix)
-        if prefix != os.sep and is_under(path, prefix):
-            return False
+    if any(is_under(path, lib) for lib in (library_dirs() if libraries is None else libraries)):
+        return False
     return any(is_under(path, root) for root in roots)
 
 
@@ -258,13 +272,14 @@ def locate(exc, roots):
     """(file, line) of the innermost traceback frame in the user's code, following the chain of
     causes; a SyntaxError names its own place."""
     seen = set()
+    libraries = library_dirs()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
         if isinstance(exc, SyntaxError) and exc.filename and not exc.filename.startswith("<"):
             return os.path.abspath(exc.filename), exc.lineno
         frames = traceback.extract_tb(exc.__traceback__)
         for frame in reversed(frames):
-            if user_file(frame.filename, roots):
+            if user_file(frame.filename, roots, libraries):
                 return os.path.abspath(frame.filename), frame.lineno
         exc = exc.__cause__ or exc.__context__
     return None, None
@@ -569,7 +584,10 @@ def create_all_ddl(sa, mds, url, context):
         if text:
             elements.append((element, text, type(sql).__name__))
 
-    engine = sa.create_mock_engine(url, executor)
+    # The paramstyle of the dialect's default driver (psycopg2, mysqlclient: pyformat/format)
+    # would double every % in the DDL (LIKE 'a%%'), as cursor.execute() wants; jetbase runs the
+    # statements through its own drivers, so it needs them as written: "named" doubles nothing.
+    engine = sa.create_mock_engine(url, executor, paramstyle="named")
     for metadata in mds:
         metadata.create_all(engine, checkfirst=False)
     context["table"] = None
@@ -652,12 +670,13 @@ def load(args, warn):
         sys.meta_path.remove(finder)
 
     ours = [(name, module) for name, module, _ in modules]
+    libraries = library_dirs()
     others = [
         (name, module)
         for name, module in list(sys.modules.items())
         if module is not None
         and all(module is not m for _, m in ours)
-        and user_file(getattr(module, "__file__", None), roots)
+        and user_file(getattr(module, "__file__", None), roots, libraries)
     ]
     found = Found(sa, orm_registry, ours + others)
     for name, module, _ in modules:
