@@ -426,6 +426,10 @@ fn check_declarative_base(py: &Python) {
         authors["indexes"],
         json!([{"name": "ix_lower_email", "unique": false, "expressions": ["lower(email)"]}])
     );
+    assert_eq!(
+        authors["checks"],
+        json!([{"name": "ck_authors_email_at", "sqltext": "email LIKE '%@%'"}])
+    );
     let books = table(&r, "books");
     assert_eq!(column(books, "stock")["server_default"], "0");
     assert_eq!(column(books, "price")["type"], "NUMERIC(10, 2)");
@@ -458,6 +462,11 @@ fn check_declarative_base(py: &Python) {
             .is_err(),
         "UNIQUE"
     );
+    assert!(
+        db.execute_batch("INSERT INTO authors (email) VALUES ('nobody')")
+            .is_err(),
+        "CHECK"
+    );
     db.execute_batch("DELETE FROM authors").expect("delete");
     assert_eq!(count(&db, "books"), 0);
 
@@ -480,6 +489,18 @@ fn check_declarative_base(py: &Python) {
     );
     assert_ne!(ddl(&pg), ddl(&r));
     assert_ne!(ddl(&my), ddl(&pg));
+    // A % stays single (psycopg2's and mysqlclient's paramstyles would double it).
+    for d in [&pg, &my] {
+        let authors = ddl(d)[statement(d, "CREATE TABLE authors ")];
+        assert!(
+            authors.contains("CONSTRAINT ck_authors_email_at CHECK (email LIKE '%@%')"),
+            "{authors}"
+        );
+        assert_eq!(
+            table(d, "authors")["checks"][0]["sqltext"],
+            "email LIKE '%@%'"
+        );
+    }
 }
 
 /// registry() + @registry.mapped, with a model named Registry.
