@@ -21,6 +21,7 @@ Standard library and SQLAlchemy (1.4 or 2.x) only; Python 3.7 syntax.
 import importlib
 import importlib.machinery
 import importlib.util
+import inspect
 import json
 import keyword
 import os
@@ -698,8 +699,6 @@ def load(args, warn):
         line = None
         if cls is not None:
             try:
-                import inspect
-
                 line = inspect.getsourcelines(cls)[1]
             except Exception:
                 line = None
