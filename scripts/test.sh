@@ -36,6 +36,9 @@ else
     .venv-py/bin/pip install --quiet --disable-pip-version-check 'SQLAlchemy<2.1' "${missing[@]}"
   fi
 fi
+# SQLAlchemy 1.4 for the model loader's tests (make-migrations reads 1.4 and 2.x models).
+[ -x .venv-sa14/bin/python ] || scripts/venv-sa14.sh
+export JETBASE_TEST_PYTHON_SA14=${JETBASE_TEST_PYTHON_SA14:-$PWD/.venv-sa14/bin/python}
 
 STARTED=() # name=folder, for each server this run started
 cleanup() {
