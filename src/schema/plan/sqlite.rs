@@ -1,86 +1,17 @@
-//! The statements that carry out a list of changes, in a safe order: renames first, then
-//! drops of indexes and tables (children before parents), new tables in creation order (so
-//! their foreign keys find their parents), then each changed table.
-//!
-//! SQLite alters little in place (`ADD COLUMN` of a plain column, renames). Anything else is
-//! done by rebuilding the table once, the way SQLite documents it: create the new shape
-//! under a scratch name, copy the rows of the columns both shapes have, drop the old table,
-//! rename the new one, create its indexes and triggers again. Foreign keys must be off
-//! meanwhile (a dropped parent would cascade to its children): the plan says so with
-//! [`Plan::foreign_keys_off`], which the file carries as `-- jetbase: foreign_keys=off`.
+//! SQLite alters little in place (`ADD COLUMN` of a plain column, `DROP COLUMN` of one no
+//! constraint or index names, renames). Anything else is done by rebuilding the table once,
+//! the way SQLite documents it: create the new shape under a scratch name, copy the rows of
+//! the columns both shapes have, drop the old table, rename the new one, create its indexes
+//! and triggers again. Foreign keys must be off meanwhile (a dropped parent would cascade to
+//! its children): the plan says so with [`Plan::foreign_keys_off`], which the file carries as
+//! `-- jetbase: foreign_keys=off`.
 
-use super::diff::Change;
-use super::sql::{self, quote};
-use super::{Schema, Table};
+use super::{Plan, PlanOptions, REBUILD_PREFIX, create_sql, step, warn};
+use crate::schema::diff::Change;
+use crate::schema::sql::{self, quote};
+use crate::schema::{Schema, Table};
 
-/// The database a plan is written for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
-    Sqlite,
-}
-
-/// One statement, with a warning when it loses data or may fail on existing rows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Step {
-    pub sql: String,
-    pub warning: Option<String>,
-}
-
-/// The statements, in order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Plan {
-    pub steps: Vec<Step>,
-    /// Tables are rebuilt: the file must run with foreign key enforcement off.
-    pub foreign_keys_off: bool,
-    /// Destructive changes left out (`--no-destructive`).
-    pub skipped: Vec<String>,
-}
-
-/// What to leave out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PlanOptions {
-    /// Write drops of tables and columns (with warnings).
-    pub destructive: bool,
-}
-
-/// The prefix of a table being rebuilt.
-pub const REBUILD_PREFIX: &str = "_jetbase_new_";
-
-/// The plan that turns `from` (once renamed: [`super::diff::compare`]) into `to` by
-/// `changes`.
-///
-/// # Errors
-/// A table whose statement the database did not keep (so it cannot be created again).
-pub fn plan(
-    target: Target,
-    from: &Schema,
-    to: &Schema,
-    changes: &[Change],
-    options: PlanOptions,
-) -> Result<Plan, String> {
-    match target {
-        Target::Sqlite => sqlite(from, to, changes, options),
-    }
-}
-
-fn step(sql: String) -> Step {
-    Step { sql, warning: None }
-}
-
-fn warn(sql: String, warning: String) -> Step {
-    Step {
-        sql,
-        warning: Some(warning),
-    }
-}
-
-fn create_sql(t: &Table) -> Result<&str, String> {
-    t.create_sql
-        .as_deref()
-        .ok_or_else(|| format!("the statement that creates table {} is not known", t.name))
-}
-
-fn sqlite(
+pub(super) fn plan(
     from: &Schema,
     to: &Schema,
     changes: &[Change],
@@ -259,7 +190,7 @@ fn needs_rebuild(t: &Table, changes: &[Change], old: Option<&Table>) -> bool {
     if old.primary_key != t.primary_key || !old.options.eq_ignore_ascii_case(&t.options) {
         return true;
     }
-    let uniques = |u: &[super::Unique]| -> Vec<Vec<String>> {
+    let uniques = |u: &[crate::schema::Unique]| -> Vec<Vec<String>> {
         let mut v: Vec<Vec<String>> = u.iter().map(|u| u.columns.clone()).collect();
         v.sort();
         v
@@ -281,7 +212,7 @@ fn needs_rebuild(t: &Table, changes: &[Change], old: Option<&Table>) -> bool {
     if old_checks != new_checks {
         return true;
     }
-    let fk_key = |f: &super::ForeignKey| {
+    let fk_key = |f: &crate::schema::ForeignKey| {
         format!(
             "{:?}{}{:?}{}{}",
             f.columns, f.ref_table, f.ref_columns, f.on_delete, f.on_update
@@ -315,7 +246,7 @@ fn rebuild(
     let scratch = format!("{REBUILD_PREFIX}{name}");
     let mut create = create_sql(new)?.to_owned();
     // Columns whose drop is left out stay, defined as they were.
-    let kept: Vec<&super::Column> = old
+    let kept: Vec<&crate::schema::Column> = old
         .columns
         .iter()
         .filter(|c| new.column(&c.name).is_none() && !options.destructive)

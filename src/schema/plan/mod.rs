@@ -1,0 +1,77 @@
+//! The statements that carry out a list of changes, in a safe order: renames first, then
+//! drops of indexes and tables (children before parents), new tables in creation order (so
+//! their foreign keys find their parents), then each changed table.
+//!
+//! One module per database: what it can ALTER in place differs (SQLite rebuilds tables).
+
+mod sqlite;
+
+use super::diff::Change;
+use super::{Schema, Table};
+
+/// The database a plan is written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Sqlite,
+}
+
+/// One statement, with a warning when it loses data or may fail on existing rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub sql: String,
+    pub warning: Option<String>,
+}
+
+/// The statements, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+    /// Tables are rebuilt: the file must run with foreign key enforcement off.
+    pub foreign_keys_off: bool,
+    /// Destructive changes left out (`--no-destructive`).
+    pub skipped: Vec<String>,
+}
+
+/// What to leave out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// Write drops of tables and columns (with warnings).
+    pub destructive: bool,
+}
+
+/// The prefix of a table being rebuilt.
+pub const REBUILD_PREFIX: &str = "_jetbase_new_";
+
+/// The plan that turns `from` (once renamed: [`super::diff::compare`]) into `to` by
+/// `changes`.
+///
+/// # Errors
+/// A table whose statement the database did not keep (so it cannot be created again).
+pub fn plan(
+    target: Target,
+    from: &Schema,
+    to: &Schema,
+    changes: &[Change],
+    options: PlanOptions,
+) -> Result<Plan, String> {
+    match target {
+        Target::Sqlite => sqlite::plan(from, to, changes, options),
+    }
+}
+
+pub(super) fn step(sql: String) -> Step {
+    Step { sql, warning: None }
+}
+
+pub(super) fn warn(sql: String, warning: String) -> Step {
+    Step {
+        sql,
+        warning: Some(warning),
+    }
+}
+
+pub(super) fn create_sql(t: &Table) -> Result<&str, String> {
+    t.create_sql
+        .as_deref()
+        .ok_or_else(|| format!("the statement that creates table {} is not known", t.name))
+}
