@@ -629,7 +629,8 @@ mod lease {
         let mut child = common::clean_command(&common::bin(), &p.dir())
             .arg("upgrade")
             .envs(env.iter().copied())
-            .stderr(std::process::Stdio::null())
+            // Kept for the failure messages of the tests ([`holder_said`]).
+            .stderr(std::fs::File::create(p.dir().join("holder.stderr")).unwrap())
             .spawn()
             .unwrap();
         let patience = p.server.patience;
@@ -646,11 +647,19 @@ mod lease {
                 patience.limit
             );
             if let Ok(Some(status)) = child.try_wait() {
-                panic!("the upgrade ended before holding the lock: {status}");
+                panic!(
+                    "the upgrade ended before holding the lock: {status}\n{}",
+                    holder_said(p)
+                );
             }
             std::thread::sleep(patience.every);
         }
         child
+    }
+
+    /// What the holder of [`upgrade_holding_lock`] printed.
+    fn holder_said(p: &Project) -> String {
+        std::fs::read_to_string(p.dir().join("holder.stderr")).unwrap_or_default()
     }
 
     /// `unshare` can give a command a PID namespace of its own here (root). Locally without
@@ -762,7 +771,7 @@ mod lease {
             let alive = child.try_wait().unwrap().is_none();
             child.kill().unwrap();
             child.wait().unwrap();
-            assert!(alive, "the holder ended early");
+            assert!(alive, "the holder ended early:\n{}", holder_said(p));
             assert_eq!(r.code, 4, "{}", r.stderr);
             assert!(!r.stderr.contains("took over"), "{}", r.stderr);
             assert!(r.stderr.contains(&format!("jetbase pid {}", child.id())), "{}", r.stderr);

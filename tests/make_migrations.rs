@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use common::Project;
+use common::servers::Server;
 
 fn python() -> Option<PathBuf> {
     let py = std::env::var_os("JETBASE_TEST_PYTHON").map_or_else(
@@ -37,8 +38,8 @@ fn python() -> Option<PathBuf> {
     Some(py)
 }
 
-/// Python helpers: `create_all MODELS DB`, `dump DB` (the schema as SQLite's pragmas tell
-/// it, as JSON), `parse FILE` (Python Jetbase's statements of both sections, as JSON).
+/// Python helpers: `create_all MODELS URL`, `dump URL` (the schema as SQLAlchemy's inspector
+/// reads it, as JSON), `parse FILE` (Python Jetbase's statements of both sections, as JSON).
 const HELPER: &str = r#"
 import json, sys, sqlite3, importlib.util
 cmd = sys.argv[1]
@@ -47,25 +48,27 @@ if cmd == "create_all":
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     from sqlalchemy import create_engine, MetaData
-    engine = create_engine("sqlite:///" + sys.argv[3])
+    engine = create_engine(sys.argv[3])
     for v in list(vars(mod).values()):
         md = v if isinstance(v, MetaData) else getattr(v, "metadata", None)
         if isinstance(md, MetaData):
             md.create_all(engine)
 elif cmd == "dump":
-    c = sqlite3.connect(sys.argv[2])
+    # The schema as SQLAlchemy's inspector reads it (not jetbase's introspection).
+    from sqlalchemy import create_engine, inspect
+    engine = create_engine(sys.argv[2])
+    insp = inspect(engine)
     out = {}
-    names = [r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'jetbase_%'")]
-    for t in sorted(names):
+    for t in sorted(n for n in insp.get_table_names() if not n.startswith("jetbase_")):
         # Column order is not part of the comparison (a column added back goes last).
-        cols = sorted([list(r) for r in c.execute("SELECT name, upper(type), \"notnull\", dflt_value, pk FROM pragma_table_xinfo(?)", (t,))])
-        idx = []
-        for name, unique, origin in c.execute("SELECT name, \"unique\", origin FROM pragma_index_list(?)", (t,)):
-            cols_ = [r[0] for r in c.execute("SELECT name FROM pragma_index_xinfo(?) WHERE key = 1", (name,))]
-            idx.append([name if origin == "c" else origin, unique, cols_])
-        fks = [list(r[2:7]) for r in c.execute("SELECT * FROM pragma_foreign_key_list(?)", (t,))]
-        out[t] = {"columns": cols, "indexes": sorted(idx, key=str), "fks": sorted(fks, key=str)}
-    print(json.dumps(out, indent=1, sort_keys=True))
+        cols = sorted([c["name"], str(c["type"]).upper(), bool(c["nullable"]), None if c.get("default") is None else str(c["default"])] for c in insp.get_columns(t))
+        pk = insp.get_pk_constraint(t)["constrained_columns"]
+        fks = sorted([f["constrained_columns"], f["referred_table"], f["referred_columns"], (f.get("options") or {}).get("ondelete")] for f in insp.get_foreign_keys(t))
+        idx = sorted([i["name"], bool(i["unique"]), [str(x) for x in (i.get("column_names") or [])], [str(x) for x in (i.get("expressions") or [])]] for i in insp.get_indexes(t))
+        uq = sorted(sorted(u["column_names"]) for u in insp.get_unique_constraints(t))
+        ck = sorted(" ".join(c["sqltext"].split()) for c in insp.get_check_constraints(t))
+        out[t] = {"columns": cols, "pk": pk, "fks": fks, "indexes": idx, "uniques": uq, "checks": ck}
+    print(json.dumps(out, indent=1, sort_keys=True, default=str))
 elif cmd == "parse":
     from jetbase.engine.file_parser import parse_upgrade_statements, parse_rollback_statements
     print(json.dumps([parse_upgrade_statements(sys.argv[2]), parse_rollback_statements(sys.argv[2])]))
@@ -97,8 +100,8 @@ struct Case {
     survives: (&'static str, &'static [&'static [&'static str]]),
     /// Extra `make-migrations` arguments for the second generation.
     args: &'static [&'static str],
-    /// The env.py URL (foreign keys on or off).
-    url: &'static str,
+    /// SQLite URL parameters (foreign keys on or off).
+    sqlite_params: &'static str,
 }
 
 const HEADER: &str = "from datetime import datetime\nfrom typing import Optional\nfrom sqlalchemy import Column, ForeignKey, Index, Integer, MetaData, String, Table, Text, CheckConstraint, UniqueConstraint, func, text\nfrom sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column\n\nclass Base(DeclarativeBase):\n    pass\n\n";
@@ -118,7 +121,7 @@ const CASES: &[Case] = &[
             &[&["10", "hello", "0", "a@x.org"]],
         ),
         args: &[],
-        url: "sqlite:///jetbase.db?foreign_keys=true",
+        sqlite_params: "?foreign_keys=true",
     },
     Case {
         // An imperative Table; a column rename said with --rename (data kept), a dropped
@@ -129,21 +132,21 @@ const CASES: &[Case] = &[
         seed: "INSERT INTO items (id, name, legacy, sku) VALUES (1, 'bolt', 'x', 'B-1');",
         survives: ("SELECT id, title, sku FROM items", &[&["1", "bolt", "B-1"]]),
         args: &["--rename", "items.name:title"],
-        url: "sqlite:///jetbase.db",
+        sqlite_params: "",
     },
     Case {
         // A new table referencing an existing one, a dropped table, and a NOT NULL column
         // with a server default added to a table with rows.
         name: "new_and_dropped_tables",
         before: "class Author(Base):\n    __tablename__ = \"authors\"\n    id: Mapped[int] = mapped_column(primary_key=True)\n    name: Mapped[str] = mapped_column(String(50))\n\nclass Scratch(Base):\n    __tablename__ = \"scratch\"\n    id: Mapped[int] = mapped_column(primary_key=True)\n",
-        after: "class Author(Base):\n    __tablename__ = \"authors\"\n    id: Mapped[int] = mapped_column(primary_key=True)\n    name: Mapped[str] = mapped_column(String(50))\n    active: Mapped[bool] = mapped_column(server_default=text(\"1\"))\n\nclass Book(Base):\n    __tablename__ = \"books\"\n    id: Mapped[int] = mapped_column(primary_key=True)\n    author_id: Mapped[int] = mapped_column(ForeignKey(\"authors.id\", ondelete=\"SET NULL\"), nullable=True)\n",
+        after: "class Author(Base):\n    __tablename__ = \"authors\"\n    id: Mapped[int] = mapped_column(primary_key=True)\n    name: Mapped[str] = mapped_column(String(50))\n    active: Mapped[bool] = mapped_column(server_default=text(\"true\"))\n\nclass Book(Base):\n    __tablename__ = \"books\"\n    id: Mapped[int] = mapped_column(primary_key=True)\n    author_id: Mapped[int] = mapped_column(ForeignKey(\"authors.id\", ondelete=\"SET NULL\"), nullable=True)\n",
         seed: "INSERT INTO authors (id, name) VALUES (7, 'Ann');",
         survives: (
             "SELECT id, name, active FROM authors",
             &[&["7", "Ann", "1"]],
         ),
         args: &[],
-        url: "sqlite:///jetbase.db",
+        sqlite_params: "",
     },
 ];
 
@@ -153,20 +156,35 @@ fn models(p: &Project, body: &str) -> PathBuf {
     path
 }
 
-/// The schema SQLAlchemy's `create_all` makes from `body`.
+/// The URL SQLAlchemy reaches a project's database at.
+fn live_url(p: &Project) -> String {
+    if p.server.env_var.is_none() {
+        format!("sqlite:///{}", p.db_path().display())
+    } else {
+        p.url.clone()
+    }
+}
+
+/// The schema SQLAlchemy's `create_all` makes from `body`, on a fresh database of the
+/// project's server.
 fn create_all(py: &PathBuf, p: &Project, body: &str, tag: &str) -> String {
     let path = p.root().join(format!("models_{tag}.py"));
     std::fs::write(&path, format!("{HEADER}{body}")).unwrap();
-    let db = p.root().join(format!("create_all_{tag}.db"));
-    helper(
-        py,
-        &["create_all", path.to_str().unwrap(), db.to_str().unwrap()],
-    );
-    dump(py, &db)
+    let other = Project::on(p.server).expect("the server is up");
+    let url = if p.server.env_var.is_none() {
+        format!(
+            "sqlite:///{}",
+            p.root().join(format!("create_all_{tag}.db")).display()
+        )
+    } else {
+        other.url.clone()
+    };
+    helper(py, &["create_all", path.to_str().unwrap(), &url]);
+    helper(py, &["dump", &url])
 }
 
-fn dump(py: &PathBuf, db: &std::path::Path) -> String {
-    helper(py, &["dump", db.to_str().unwrap()])
+fn dump(py: &PathBuf, p: &Project) -> String {
+    helper(py, &["dump", &live_url(p)])
 }
 
 /// Python Jetbase's statements of a file equal jetbase's (whitespace aside).
@@ -194,13 +212,20 @@ fn same_statements_in_python(py: &PathBuf, file: &std::path::Path) {
     assert!(ours.warnings.is_empty(), "{:?}", ours.warnings);
 }
 
-fn run_case(py: &PathBuf, case: &Case) {
-    let p = Project::new();
-    std::fs::write(
-        p.dir().join("env.py"),
-        format!("sqlalchemy_url = \"{}\"\n", case.url),
-    )
-    .unwrap();
+fn run_case(py: &PathBuf, server: &'static Server, case: &Case) {
+    let Some(p) = Project::on(server) else {
+        return;
+    };
+    if server.env_var.is_none() {
+        std::fs::write(
+            p.dir().join("env.py"),
+            format!(
+                "sqlalchemy_url = \"sqlite:///jetbase.db{}\"\n",
+                case.sqlite_params
+            ),
+        )
+        .unwrap();
+    }
     let pyenv = [("JETBASE_PYTHON", py.to_str().unwrap())];
     let mm = |args: &[&str]| {
         let mut all = vec!["make-migrations", "--models", "../models.py"];
@@ -219,7 +244,7 @@ fn run_case(py: &PathBuf, case: &Case) {
     same_statements_in_python(py, &p.migrations().join("V1__first.sql"));
     p.run(&["upgrade"]).expect(0);
     assert_eq!(
-        dump(py, &p.db_path()),
+        dump(py, &p),
         create_all(py, &p, case.before, "before"),
         "{}: after V1",
         case.name
@@ -254,7 +279,7 @@ fn run_case(py: &PathBuf, case: &Case) {
         r.stderr
     );
     assert_eq!(
-        dump(py, &p.db_path()),
+        dump(py, &p),
         create_all(py, &p, case.after, "after"),
         "{}: after V2\n{}",
         case.name,
@@ -277,7 +302,7 @@ fn run_case(py: &PathBuf, case: &Case) {
     // Back to the first models.
     p.run(&["rollback"]).expect(0);
     assert_eq!(
-        dump(py, &p.db_path()),
+        dump(py, &p),
         create_all(py, &p, case.before, "before2"),
         "{}: after rollback",
         case.name
@@ -295,7 +320,17 @@ fn corpus_generates_applies_converges_and_rolls_back_on_sqlite() {
         return;
     };
     for case in CASES {
-        run_case(&py, case);
+        run_case(&py, &common::SQLITE, case);
+    }
+}
+
+#[test]
+fn corpus_generates_applies_converges_and_rolls_back_on_postgres() {
+    let Some(py) = python() else {
+        return;
+    };
+    for case in CASES {
+        run_case(&py, &common::POSTGRES, case);
     }
 }
 
@@ -341,11 +376,11 @@ fn no_destructive_leaves_drops_out_and_says_so() {
     .expect(0);
     let text = std::fs::read_to_string(p.migrations().join("V2__b.sql")).unwrap();
     assert!(
-        text.contains("-- NOT WRITTEN (upgrade, --no-destructive): drop table scratch"),
+        text.contains("-- NOT WRITTEN (upgrade): drop table scratch (--no-destructive)"),
         "{text}"
     );
     assert!(
-        text.contains("-- NOT WRITTEN (upgrade, --no-destructive): drop column authors.name"),
+        text.contains("-- NOT WRITTEN (upgrade): drop column authors.name (--no-destructive)"),
         "{text}"
     );
     let upgrade = text.split("-- rollback").next().unwrap();

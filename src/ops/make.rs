@@ -14,7 +14,7 @@ use std::process::Command;
 
 use super::plan::pending_versioned;
 use super::{open, scan};
-use crate::backend::{self, Backend, ConnectSpec, OpenMode};
+use crate::backend::{self, Backend, ConnectSpec, DbError, OpenMode};
 use crate::config::Settings;
 use crate::drivers::BackendKind;
 use crate::error::Error;
@@ -53,8 +53,9 @@ pub struct MakeOptions {
 fn target(kind: BackendKind) -> Result<Target, Error> {
     match kind {
         BackendKind::Sqlite => Ok(Target::Sqlite),
-        BackendKind::Postgres | BackendKind::MySql => Err(Error::usage(format!(
-            "make-migrations does not write {} migrations yet (SQLite only in this release)",
+        BackendKind::Postgres => Ok(Target::Postgres),
+        BackendKind::MySql => Err(Error::usage(format!(
+            "make-migrations does not write {} migrations yet (SQLite and PostgreSQL only in this release)",
             kind.name()
         ))),
         other => Err(Error::usage(format!(
@@ -68,6 +69,7 @@ fn target(kind: BackendKind) -> Result<Target, Error> {
 fn dialect_name(t: Target) -> &'static str {
     match t {
         Target::Sqlite => "sqlite",
+        Target::Postgres => "postgresql",
     }
 }
 
@@ -248,17 +250,70 @@ async fn run_all(db: &mut dyn Backend, statements: &[(String, String)]) -> Resul
     Ok(())
 }
 
-/// The live schema with the pending files applied, read from a scratch copy of it.
+/// Read a database's schema with its target's introspection.
+async fn introspect(target: Target, db: &mut dyn Backend) -> Result<Schema, DbError> {
+    match target {
+        Target::Sqlite => backend::sqlite::introspect::schema(db).await,
+        #[cfg(feature = "postgres")]
+        Target::Postgres => backend::postgres::introspect::schema(db).await,
+        #[cfg(not(feature = "postgres"))]
+        Target::Postgres => Err(DbError::new("this build has no PostgreSQL driver")),
+    }
+}
+
+/// The statements of the pending files' upgrade sections, each named `file:line`.
+fn pending_statements(
+    db: &dyn Backend,
+    pending: &[&MigrationFile],
+) -> Result<Vec<(String, String)>, Error> {
+    let mut statements = Vec::new();
+    for f in pending {
+        let text = std::fs::read_to_string(&f.path).map_err(|source| Error::Io {
+            path: f.path.clone(),
+            source,
+        })?;
+        let parsed = migration::parse(&text, db.dialect().split_options());
+        for s in parsed.upgrade {
+            statements.push((format!("{}:{}", f.filename, s.line), s.sql.clone()));
+        }
+    }
+    Ok(statements)
+}
+
+/// Run `work` inside a transaction that is always rolled back.
+async fn rolled_back<T>(
+    db: &mut dyn Backend,
+    work: impl AsyncFnOnce(&mut dyn Backend) -> Result<T, Error>,
+) -> Result<T, Error> {
+    db.begin()
+        .await
+        .map_err(Error::db("opening a transaction to roll back"))?;
+    let result = work(db).await;
+    let rolled = db.rollback().await;
+    let value = result?;
+    rolled.map_err(Error::db("rolling back the comparison's transaction"))?;
+    Ok(value)
+}
+
+/// The live schema with the pending files applied: on SQLite read from an in-memory copy
+/// of its schema; on PostgreSQL inside a transaction that is rolled back.
 async fn current_schema(
+    target: Target,
     settings: &Settings,
     live: &mut dyn Backend,
     pending: &[&MigrationFile],
 ) -> Result<Schema, Error> {
     let read = |e| Error::db("reading the database's schema")(e);
     if pending.is_empty() {
-        return backend::sqlite::introspect::schema(live)
-            .await
-            .map_err(read);
+        return introspect(target, live).await.map_err(read);
+    }
+    let files = pending_statements(live, pending)?;
+    if target == Target::Postgres {
+        return rolled_back(live, async |db| {
+            run_all(db, &files).await?;
+            introspect(target, db).await.map_err(read)
+        })
+        .await;
     }
     let objects = live
         .query(
@@ -284,43 +339,65 @@ async fn current_schema(
             )
         })
         .collect();
-    for f in pending {
-        let text = std::fs::read_to_string(&f.path).map_err(|source| Error::Io {
-            path: f.path.clone(),
-            source,
-        })?;
-        let parsed = migration::parse(&text, live.dialect().split_options());
-        for s in parsed.upgrade {
-            statements.push((format!("{}:{}", f.filename, s.line), s.sql.clone()));
-        }
-    }
+    statements.extend(files);
     let mut db = scratch(settings).await?;
     let result = run_all(db.as_mut(), &statements).await;
     let schema = match result {
-        Ok(()) => backend::sqlite::introspect::schema(db.as_mut())
-            .await
-            .map_err(read),
+        Ok(()) => introspect(target, db.as_mut()).await.map_err(read),
         Err(e) => Err(e),
     };
     db.close().await;
     schema
 }
 
-/// The models' schema: their DDL run on a scratch database, read back.
-async fn desired_schema(settings: &Settings, ddl: &[String]) -> Result<Schema, Error> {
-    let mut db = scratch(settings).await?;
+/// The models' schema: their DDL run on a scratch database (SQLite: in memory; PostgreSQL:
+/// a schema of its own inside a transaction on the live database, rolled back), read back.
+async fn desired_schema(
+    target: Target,
+    settings: &Settings,
+    live: &mut dyn Backend,
+    ddl: &[String],
+) -> Result<Schema, Error> {
     let ddl: Vec<(String, String)> = ddl
         .iter()
         .map(|s| ("the models' DDL".to_owned(), s.clone()))
         .collect();
+    let read = |e| Error::db("reading the models' schema")(e);
+    if target == Target::Postgres {
+        let scratch = format!("jetbase_scratch_{}", std::process::id());
+        return rolled_back(live, async |db| {
+            let setup = format!(
+                "CREATE SCHEMA {q}; SET LOCAL search_path TO {q}",
+                q = crate::schema::sql::quote(&scratch)
+            );
+            db.execute_raw(&setup)
+                .await
+                .map_err(Error::db("creating a scratch schema (rolled back)"))?;
+            run_all(db, &ddl).await?;
+            introspect(target, db).await.map_err(read)
+        })
+        .await;
+    }
+    let mut db = scratch(settings).await?;
     let desired = match run_all(db.as_mut(), &ddl).await {
-        Ok(()) => backend::sqlite::introspect::schema(db.as_mut())
-            .await
-            .map_err(Error::db("reading the models' schema")),
+        Ok(()) => introspect(target, db.as_mut()).await.map_err(read),
         Err(e) => Err(e),
     };
     db.close().await;
     desired
+}
+
+/// Model paths as the user knows them: relative to the folder holding the project.
+fn shown(settings: &Settings, paths: &[PathBuf]) -> Vec<String> {
+    paths
+        .iter()
+        .map(|p| {
+            p.strip_prefix(settings.project.dir.parent().unwrap_or(Path::new("/")))
+                .unwrap_or(p)
+                .display()
+                .to_string()
+        })
+        .collect()
 }
 
 /// Generate (or check) the migration.
@@ -333,16 +410,24 @@ pub async fn make_migrations(settings: &Settings, opts: &MakeOptions) -> Result<
     let dialect = dialect_name(target);
     let models = load_models(settings, &opts.env, &paths, dialect)?;
     let set = scan(settings)?;
-    let mut live = open(settings, OpenMode::ReadOnly).await?;
+    // PostgreSQL: the scratch schema lives (and is rolled back) on this connection.
+    let mode = if target == Target::Postgres {
+        OpenMode::ReadWrite
+    } else {
+        OpenMode::ReadOnly
+    };
+    let mut live = open(settings, mode).await?;
     let result = async {
         let history = history::read_if_exists(live.as_mut())
             .await
             .map_err(Error::db("reading the history"))?
             .unwrap_or_default();
         let pending = pending_versioned(&set, &history);
-        let current = current_schema(settings, live.as_mut(), &pending).await?;
+        let current = current_schema(target, settings, live.as_mut(), &pending).await?;
+        let desired = desired_schema(target, settings, live.as_mut(), &models.ddl).await?;
         Ok::<_, Error>((
             current,
+            desired,
             pending
                 .iter()
                 .map(|f| f.filename.clone())
@@ -351,8 +436,7 @@ pub async fn make_migrations(settings: &Settings, opts: &MakeOptions) -> Result<
     }
     .await;
     live.close().await;
-    let (current, pending) = result?;
-    let desired = desired_schema(settings, &models.ddl).await?;
+    let (current, desired, pending) = result?;
     let (renamed, changes, hints) =
         compare(&current, &desired, &opts.renames).map_err(Error::usage)?;
     let options = PlanOptions {
@@ -371,15 +455,7 @@ pub async fn make_migrations(settings: &Settings, opts: &MakeOptions) -> Result<
         PlanOptions { destructive: true },
     )
     .map_err(Error::usage)?;
-    let shown_paths: Vec<String> = paths
-        .iter()
-        .map(|p| {
-            p.strip_prefix(settings.project.dir.parent().unwrap_or(Path::new("/")))
-                .unwrap_or(p)
-                .display()
-                .to_string()
-        })
-        .collect();
+    let shown_paths = shown(settings, &paths);
     let mut report = MakeReport {
         changes: changes.iter().map(Change::describe).collect(),
         destructive: changes.iter().any(Change::destructive),

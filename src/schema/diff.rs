@@ -111,6 +111,16 @@ pub enum Change {
         table: String,
         index: String,
     },
+    /// PostgreSQL enum types.
+    CreateEnum(String),
+    DropEnum(String),
+    /// Labels added to an enum (PostgreSQL cannot take labels away: `what` says when labels
+    /// were removed or reordered, which needs a migration written by hand).
+    AlterEnum {
+        name: String,
+        added: Vec<String>,
+        what: Option<String>,
+    },
 }
 
 impl Change {
@@ -119,6 +129,7 @@ impl Change {
     pub fn table(&self) -> &str {
         match self {
             Change::CreateTable(t) | Change::DropTable(t) => t,
+            Change::CreateEnum(_) | Change::DropEnum(_) | Change::AlterEnum { .. } => "",
             Change::RenameTable { to, .. } => to,
             Change::RenameColumn { table, .. }
             | Change::AddColumn { table, .. }
@@ -133,7 +144,10 @@ impl Change {
     /// Data may be lost.
     #[must_use]
     pub fn destructive(&self) -> bool {
-        matches!(self, Change::DropTable(_) | Change::DropColumn { .. })
+        matches!(
+            self,
+            Change::DropTable(_) | Change::DropColumn { .. } | Change::DropEnum(_)
+        )
     }
 
     /// One line for people.
@@ -158,6 +172,12 @@ impl Change {
             }
             Change::CreateIndex { table, index } => format!("create index {index} on {table}"),
             Change::DropIndex { table, index } => format!("drop index {index} on {table}"),
+            Change::CreateEnum(n) => format!("create enum type {n}"),
+            Change::DropEnum(n) => format!("drop enum type {n}"),
+            Change::AlterEnum { name, added, what } => match what {
+                Some(w) => format!("change enum type {name}: {w}"),
+                None => format!("add label(s) {} to enum type {name}", added.join(", ")),
+            },
         }
     }
 }
@@ -234,6 +254,32 @@ pub fn apply_renames(
 pub fn diff(from: &Schema, to: &Schema, renames: Vec<Change>) -> (Vec<Change>, Vec<String>) {
     let mut changes = renames;
     let mut hints = Vec::new();
+    for (name, labels) in &to.enums {
+        match from.enums.get(name) {
+            None => changes.push(Change::CreateEnum(name.clone())),
+            Some(old) if old != labels => {
+                let kept: Vec<&String> = labels.iter().filter(|l| old.contains(l)).collect();
+                let in_order = kept.iter().copied().eq(old.iter());
+                changes.push(Change::AlterEnum {
+                    name: name.clone(),
+                    added: labels.iter().filter(|l| !old.contains(l)).cloned().collect(),
+                    what: (!in_order).then(|| {
+                        format!(
+                            "labels ({}) -> ({}): removing or reordering labels needs a migration written by hand",
+                            old.join(", "),
+                            labels.join(", ")
+                        )
+                    }),
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    for name in from.enums.keys() {
+        if !to.enums.contains_key(name) {
+            changes.push(Change::DropEnum(name.clone()));
+        }
+    }
     for t in to.ordered() {
         if !from.tables.contains_key(&t.name) {
             changes.push(Change::CreateTable(t.name.clone()));

@@ -36,10 +36,7 @@ pub fn render(header: &Header, upgrade: &Plan, rollback: &Plan) -> String {
             }
         }
         for s in &plan.skipped {
-            out.push_str(&format!(
-                "-- NOT WRITTEN ({section}, --no-destructive): {}\n",
-                one_line(s)
-            ));
+            out.push_str(&format!("-- NOT WRITTEN ({section}): {}\n", one_line(s)));
         }
     }
     if upgrade.foreign_keys_off || rollback.foreign_keys_off {

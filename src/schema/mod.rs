@@ -20,6 +20,8 @@ pub struct Schema {
     /// Table names in creation order (the order their DDL ran in), so new tables are created
     /// in an order their foreign keys accept.
     pub order: Vec<String>,
+    /// PostgreSQL enum types: name and labels in order.
+    pub enums: BTreeMap<String, Vec<String>>,
 }
 
 impl Schema {
@@ -42,6 +44,8 @@ pub struct Table {
     pub columns: Vec<Column>,
     /// Primary key columns in key order (empty: none).
     pub primary_key: Vec<String>,
+    /// The primary key constraint's name, where the database names it (PostgreSQL).
+    pub primary_key_name: Option<String>,
     pub uniques: Vec<Unique>,
     pub checks: Vec<CheckConstraint>,
     pub foreign_keys: Vec<ForeignKey>,

@@ -12,6 +12,7 @@ use sqlx::postgres::{
 };
 use sqlx::{AssertSqlSafe, Column, ConnectOptions, Connection, Row as _, TypeInfo, ValueRef};
 
+pub mod introspect;
 mod pool;
 mod sql;
 

@@ -4,15 +4,18 @@
 //!
 //! One module per database: what it can ALTER in place differs (SQLite rebuilds tables).
 
+mod postgres;
 mod sqlite;
 
 use super::diff::Change;
+use super::sql::quote;
 use super::{Schema, Table};
 
 /// The database a plan is written for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
     Sqlite,
+    Postgres,
 }
 
 /// One statement, with a warning when it loses data or may fail on existing rows.
@@ -56,6 +59,7 @@ pub fn plan(
 ) -> Result<Plan, String> {
     match target {
         Target::Sqlite => sqlite::plan(from, to, changes, options),
+        Target::Postgres => Ok(postgres::plan(from, to, changes, options)),
     }
 }
 
@@ -74,4 +78,24 @@ pub(super) fn create_sql(t: &Table) -> Result<&str, String> {
     t.create_sql
         .as_deref()
         .ok_or_else(|| format!("the statement that creates table {} is not known", t.name))
+}
+
+/// The renames asked for, first: every later step names tables and columns as `to` does.
+pub(super) fn renames(changes: &[Change], plan: &mut Plan) {
+    for c in changes {
+        match c {
+            Change::RenameTable { from, to } => plan.steps.push(step(format!(
+                "ALTER TABLE {} RENAME TO {}",
+                quote(from),
+                quote(to)
+            ))),
+            Change::RenameColumn { table, from, to } => plan.steps.push(step(format!(
+                "ALTER TABLE {} RENAME COLUMN {} TO {}",
+                quote(table),
+                quote(from),
+                quote(to)
+            ))),
+            _ => {}
+        }
+    }
 }

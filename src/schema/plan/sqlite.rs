@@ -18,27 +18,7 @@ pub(super) fn plan(
     options: PlanOptions,
 ) -> Result<Plan, String> {
     let mut plan = Plan::default();
-    // Renames first: every later step names tables and columns as `to` does.
-    for c in changes {
-        match c {
-            Change::RenameTable { from: a, to: b } => plan.steps.push(step(format!(
-                "ALTER TABLE {} RENAME TO {}",
-                quote(a),
-                quote(b)
-            ))),
-            Change::RenameColumn {
-                table,
-                from: a,
-                to: b,
-            } => plan.steps.push(step(format!(
-                "ALTER TABLE {} RENAME COLUMN {} TO {}",
-                quote(table),
-                quote(a),
-                quote(b)
-            ))),
-            _ => {}
-        }
-    }
+    super::renames(changes, &mut plan);
     let rebuilt: Vec<&str> = to
         .ordered()
         .filter(|t| needs_rebuild(t, changes, from.tables.get(&t.name)))
@@ -62,7 +42,8 @@ pub(super) fn plan(
                     format!("drops table {} and every row in it", t.name),
                 ));
             } else {
-                plan.skipped.push(format!("drop table {}", t.name));
+                plan.skipped
+                    .push(format!("drop table {} (--no-destructive)", t.name));
             }
         }
     }
@@ -108,7 +89,8 @@ pub(super) fn plan(
                             format!("drops column {table}.{column} and its data"),
                         ));
                     } else {
-                        plan.skipped.push(format!("drop column {table}.{column}"));
+                        plan.skipped
+                            .push(format!("drop column {table}.{column} (--no-destructive)"));
                     }
                 }
                 Change::CreateIndex { table, index } if table == &t.name => {
@@ -264,7 +246,8 @@ fn rebuild(
                 .clone()
                 .unwrap_or_else(|| format!("{} {}", quote(&c.name), c.data_type));
             elements.insert(at + n, def);
-            plan.skipped.push(format!("drop column {name}.{}", c.name));
+            plan.skipped
+                .push(format!("drop column {name}.{} (--no-destructive)", c.name));
         }
         create = format!(
             "CREATE TABLE {} (\n\t{}\n){}",

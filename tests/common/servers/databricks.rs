@@ -34,7 +34,9 @@ pub const DATABRICKS: Server = Server {
     tables: "SHOW TABLES",
     now: "current_timestamp()",
     pause: "SELECT reflect('java.lang.Thread', 'sleep', CAST(20 AS BIGINT));",
-    slow: "SELECT reflect('java.lang.Thread', 'sleep', CAST(60000 AS BIGINT));\n",
+    // Five minutes: on a Spark busy with the other suites, a waiter's run alone can take
+    // most of a minute, and the holder must outlive it.
+    slow: "SELECT reflect('java.lang.Thread', 'sleep', CAST(300000 AS BIGINT));\n",
     outside_transaction: "ALTER TABLE t ADD COLUMN note STRING;\nALTER TABLE t RENAME COLUMN note TO remark;\n",
     // No triggers: the file (written with the delimiter directive all the same) creates
     // `audit` and adds a row per user already there, so `audit` holds the one row the suites
