@@ -811,8 +811,8 @@ mod lease {
                 p.write(&format!("V{i}__t{i}.sql"), &format!("CREATE TABLE t{i} (id INTEGER);\nINSERT INTO t{i} (id) VALUES ({i});\n"));
             }
             p.write("RA__count.sql", "CREATE TABLE IF NOT EXISTS ra_runs (n INTEGER);\nINSERT INTO ra_runs (n) VALUES (1);\n");
-            // The last of 16 waits for the 15 others in turn: minutes on Spark.
-            let children: Vec<_> = (0..16)
+            // The last racer waits for all the others in turn: minutes on Spark.
+            let children: Vec<_> = (0..p.server.racers)
                 .map(|_| {
                     common::clean_command(&common::bin(), &p.dir())
                         .args(["upgrade", "--lock-timeout", "600"])

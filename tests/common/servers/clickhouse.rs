@@ -41,6 +41,7 @@ pub const CLICKHOUSE: Server = Server {
     crash_kills: super::Kills::AtRandom,
     short_lease: "1",
     patience: super::PATIENT,
+    racers: 16,
     orders_by_order_executed: true,
 };
 

@@ -89,12 +89,15 @@ pub struct Server {
     /// When the crash test kills its runs.
     pub crash_kills: Kills,
     /// A lock lease (`JETBASE_LOCK_LEASE`, seconds) short enough for a test to outlive, that
-    /// a live holder's heartbeat still keeps fresh: 1 s, but 5 s on Spark, whose heartbeat
-    /// statements are jobs of a few hundred milliseconds on a busy server.
+    /// a live holder's heartbeat still keeps fresh: 1 s, but 30 s (the default) on Spark, whose heartbeat
+    /// statements queue behind every other session's on a busy server (seen 46 s late while
+    /// the lock race ran beside).
     pub short_lease: &'static str,
     /// How long a test waits for a run in the background to reach a point (its lock held,
     /// a file recorded), and how often it looks meanwhile.
     pub patience: Patience,
+    /// How many upgrades race in the lock race test.
+    pub racers: usize,
     /// Both tools take the latest version by `order_executed`, not `applied_at`
     /// (ClickHouse).
     pub orders_by_order_executed: bool,

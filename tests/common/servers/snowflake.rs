@@ -81,6 +81,7 @@ pub const SNOWFLAKE: Server = Server {
     crash_kills: super::Kills::InsideFiles,
     short_lease: "1",
     patience: super::PATIENT,
+    racers: 16,
     orders_by_order_executed: false,
 };
 
