@@ -215,6 +215,15 @@ impl DatabaseUrl {
         }
     }
 
+    /// The same server and settings, another database (`make-migrations`' scratch one).
+    #[must_use]
+    pub fn with_database(&self, name: &str) -> DatabaseUrl {
+        DatabaseUrl {
+            database: Some(name.to_owned()),
+            ..self.clone()
+        }
+    }
+
     #[must_use]
     pub fn scheme(&self) -> &str {
         &self.scheme

@@ -430,6 +430,31 @@ fn lost_and_gained_column_hints_the_rename_flag() {
         1,
         "--dry-run wrote a file"
     );
+    // --json: the changes and the hint as data, still exit 3 under --check.
+    let j = p
+        .run_in(
+            &p.dir(),
+            &[
+                "--json",
+                "make-migrations",
+                "--models",
+                "../models.py",
+                "--check",
+            ],
+            &pyenv,
+        )
+        .expect(3)
+        .json();
+    assert_eq!(j["changes"].as_array().unwrap().len(), 2, "{j}");
+    assert_eq!(j["destructive"], true, "{j}");
+    assert!(
+        j["hints"][0]
+            .as_str()
+            .unwrap()
+            .contains("--rename items.legacy:notes"),
+        "{j}"
+    );
+    assert_eq!(j["written"], false, "{j}");
 }
 
 #[test]
