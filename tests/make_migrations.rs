@@ -483,3 +483,37 @@ fn model_errors_name_the_file_and_line_and_paths_tried() {
     assert!(r.stderr.contains("app/models.py"), "{}", r.stderr);
     assert!(r.stderr.contains("--models"), "{}", r.stderr);
 }
+
+#[test]
+fn sqlite_views_over_a_rebuilt_table_are_kept() {
+    let Some(py) = python() else {
+        return;
+    };
+    let p = Project::new();
+    let pyenv = [("JETBASE_PYTHON", py.to_str().unwrap())];
+    let mm = |args: &[&str]| {
+        let mut all = vec!["make-migrations", "--models", "../models.py"];
+        all.extend_from_slice(args);
+        p.run_in(&p.dir(), &all, &pyenv)
+    };
+    let item = |len: u32| {
+        format!(
+            "class Item(Base):\n    __tablename__ = \"items\"\n    id: Mapped[int] = mapped_column(primary_key=True)\n    name: Mapped[str] = mapped_column(String({len}))\n"
+        )
+    };
+    models(&p, &item(80));
+    mm(&["-v", "1", "a"]).expect(0);
+    p.run(&["upgrade"]).expect(0);
+    p.exec("INSERT INTO items (id, name) VALUES (1, 'bolt')");
+    p.exec("CREATE VIEW item_names AS SELECT name FROM items");
+    // A wider type: SQLite rebuilds the table, and the view over it must survive.
+    models(&p, &item(120));
+    mm(&["-v", "2", "b"]).expect(0);
+    let text = std::fs::read_to_string(p.migrations().join("V2__b.sql")).unwrap();
+    assert!(text.contains("DROP VIEW \"item_names\";"), "{text}");
+    p.run(&["upgrade"]).expect(0);
+    assert_eq!(p.rows("SELECT name FROM item_names"), vec![vec!["bolt"]]);
+    assert_eq!(mm(&[]).expect(0).stdout, "No changes detected.\n");
+    p.run(&["rollback"]).expect(0);
+    assert_eq!(p.rows("SELECT name FROM item_names"), vec![vec!["bolt"]]);
+}

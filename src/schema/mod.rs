@@ -22,6 +22,9 @@ pub struct Schema {
     pub order: Vec<String>,
     /// PostgreSQL enum types: name and labels in order.
     pub enums: BTreeMap<String, Vec<String>>,
+    /// Views: name and statement, in creation order (SQLite). Not compared: they are the
+    /// database's own, kept across table rebuilds.
+    pub views: Vec<(String, String)>,
 }
 
 impl Schema {

@@ -55,6 +55,11 @@ pub async fn schema(db: &mut dyn Backend) -> Result<Schema, DbError> {
         }
         out.push(table);
     }
+    out.views = objects
+        .iter()
+        .filter(|r| text(r, 0) == "view")
+        .map(|r| (text(r, 1), text(r, 3)))
+        .collect();
     Ok(out)
 }
 

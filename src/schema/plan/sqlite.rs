@@ -56,6 +56,20 @@ pub(super) fn plan(
             }
         }
     }
+    // Views over a rebuilt table would stop its final rename ("error in view"): dropped
+    // before the rebuilds, made again after them.
+    let all_views = if from.views.is_empty() {
+        &to.views
+    } else {
+        &from.views
+    };
+    let views: Vec<&(String, String)> = all_views
+        .iter()
+        .filter(|(_, sql)| rebuilt.iter().any(|t| mentions(sql, t)))
+        .collect();
+    for (name, _) in &views {
+        plan.steps.push(step(format!("DROP VIEW {}", quote(name))));
+    }
     for t in to.ordered() {
         let Some(old) = from.tables.get(&t.name) else {
             continue;
@@ -101,6 +115,9 @@ pub(super) fn plan(
                 _ => {}
             }
         }
+    }
+    for (_, sql) in views {
+        plan.steps.push(step(sql.clone()));
     }
     Ok(plan)
 }
@@ -350,4 +367,17 @@ fn copy_warnings(old: &Table, new: &Table, options: PlanOptions) -> Vec<String> 
         ));
     }
     warnings
+}
+
+/// `sql` names `table` as a whole word (case-insensitive, quoted or not).
+fn mentions(sql: &str, table: &str) -> bool {
+    let lower = sql.to_ascii_lowercase();
+    let t = table.to_ascii_lowercase();
+    let bytes = lower.as_bytes();
+    lower.match_indices(&t).any(|(at, _)| {
+        let before = at.checked_sub(1).map(|i| bytes[i]);
+        let after = bytes.get(at + t.len()).copied();
+        let word = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_');
+        !word(before) && !word(after)
+    })
 }
