@@ -68,6 +68,7 @@ fn target(kind: BackendKind) -> Result<Target, Error> {
 fn dialect_name(t: Target) -> &'static str {
     match t {
         Target::Sqlite => "sqlite",
+        Target::Mysql => "mysql",
     }
 }
 

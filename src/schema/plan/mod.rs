@@ -4,6 +4,7 @@
 //!
 //! One module per database: what it can ALTER in place differs (SQLite rebuilds tables).
 
+mod mysql;
 mod sqlite;
 
 use super::diff::Change;
@@ -13,6 +14,8 @@ use super::{Schema, Table};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
     Sqlite,
+    /// MySQL and MariaDB.
+    Mysql,
 }
 
 /// One statement, with a warning when it loses data or may fail on existing rows.
@@ -56,6 +59,7 @@ pub fn plan(
 ) -> Result<Plan, String> {
     match target {
         Target::Sqlite => sqlite::plan(from, to, changes, options),
+        Target::Mysql => mysql::plan(from, to, changes, options),
     }
 }
 
