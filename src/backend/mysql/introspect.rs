@@ -203,7 +203,7 @@ fn table(name: &str, create: &str, raw: &Raw, mariadb: bool) -> Table {
                 .find(|c| c.name == constraint && c.data_type == "LONGTEXT")
             && expression == format!("json_valid({})", unquote_simple_names(&quote(&c.name)))
         {
-            c.data_type = "JSON".to_owned();
+            "JSON".clone_into(&mut c.data_type);
             continue;
         }
         checks.push(CheckConstraint {

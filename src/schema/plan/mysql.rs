@@ -119,7 +119,7 @@ fn renames(changes: &[Change], plan: &mut Plan) {
         match c {
             Change::RenameTable { from: a, to: b } => {
                 plan.steps
-                    .push(step(format!("RENAME TABLE {} TO {}", q(a), q(b))))
+                    .push(step(format!("RENAME TABLE {} TO {}", q(a), q(b))));
             }
             Change::RenameColumn {
                 table,
@@ -677,20 +677,40 @@ fn widens(from: &str, to: &str) -> bool {
     if fb == "DECIMAL" && tb == "DECIMAL" && fa.len() == 2 && ta.len() == 2 {
         return ta[1] >= fa[1] && ta[0] - ta[1] >= fa[0] - fa[1];
     }
-    if fb.starts_with("ENUM(") && tb.starts_with("ENUM(") {
-        let values = |b: &str| -> Vec<String> {
-            ddl::tokens(&b.replace(',', " "))
-                .into_iter()
-                .filter(|w| w.starts_with('\''))
-                .collect()
-        };
-        let tv = values(&tb[4..]);
-        return values(&fb[4..]).iter().all(|v| tv.contains(v));
+    let listed = |b: &str, kind: &str| b.starts_with(&format!("{kind}(")).then(|| quoted_values(b));
+    for kind in ["ENUM", "SET"] {
+        if let (Some(f), Some(t)) = (listed(&fb, kind), listed(&tb, kind)) {
+            return f.iter().all(|v| t.contains(v));
+        }
     }
     if fb == "FLOAT" && tb == "DOUBLE" {
         return true;
     }
     fb == tb && fa.len() == ta.len() && fa.iter().zip(&ta).all(|(f, t)| t >= f)
+}
+
+/// The quoted strings of `ENUM('a','b')`, quotes kept.
+fn quoted_values(t: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current: Option<String> = None;
+    let mut chars = t.chars().peekable();
+    while let Some(ch) = chars.next() {
+        match (&mut current, ch) {
+            (None, '\'') => current = Some("'".to_owned()),
+            (Some(v), '\'') if chars.peek() == Some(&'\'') => {
+                v.push_str("''");
+                chars.next();
+            }
+            (Some(v), '\'') => {
+                v.push('\'');
+                out.push(std::mem::take(v));
+                current = None;
+            }
+            (Some(v), c) => v.push(c),
+            (None, _) => {}
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -710,6 +730,8 @@ mod tests {
         assert!(!widens("DECIMAL(10,2)", "DECIMAL(10,3)"));
         assert!(widens("ENUM('a','b')", "ENUM('a','b','c')"));
         assert!(!widens("ENUM('a','b')", "ENUM('a')"));
+        assert!(!widens("ENUM('a,b')", "ENUM('a','b')"));
+        assert!(widens("SET('x','it''s')", "SET('it''s','x','y')"));
         assert!(widens("DATETIME", "DATETIME"));
         assert!(!widens("VARCHAR(10)", "INT"));
     }
