@@ -588,21 +588,37 @@ fn tables_in_a_foreign_key_cycle_created_and_dropped() {
 }
 
 #[test]
-fn renamed_table_and_column_keep_their_rows() {
+fn renamed_table_and_columns_keep_their_rows() {
+    // The renamed columns are in an index, a table CHECK, a column's own CHECK and another
+    // table's foreign key: the database renames them there too.
     let before = [
-        users(&["name VARCHAR(100)"], &[]),
+        table(
+            "users",
+            &[
+                USERS_ID,
+                USERS_EMAIL,
+                "name VARCHAR(100)",
+                "age INTEGER CHECK (age >= 0)",
+                "PRIMARY KEY (id)",
+                "CONSTRAINT ck_name CHECK (name <> '')",
+            ],
+        ),
+        "CREATE INDEX ix_users_name ON users (name)".to_owned(),
         posts(Some("FOREIGN KEY(user_id) REFERENCES users (id)"), &[]),
     ];
     let after = [
         table(
             "members",
             &[
-                USERS_ID,
+                "member_id INTEGER NOT NULL AUTO_INCREMENT",
                 USERS_EMAIL,
                 "full_name VARCHAR(100)",
-                "PRIMARY KEY (id)",
+                "years INTEGER CHECK (years >= 0)",
+                "PRIMARY KEY (member_id)",
+                "CONSTRAINT ck_name CHECK (full_name <> '')",
             ],
         ),
+        "CREATE INDEX ix_users_name ON members (full_name)".to_owned(),
         table(
             "posts",
             &[
@@ -610,7 +626,7 @@ fn renamed_table_and_column_keep_their_rows() {
                 "user_id INTEGER",
                 "title VARCHAR(200)",
                 "PRIMARY KEY (id)",
-                "FOREIGN KEY(user_id) REFERENCES members (id)",
+                "FOREIGN KEY(user_id) REFERENCES members (member_id)",
             ],
         ),
     ];
@@ -618,16 +634,20 @@ fn renamed_table_and_column_keep_their_rows() {
     let after: Vec<&str> = after.iter().map(String::as_str).collect();
     round_trip(&Case {
         seed: &[
-            "INSERT INTO users (id, email, name) VALUES (1, 'a@x', 'Ann')",
+            "INSERT INTO users (id, email, name, age) VALUES (1, 'a@x', 'Ann', 30)",
             "INSERT INTO posts (id, user_id, title) VALUES (1, 1, 'p1')",
         ],
         rows: Some((
-            "SELECT p.title, m.full_name FROM posts p JOIN members m ON m.id = p.user_id",
-            &[&["p1", "Ann"]],
+            "SELECT p.title, m.full_name, m.years FROM posts p JOIN members m ON m.member_id = p.user_id",
+            &[&["p1", "Ann", "30"]],
             false,
         )),
         renames: Renames::parse(
-            &["members.name:full_name".into()],
+            &[
+                "members.name:full_name".into(),
+                "members.age:years".into(),
+                "members.id:member_id".into(),
+            ],
             &["users:members".into()],
         )
         .unwrap(),

@@ -27,7 +27,7 @@ use std::collections::BTreeSet;
 use super::{Plan, PlanOptions, Step, create_sql, step, warn};
 use crate::schema::diff::Change;
 use crate::schema::sql as ddl;
-use crate::schema::{CheckConstraint, ForeignKey, Schema, Table};
+use crate::schema::{CheckConstraint, ForeignKey, Schema, Table, normalize_sql};
 
 /// A name quoted for MySQL.
 fn q(name: &str) -> String {
@@ -324,15 +324,16 @@ fn create_without(t: &Table, left_out: &[&ForeignKey]) -> Result<String, String>
 }
 
 /// The name of the column a CHECK belongs to when it is written in that column's
-/// definition (MariaDB keeps a column's CHECK with the column, named after it; `MODIFY
-/// COLUMN` replaces it and `DROP CONSTRAINT` cannot reach it).
+/// definition (MariaDB keeps a column's CHECK with the column, named after the column it
+/// had when made; `MODIFY COLUMN` replaces it and `DROP CONSTRAINT` cannot reach it).
 fn column_check<'t>(t: &'t Table, c: &CheckConstraint) -> Option<&'t str> {
-    let name = c.name.as_deref()?;
-    t.column(name)
-        .filter(|col| {
+    let wanted = format!("CHECK ({})", c.expression);
+    t.columns
+        .iter()
+        .find(|col| {
             col.definition
                 .as_deref()
-                .is_some_and(|d| d.to_ascii_uppercase().contains("CHECK"))
+                .is_some_and(|d| normalize_sql(&d.replace('`', "")).contains(&wanted))
         })
         .map(|col| col.name.as_str())
 }
@@ -772,5 +773,65 @@ mod tests {
             foreign_key_clause(&t, &fk, None),
             "FOREIGN KEY (`b_id`) REFERENCES `b` (`id`)"
         );
+    }
+
+    fn col(name: &str, ty: &str, nullable: bool) -> crate::schema::Column {
+        crate::schema::Column {
+            name: name.into(),
+            data_type: ty.into(),
+            nullable,
+            definition: Some(format!(
+                "`{name}` {ty}{}",
+                if nullable { "" } else { " NOT NULL" }
+            )),
+            ..crate::schema::Column::default()
+        }
+    }
+
+    fn one(t: Table) -> Schema {
+        let mut s = Schema::default();
+        s.push(t);
+        s
+    }
+
+    #[test]
+    fn narrowing_and_not_null_changes_warn_drops_obey_destructive() {
+        let old = Table {
+            name: "t".into(),
+            columns: vec![
+                col("a", "VARCHAR(200)", true),
+                col("b", "VARCHAR(10)", true),
+                col("c", "INT", true),
+                col("gone", "INT", true),
+            ],
+            ..Table::default()
+        };
+        let new = Table {
+            name: "t".into(),
+            columns: vec![
+                col("a", "VARCHAR(100)", true),
+                col("b", "VARCHAR(20)", true),
+                col("c", "INT", false),
+            ],
+            ..Table::default()
+        };
+        let (from, to) = (one(old), one(new));
+        let (shaped, changes, _) =
+            crate::schema::diff::compare(&from, &to, &crate::schema::diff::Renames::default())
+                .unwrap();
+        let p = plan(&shaped, &to, &changes, PlanOptions { destructive: true }).unwrap();
+        assert_eq!(p.steps.len(), 1, "{p:#?}");
+        let w = p.steps[0].warning.as_deref().unwrap();
+        assert!(
+            w.contains("t.a: type VARCHAR(200) -> VARCHAR(100) may truncate"),
+            "{w}"
+        );
+        assert!(!w.contains("t.b"), "{w}");
+        assert!(w.contains("t.c becomes NOT NULL"), "{w}");
+        assert!(w.contains("drops column t.gone"), "{w}");
+        assert!(p.steps[0].sql.contains("DROP COLUMN `gone`"));
+        let p = plan(&shaped, &to, &changes, PlanOptions { destructive: false }).unwrap();
+        assert!(!p.steps[0].sql.contains("DROP COLUMN"));
+        assert_eq!(p.skipped, ["drop column t.gone"]);
     }
 }
