@@ -2,6 +2,7 @@
 //! (`JETBASE_TEST_MYSQL_URL`): the introspection reads one DDL the same way twice, and for
 //! each kind of change the plan turns database A (`before`) into what database B (`after`)
 //! reads as, keeps A's rows, and its rollback plan brings A back.
+//! `SHOW_PLANS=1` prints the plans.
 
 mod common;
 

@@ -18,6 +18,9 @@
 //! 6. foreign keys added: new ones, those dropped in 2 for a type change, and those left out
 //!    in 5.
 //!
+//! CHECKs are dropped with `DROP CONSTRAINT` (MariaDB; MySQL 8.0.19+), foreign keys with
+//! `DROP FOREIGN KEY`. MySQL 5.7 has neither `RENAME COLUMN` nor CHECKs: not a target.
+//!
 //! Constraints and indexes are added with the models' names unless a kept one already has
 //! the name (MySQL names constraints and FK indexes by position and column: `t_ibfk_1`,
 //! `CONSTRAINT_1`), where the database chooses one; the comparison does not look at names.
