@@ -81,6 +81,10 @@ pub enum Error {
     Usage { message: String },
     #[error("{message}")]
     NotFound { message: String, hint: String },
+    /// `make-migrations`: the models cannot be read, or their DDL fails on a scratch
+    /// database.
+    #[error("{message}")]
+    Models { message: String, hint: String },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -209,7 +213,7 @@ impl Error {
                  files finished before stay applied: run the command again"
                     .into(),
             ),
-            Error::NotFound { hint, .. } => Some(hint.clone()),
+            Error::NotFound { hint, .. } | Error::Models { hint, .. } => Some(hint.clone()),
             Error::Interrupted(Stopped::RunningFiles) => Some(
                 "files applied before the interruption stay applied; run the command again to continue".into(),
             ),

@@ -212,10 +212,31 @@ fn same_statements_in_python(py: &PathBuf, file: &std::path::Path) {
     assert!(ours.warnings.is_empty(), "{:?}", ours.warnings);
 }
 
+/// The case as `server` takes it: MariaDB has no functional indexes (SQLAlchemy writes them
+/// all the same, and its own `create_all` fails there too), so a plain index there.
+fn for_server(server: &Server, case: &Case) -> Case {
+    let adapt = |body: &str| -> &'static str {
+        if server.name == common::MYSQL.name {
+            Box::leak(
+                body.replace("func.lower(text(\"title\"))", "\"title\"")
+                    .into_boxed_str(),
+            )
+        } else {
+            Box::leak(body.to_owned().into_boxed_str())
+        }
+    };
+    Case {
+        before: adapt(case.before),
+        after: adapt(case.after),
+        ..*case
+    }
+}
+
 fn run_case(py: &PathBuf, server: &'static Server, case: &Case) {
     let Some(p) = Project::on(server) else {
         return;
     };
+    let case = &for_server(server, case);
     if server.env_var.is_none() {
         std::fs::write(
             p.dir().join("env.py"),
@@ -331,6 +352,16 @@ fn corpus_generates_applies_converges_and_rolls_back_on_postgres() {
     };
     for case in CASES {
         run_case(&py, &common::POSTGRES, case);
+    }
+}
+
+#[test]
+fn corpus_generates_applies_converges_and_rolls_back_on_mariadb() {
+    let Some(py) = python() else {
+        return;
+    };
+    for case in CASES {
+        run_case(&py, &common::MYSQL, case);
     }
 }
 

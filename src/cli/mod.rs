@@ -133,7 +133,8 @@ struct MakeArgs {
     /// Model file or folder (overrides model_paths and JETBASE_MODELS); repeatable
     #[arg(long = "models", value_name = "PATH")]
     models: Vec<String>,
-    /// A scratch database for MySQL/MariaDB comparisons (not needed on SQLite)
+    /// An empty scratch database for MySQL/MariaDB comparisons (default: a temporary one
+    /// made and dropped on the same server)
     #[arg(long = "dev-url", value_name = "URL")]
     dev_url: Option<String>,
     /// Leave drops of tables and columns out of the file
@@ -574,6 +575,7 @@ fn make_migrations(
         renames,
         models,
         no_destructive: a.no_destructive,
+        dev_url: a.dev_url.clone(),
         cwd: std::env::current_dir().map_err(|source| Error::Io {
             path: PathBuf::from("."),
             source,

@@ -45,6 +45,8 @@ pub struct MakeOptions {
     pub no_destructive: bool,
     /// The current folder (relative model paths are looked up from it first).
     pub cwd: PathBuf,
+    /// `--dev-url`: the scratch database for MySQL/MariaDB (else a temporary one is made).
+    pub dev_url: Option<String>,
     /// The environment the loader runs with (`JETBASE_PYTHON` chooses the interpreter).
     pub env: crate::config::EnvVars,
 }
@@ -54,10 +56,7 @@ fn target(kind: BackendKind) -> Result<Target, Error> {
     match kind {
         BackendKind::Sqlite => Ok(Target::Sqlite),
         BackendKind::Postgres => Ok(Target::Postgres),
-        BackendKind::MySql => Err(Error::usage(format!(
-            "make-migrations does not write {} migrations yet (SQLite and PostgreSQL only in this release)",
-            kind.name()
-        ))),
+        BackendKind::MySql => Ok(Target::Mysql),
         other => Err(Error::usage(format!(
             "make-migrations compares SQLAlchemy models with SQLite, PostgreSQL or MySQL/MariaDB databases; {} migrations are written by hand (jetbase new)",
             other.name()
@@ -70,7 +69,24 @@ fn dialect_name(t: Target) -> &'static str {
     match t {
         Target::Sqlite => "sqlite",
         Target::Postgres => "postgresql",
+        Target::Mysql => "mysql",
     }
+}
+
+/// The SQLAlchemy dialect the models are compiled for: MariaDB is told from MySQL by its
+/// version string.
+async fn server_dialect(target: Target, db: &mut dyn Backend) -> &'static str {
+    if target == Target::Mysql
+        && let Ok(rows) = db.query("SELECT VERSION()", &[]).await
+        && rows
+            .first()
+            .and_then(|r| r.first())
+            .and_then(backend::Value::as_text)
+            .is_some_and(|v| v.to_ascii_lowercase().contains("mariadb"))
+    {
+        return "mariadb";
+    }
+    dialect_name(target)
 }
 
 /// Where the models are: `--models`, then `model_paths` (env.py or `JETBASE_MODELS`), then
@@ -209,7 +225,7 @@ fn load_models(
             (Some(f), None) => format!("{f}: "),
             _ => String::new(),
         };
-        return Err(Error::NotFound {
+        return Err(Error::Models {
             message: format!("{place}{}", crate::url::scrub_userinfo(err)),
             hint: "fix the model file (importing it with the same python shows the same error); JETBASE_PYTHON chooses the interpreter".into(),
         });
@@ -240,14 +256,108 @@ async fn scratch(settings: &Settings) -> Result<Box<dyn Backend>, Error> {
 /// Run `statements` on a scratch database; `what` names them in errors.
 async fn run_all(db: &mut dyn Backend, statements: &[(String, String)]) -> Result<(), Error> {
     for (what, sql) in statements {
-        db.execute_raw(sql).await.map_err(|e| {
-            Error::usage(format!(
+        db.execute_raw(sql).await.map_err(|e| Error::Models {
+            message: format!(
                 "{what} fails on a scratch database: {e}\n  statement: {}",
                 sql.split_whitespace().collect::<Vec<_>>().join(" ")
-            ))
+            ),
+            hint: "the database refuses it as it would refuse create_all: change the models (or the pending file) so this database accepts them".into(),
         })?;
     }
     Ok(())
+}
+
+/// A scratch database on a MySQL/MariaDB server, emptied (or dropped) after use: the
+/// `--dev-url` one, which must be empty, or a temporary `jetbase_scratch_<pid>` made here on
+/// the live server (which needs the right to create a database).
+async fn with_mysql_scratch<T>(
+    settings: &Settings,
+    live: &mut dyn Backend,
+    dev_url: Option<&str>,
+    work: impl AsyncFnOnce(&mut dyn Backend) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let (url, made) = if let Some(u) = dev_url {
+        (crate::url::DatabaseUrl::parse(u)?, None)
+    } else {
+        let name = format!("jetbase_scratch_{}", std::process::id());
+        live.execute_raw(&format!("CREATE DATABASE `{name}`"))
+            .await
+            .map_err(Error::db(
+                "creating a scratch database (make-migrations needs CREATE, or give --dev-url)",
+            ))?;
+        (settings.connect.url.with_database(&name), Some(name))
+    };
+    let mut spec = settings.connect.clone();
+    spec.url = url;
+    let scratch = backend::connect(&spec, OpenMode::ReadWrite).await;
+    let result = match scratch {
+        Ok(mut db) => {
+            let result = async {
+                if made.is_none() {
+                    let rows = db
+                        .query(
+                            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE()",
+                            &[],
+                        )
+                        .await
+                        .map_err(Error::db("reading the --dev-url database"))?;
+                    let n = rows.first().and_then(|r| r.first()).and_then(backend::Value::as_i64).unwrap_or(0);
+                    if n > 0 {
+                        return Err(Error::usage(format!(
+                            "the --dev-url database must be empty: it holds {n} table(s) (jetbase empties only what it made there)"
+                        )));
+                    }
+                }
+                let value = work(db.as_mut()).await;
+                if made.is_none() {
+                    empty_mysql(db.as_mut()).await?;
+                }
+                value
+            }
+            .await;
+            db.close().await;
+            result
+        }
+        Err(e) => Err(e.into()),
+    };
+    if let Some(name) = made {
+        let dropped = live
+            .execute_raw(&format!("DROP DATABASE IF EXISTS `{name}`"))
+            .await;
+        if result.is_ok() {
+            dropped.map_err(Error::db("dropping the scratch database"))?;
+        }
+    }
+    result
+}
+
+/// Drop every table of the connection's database (the `--dev-url` one after use).
+async fn empty_mysql(db: &mut dyn Backend) -> Result<(), Error> {
+    let tables = db
+        .query(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()",
+            &[],
+        )
+        .await
+        .map_err(Error::db("emptying the --dev-url database"))?;
+    db.execute_raw("SET FOREIGN_KEY_CHECKS = 0")
+        .await
+        .map_err(Error::db("emptying the --dev-url database"))?;
+    for t in tables {
+        let name = t
+            .first()
+            .and_then(backend::Value::as_text)
+            .unwrap_or_default();
+        db.execute_raw(&format!(
+            "DROP TABLE IF EXISTS `{}`",
+            name.replace('`', "``")
+        ))
+        .await
+        .map_err(Error::db("emptying the --dev-url database"))?;
+    }
+    db.execute_raw("SET FOREIGN_KEY_CHECKS = 1")
+        .await
+        .map_err(Error::db("emptying the --dev-url database"))
 }
 
 /// Read a database's schema with its target's introspection.
@@ -258,6 +368,10 @@ async fn introspect(target: Target, db: &mut dyn Backend) -> Result<Schema, DbEr
         Target::Postgres => backend::postgres::introspect::schema(db).await,
         #[cfg(not(feature = "postgres"))]
         Target::Postgres => Err(DbError::new("this build has no PostgreSQL driver")),
+        #[cfg(feature = "mysql")]
+        Target::Mysql => backend::mysql::introspect::schema(db).await,
+        #[cfg(not(feature = "mysql"))]
+        Target::Mysql => Err(DbError::new("this build has no MySQL driver")),
     }
 }
 
@@ -302,6 +416,7 @@ async fn current_schema(
     settings: &Settings,
     live: &mut dyn Backend,
     pending: &[&MigrationFile],
+    dev_url: Option<&str>,
 ) -> Result<Schema, Error> {
     let read = |e| Error::db("reading the database's schema")(e);
     if pending.is_empty() {
@@ -311,6 +426,30 @@ async fn current_schema(
     if target == Target::Postgres {
         return rolled_back(live, async |db| {
             run_all(db, &files).await?;
+            introspect(target, db).await.map_err(read)
+        })
+        .await;
+    }
+    if target == Target::Mysql {
+        // DDL is not transactional: the live schema is copied into a scratch database and
+        // the pending files run there.
+        let today = introspect(target, live).await.map_err(read)?;
+        let mut copy = vec![(
+            "switching foreign key checks off".to_owned(),
+            "SET FOREIGN_KEY_CHECKS = 0".to_owned(),
+        )];
+        for t in today.ordered() {
+            if let Some(sql) = &t.create_sql {
+                copy.push((format!("the database's table {}", t.name), sql.clone()));
+            }
+        }
+        copy.push((
+            "switching foreign key checks on".to_owned(),
+            "SET FOREIGN_KEY_CHECKS = 1".to_owned(),
+        ));
+        copy.extend(files);
+        return with_mysql_scratch(settings, live, dev_url, async |db| {
+            run_all(db, &copy).await?;
             introspect(target, db).await.map_err(read)
         })
         .await;
@@ -357,6 +496,7 @@ async fn desired_schema(
     settings: &Settings,
     live: &mut dyn Backend,
     ddl: &[String],
+    dev_url: Option<&str>,
 ) -> Result<Schema, Error> {
     let ddl: Vec<(String, String)> = ddl
         .iter()
@@ -373,6 +513,13 @@ async fn desired_schema(
             db.execute_raw(&setup)
                 .await
                 .map_err(Error::db("creating a scratch schema (rolled back)"))?;
+            run_all(db, &ddl).await?;
+            introspect(target, db).await.map_err(read)
+        })
+        .await;
+    }
+    if target == Target::Mysql {
+        return with_mysql_scratch(settings, live, dev_url, async |db| {
             run_all(db, &ddl).await?;
             introspect(target, db).await.map_err(read)
         })
@@ -407,24 +554,26 @@ fn shown(settings: &Settings, paths: &[PathBuf]) -> Vec<String> {
 pub async fn make_migrations(settings: &Settings, opts: &MakeOptions) -> Result<MakeReport, Error> {
     let target = target(settings.connect.url.kind)?;
     let paths = model_paths(settings, opts)?;
-    let dialect = dialect_name(target);
-    let models = load_models(settings, &opts.env, &paths, dialect)?;
     let set = scan(settings)?;
-    // PostgreSQL: the scratch schema lives (and is rolled back) on this connection.
-    let mode = if target == Target::Postgres {
-        OpenMode::ReadWrite
-    } else {
+    // PostgreSQL: the scratch schema lives (and is rolled back) on this connection; MySQL:
+    // it makes the scratch database.
+    let mode = if target == Target::Sqlite {
         OpenMode::ReadOnly
+    } else {
+        OpenMode::ReadWrite
     };
     let mut live = open(settings, mode).await?;
     let result = async {
+        let dialect = server_dialect(target, live.as_mut()).await;
+        let models = load_models(settings, &opts.env, &paths, dialect)?;
         let history = history::read_if_exists(live.as_mut())
             .await
             .map_err(Error::db("reading the history"))?
             .unwrap_or_default();
         let pending = pending_versioned(&set, &history);
-        let current = current_schema(target, settings, live.as_mut(), &pending).await?;
-        let desired = desired_schema(target, settings, live.as_mut(), &models.ddl).await?;
+        let dev = opts.dev_url.as_deref();
+        let current = current_schema(target, settings, live.as_mut(), &pending, dev).await?;
+        let desired = desired_schema(target, settings, live.as_mut(), &models.ddl, dev).await?;
         Ok::<_, Error>((
             current,
             desired,
@@ -432,11 +581,13 @@ pub async fn make_migrations(settings: &Settings, opts: &MakeOptions) -> Result<
                 .iter()
                 .map(|f| f.filename.clone())
                 .collect::<Vec<_>>(),
+            models.warnings,
+            dialect,
         ))
     }
     .await;
     live.close().await;
-    let (current, desired, pending) = result?;
+    let (current, desired, pending, warnings, dialect) = result?;
     let (renamed, changes, hints) =
         compare(&current, &desired, &opts.renames).map_err(Error::usage)?;
     let options = PlanOptions {
@@ -460,7 +611,7 @@ pub async fn make_migrations(settings: &Settings, opts: &MakeOptions) -> Result<
         changes: changes.iter().map(Change::describe).collect(),
         destructive: changes.iter().any(Change::destructive),
         hints,
-        warnings: models.warnings,
+        warnings,
         models: shown_paths.clone(),
         pending,
         dialect: dialect.to_owned(),

@@ -12,6 +12,7 @@ use sqlx::mysql::{
 };
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Row as _, ValueRef};
 
+pub mod introspect;
 mod pool;
 mod sql;
 

@@ -4,6 +4,7 @@
 //!
 //! One module per database: what it can ALTER in place differs (SQLite rebuilds tables).
 
+mod mysql;
 mod postgres;
 mod sqlite;
 
@@ -16,6 +17,8 @@ use super::{Schema, Table};
 pub enum Target {
     Sqlite,
     Postgres,
+    /// MySQL and MariaDB.
+    Mysql,
 }
 
 /// One statement, with a warning when it loses data or may fail on existing rows.
@@ -60,6 +63,7 @@ pub fn plan(
     match target {
         Target::Sqlite => sqlite::plan(from, to, changes, options),
         Target::Postgres => Ok(postgres::plan(from, to, changes, options)),
+        Target::Mysql => mysql::plan(from, to, changes, options),
     }
 }
 
