@@ -725,6 +725,7 @@ mod lease {
 
     on_every_backend! {
         fn lease_of_a_killed_holder_is_taken_over_without_unlock(p) {
+            let _alone = p.server.alone();
             p.write("V1__a.sql", ITEMS);
             p.write("V2__slow.sql", p.server.slow);
             let mut child = upgrade_holding_lock(p, &[]);
@@ -748,6 +749,7 @@ mod lease {
         }
 
         fn lease_issue9_holder_in_another_pid_namespace_is_not_taken_over(p) {
+            let _alone = p.server.alone();
             // Same host name, another process table (containers with host networking,
             // hostNetwork pods): the holder's pid is not visible there, which must not read
             // as "gone". A lease of 1 s: SQLite's heartbeat cannot write while the holder's
@@ -807,6 +809,7 @@ mod lease {
         }
 
         fn concurrent_upgrades_apply_every_file_exactly_once(p) {
+            let _alone = p.server.alone();
             for i in 1..=12 {
                 p.write(&format!("V{i}__t{i}.sql"), &format!("CREATE TABLE t{i} (id INTEGER);\nINSERT INTO t{i} (id) VALUES ({i});\n"));
             }
@@ -874,6 +877,7 @@ mod lease {
 
         on_every_backend! {
             fn upgrades_killed_at_random_points_converge(p) {
+                let _alone = p.server.alone();
                 crash_files(p);
                 // A small deterministic generator: the kill points differ run to run of the loop,
                 // not between test runs.

@@ -42,6 +42,7 @@ pub const CLICKHOUSE: Server = Server {
     short_lease: "1",
     patience: super::PATIENT,
     racers: 16,
+    lease_tests_alone: false,
     orders_by_order_executed: true,
 };
 

@@ -61,6 +61,7 @@ pub const DATABRICKS: Server = Server {
     // Spark runs one statement at a time: sixteen racers (each also running the RA file
     // once it holds the lock) take most of ten minutes while the other suites use it too.
     racers: 8,
+    lease_tests_alone: true,
     orders_by_order_executed: false,
 };
 

@@ -98,6 +98,9 @@ pub struct Server {
     pub patience: Patience,
     /// How many upgrades race in the lock race test.
     pub racers: usize,
+    /// The lease tests that load the server (the race, the crash test) or need its heartbeat
+    /// on time (the holder that only its heartbeat keeps) run one at a time ([`Server::alone`]).
+    pub lease_tests_alone: bool,
     /// Both tools take the latest version by `order_executed`, not `applied_at`
     /// (ClickHouse).
     pub orders_by_order_executed: bool,
@@ -115,6 +118,19 @@ pub const PATIENT: Patience = Patience {
     limit: std::time::Duration::from_secs(60),
     every: std::time::Duration::from_millis(20),
 };
+
+/// Held by a lease test that must not share the server with another ([`Server::alone`]).
+static ALONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+impl Server {
+    /// On a server whose lease tests run one at a time (Spark runs one statement at a time:
+    /// eight racers delay another test's heartbeat past any short lease), the guard that
+    /// keeps the others waiting; `None` elsewhere.
+    pub fn alone(&self) -> Option<std::sync::MutexGuard<'static, ()>> {
+        self.lease_tests_alone
+            .then(|| ALONE.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+}
 
 /// When the crash test SIGKILLs an upgrade.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -82,6 +82,7 @@ pub const SNOWFLAKE: Server = Server {
     short_lease: "1",
     patience: super::PATIENT,
     racers: 16,
+    lease_tests_alone: false,
     orders_by_order_executed: false,
 };
 
