@@ -548,3 +548,45 @@ fn sqlite_views_over_a_rebuilt_table_are_kept() {
     p.run(&["rollback"]).expect(0);
     assert_eq!(p.rows("SELECT name FROM item_names"), vec![vec!["bolt"]]);
 }
+
+#[test]
+fn mariadb_dev_url_must_be_empty_and_is_left_empty() {
+    let Some(py) = python() else {
+        return;
+    };
+    let (Some(p), Some(dev)) = (Project::on(&common::MYSQL), Project::on(&common::MYSQL)) else {
+        return;
+    };
+    let pyenv = [("JETBASE_PYTHON", py.to_str().unwrap())];
+    let mm = |args: &[&str]| {
+        let mut all = vec![
+            "make-migrations",
+            "--models",
+            "../models.py",
+            "--dev-url",
+            &dev.url,
+        ];
+        all.extend_from_slice(args);
+        p.run_in(&p.dir(), &all, &pyenv)
+    };
+    models(&p, CASES[2].before);
+    dev.exec("CREATE TABLE leftover (id INTEGER)");
+    let r = mm(&["--check"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("must be empty"), "{}", r.stderr);
+    assert_eq!(
+        dev.tables(),
+        vec!["leftover"],
+        "jetbase touched a table it did not make"
+    );
+    dev.exec("DROP TABLE leftover");
+    mm(&["-v", "1", "a"]).expect(0);
+    assert!(dev.tables().is_empty(), "{:?}", dev.tables());
+    p.run(&["upgrade"]).expect(0);
+    // A pending file is counted on the scratch copy: generated, not applied, nothing more.
+    models(&p, CASES[2].after);
+    mm(&["-v", "2", "b"]).expect(0);
+    assert_eq!(mm(&[]).expect(0).stdout, "No changes detected.\n");
+    assert!(dev.tables().is_empty(), "{:?}", dev.tables());
+    assert_eq!(p.versions(), vec!["1"]);
+}
