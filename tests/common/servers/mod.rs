@@ -127,8 +127,11 @@ impl Server {
     /// eight racers delay another test's heartbeat past any short lease), the guard that
     /// keeps the others waiting; `None` elsewhere.
     pub fn alone(&self) -> Option<std::sync::MutexGuard<'static, ()>> {
-        self.lease_tests_alone
-            .then(|| ALONE.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+        self.lease_tests_alone.then(|| {
+            ALONE
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        })
     }
 }
 
