@@ -590,3 +590,23 @@ fn mariadb_dev_url_must_be_empty_and_is_left_empty() {
     assert!(dev.tables().is_empty(), "{:?}", dev.tables());
     assert_eq!(p.versions(), vec!["1"]);
 }
+
+#[test]
+fn warehouses_are_refused_with_a_clear_message() {
+    // No Python and no server needed: the database kind is checked first.
+    let p = Project::new();
+    for url in [
+        "clickhouse://admin:s3cret-pw@127.0.0.1:1/db",
+        "databricks://token:s3cret-pw@127.0.0.1:1?http_path=/sql/1.0/warehouses/x",
+    ] {
+        std::fs::write(
+            p.dir().join("env.py"),
+            format!("sqlalchemy_url = \"{url}\"\n"),
+        )
+        .unwrap();
+        let r = p.run(&["make-migrations"]);
+        assert_eq!(r.code, 2, "{url}: {}", r.stderr);
+        assert!(r.stderr.contains("written by hand"), "{}", r.stderr);
+        assert!(!r.stderr.contains("s3cret-pw") && !r.stdout.contains("s3cret-pw"));
+    }
+}
