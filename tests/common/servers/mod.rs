@@ -33,6 +33,7 @@ pub const SUITE: &[&Server] = &[
 ];
 
 /// A database the suites run on.
+#[allow(clippy::struct_excessive_bools)] // Independent facts about a server, one flag each.
 pub struct Server {
     /// The name tests and messages use (`sqlite`, `postgres`, `mysql`, `galera`).
     pub name: &'static str,
