@@ -217,6 +217,15 @@ pub fn apply_renames(
             to: new.clone(),
         });
     }
+    for (old, new) in &renames.tables {
+        for t in after.tables.values_mut() {
+            for fk in &mut t.foreign_keys {
+                if &fk.ref_table == old {
+                    fk.ref_table.clone_from(new);
+                }
+            }
+        }
+    }
     for (table, old, new) in &renames.columns {
         let Some(t) = after.tables.get_mut(table) else {
             return Err(format!(
@@ -230,20 +239,23 @@ pub fn apply_renames(
         };
         c.name.clone_from(new);
         rename_in_constraints(t, old, new);
+        // Other tables' foreign keys name the column too (the database follows a rename).
+        for other in after.tables.values_mut() {
+            for fk in &mut other.foreign_keys {
+                if &fk.ref_table == table {
+                    for c in &mut fk.ref_columns {
+                        if c == old {
+                            new.clone_into(c);
+                        }
+                    }
+                }
+            }
+        }
         changes.push(Change::RenameColumn {
             table: table.clone(),
             from: old.clone(),
             to: new.clone(),
         });
-    }
-    for (old, new) in &renames.tables {
-        for t in after.tables.values_mut() {
-            for fk in &mut t.foreign_keys {
-                if &fk.ref_table == old {
-                    fk.ref_table.clone_from(new);
-                }
-            }
-        }
     }
     Ok((after, changes))
 }
@@ -324,6 +336,12 @@ fn rename_in_constraints(t: &mut Table, old: &str, new: &str) {
     }
     for fk in &mut t.foreign_keys {
         swap(&mut fk.columns);
+    }
+    // The database renames it inside index definitions too. CHECKs are left as read: on
+    // MariaDB a column's own CHECK keeps its first (column) name after the rename, and the
+    // plan writes it again under the models' name.
+    for i in &mut t.indexes {
+        i.definition = super::rename_word(&i.definition, old, new);
     }
 }
 
@@ -601,6 +619,53 @@ mod tests {
                 }
             ]
         );
+    }
+
+    #[test]
+    fn a_renamed_column_is_renamed_in_indexes_and_in_other_tables_foreign_keys() {
+        let ix = |def: &str| Index {
+            name: "ix_users_name".into(),
+            unique: false,
+            definition: def.into(),
+            create_sql: String::new(),
+        };
+        let child = |col: &str| Table {
+            name: "posts".into(),
+            columns: vec![col_named("id"), col_named("author")],
+            primary_key: vec!["id".into()],
+            foreign_keys: vec![crate::schema::ForeignKey {
+                name: None,
+                columns: vec!["author".into()],
+                ref_table: "users".into(),
+                ref_columns: vec![col.into()],
+                on_delete: "CASCADE".into(),
+                on_update: "NO ACTION".into(),
+            }],
+            ..Table::default()
+        };
+        let mut a = users(vec![col("id", "INTEGER"), col("name", "TEXT")]);
+        a.indexes = vec![ix("(lower(name))")];
+        let mut b = users(vec![col("id", "INTEGER"), col("title", "TEXT")]);
+        b.indexes = vec![ix("(lower(title))")];
+        let r = Renames::parse(&["users.name:title".into()], &[]).unwrap();
+        let (_, changes, _) = compare(
+            &schema(vec![a, child("name")]),
+            &schema(vec![b, child("title")]),
+            &r,
+        )
+        .unwrap();
+        assert_eq!(
+            changes,
+            vec![Change::RenameColumn {
+                table: "users".into(),
+                from: "name".into(),
+                to: "title".into()
+            }]
+        );
+    }
+
+    fn col_named(name: &str) -> Column {
+        col(name, "INTEGER")
     }
 
     #[test]

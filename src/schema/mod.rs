@@ -171,6 +171,56 @@ pub fn normalize_sql(text: &str) -> String {
     out.replace(",  ", ", ").replace(", )", ")")
 }
 
+/// `text` with the name `old` (a whole word, bare or quoted with `"` or `` ` ``) made `new`,
+/// outside string literals: a renamed column in an index definition or a CHECK.
+#[must_use]
+pub fn rename_word(text: &str, old: &str, new: &str) -> String {
+    let word = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+    let chars: Vec<char> = text.chars().collect();
+    let old_chars: Vec<char> = old.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let ch = chars[i];
+        if ch == '\'' {
+            // A string literal: copied as it is.
+            let start = i;
+            i += 1;
+            while i < chars.len() && chars[i] != '\'' {
+                i += 1;
+            }
+            out.extend(&chars[start..(i + 1).min(chars.len())]);
+            i += 1;
+            continue;
+        }
+        let quoted = matches!(ch, '"' | '`');
+        let at = if quoted { i + 1 } else { i };
+        let matches = chars.get(at..at + old_chars.len()) == Some(old_chars.as_slice());
+        let before_ok = i == 0 || !word(chars[i - 1]);
+        let end = at + old_chars.len();
+        let after_ok = if quoted {
+            chars.get(end) == Some(&ch)
+        } else {
+            chars.get(end).is_none_or(|c| !word(*c))
+        };
+        if matches && before_ok && after_ok && (quoted || !old_chars.is_empty()) {
+            if quoted {
+                out.push(ch);
+                out.push_str(new);
+                out.push(ch);
+                i = end + 1;
+            } else {
+                out.push_str(new);
+                i = end;
+            }
+            continue;
+        }
+        out.push(ch);
+        i += 1;
+    }
+    out
+}
+
 /// `text` without parentheses around the whole of it (`(0)` and `0` are one default).
 #[must_use]
 pub fn strip_outer_parens(text: &str) -> &str {
@@ -217,6 +267,26 @@ mod tests {
         assert_eq!(normalize_sql("price  >  0"), "price > 0");
         assert_eq!(normalize_sql("x = 'a  b'"), "x = 'a  b'");
         assert_eq!(normalize_sql("lower( email )"), "lower(email)");
+    }
+
+    #[test]
+    fn rename_word_changes_whole_names_outside_strings() {
+        assert_eq!(
+            rename_word("(lower(name))", "name", "title"),
+            "(lower(title))"
+        );
+        assert_eq!(
+            rename_word("length(\"name\") > 0", "name", "title"),
+            "length(\"title\") > 0"
+        );
+        assert_eq!(
+            rename_word("nickname = 'name'", "name", "title"),
+            "nickname = 'name'"
+        );
+        assert_eq!(
+            rename_word("name_x + x_name + name", "name", "t"),
+            "name_x + x_name + t"
+        );
     }
 
     #[test]
