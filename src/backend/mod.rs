@@ -96,6 +96,18 @@ impl From<Option<&str>> for Value {
 
 pub type Row = Vec<Value>;
 
+/// Column `i` of a row as text (empty for NULL or a missing column).
+#[must_use]
+pub fn text_at(row: &Row, i: usize) -> String {
+    row.get(i).and_then(Value::as_text).unwrap_or_default()
+}
+
+/// Column `i` of a row as a number (0 for NULL or a missing column).
+#[must_use]
+pub fn int_at(row: &Row, i: usize) -> i64 {
+    row.get(i).and_then(Value::as_i64).unwrap_or(0)
+}
+
 /// What a database can do, so the shared logic can choose its path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(clippy::struct_excessive_bools)]

@@ -227,7 +227,7 @@ fn orphans(rows: &[super::Row]) -> String {
         .iter()
         .take(5)
         .map(|r| {
-            let t = |i: usize| r.get(i).and_then(Value::as_text).unwrap_or_default();
+            let t = |i: usize| super::text_at(r, i);
             format!("{} row {} (parent {})", t(0), t(1), t(2))
         })
         .collect();

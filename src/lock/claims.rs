@@ -86,8 +86,7 @@ enum State {
 async fn read(db: &mut dyn Backend, name: &str) -> Result<State, DbError> {
     let sql = db.dialect().select_claim(name);
     let rows = db.query(&sql, &[]).await?;
-    let text = |r: &Vec<Value>, i: usize| r.get(i).and_then(Value::as_text).unwrap_or_default();
-    let int = |r: &Vec<Value>, i: usize| r.get(i).and_then(Value::as_i64).unwrap_or_default();
+    let (text, int) = (crate::backend::text_at, crate::backend::int_at);
     let Some(head) = rows
         .iter()
         .find(|r| matches!(text(r, 0).as_str(), "hold" | "released"))

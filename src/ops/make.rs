@@ -76,16 +76,16 @@ fn dialect_name(t: Target) -> &'static str {
 /// The SQLAlchemy dialect the models are compiled for: MariaDB is told from MySQL by its
 /// version string.
 async fn server_dialect(target: Target, db: &mut dyn Backend) -> &'static str {
+    #[cfg(feature = "mysql")]
     if target == Target::Mysql
-        && let Ok(rows) = db.query("SELECT VERSION()", &[]).await
-        && rows
-            .first()
-            .and_then(|r| r.first())
-            .and_then(backend::Value::as_text)
-            .is_some_and(|v| v.to_ascii_lowercase().contains("mariadb"))
+        && backend::mysql::introspect::is_mariadb(db)
+            .await
+            .unwrap_or(false)
     {
         return "mariadb";
     }
+    #[cfg(not(feature = "mysql"))]
+    let _ = db;
     dialect_name(target)
 }
 
@@ -301,7 +301,7 @@ async fn with_mysql_scratch<T>(
                         )
                         .await
                         .map_err(Error::db("reading the --dev-url database"))?;
-                    let n = rows.first().and_then(|r| r.first()).and_then(backend::Value::as_i64).unwrap_or(0);
+                    let n = rows.first().map_or(0, |r| backend::int_at(r, 0));
                     if n > 0 {
                         return Err(Error::usage(format!(
                             "the --dev-url database must be empty: it holds {n} table(s) (jetbase empties only what it made there)"
@@ -344,10 +344,7 @@ async fn empty_mysql(db: &mut dyn Backend) -> Result<(), Error> {
         .await
         .map_err(Error::db("emptying the --dev-url database"))?;
     for t in tables {
-        let name = t
-            .first()
-            .and_then(backend::Value::as_text)
-            .unwrap_or_default();
+        let name = backend::text_at(&t, 0);
         db.execute_raw(&format!(
             "DROP TABLE IF EXISTS `{}`",
             name.replace('`', "``")
@@ -466,15 +463,8 @@ async fn current_schema(
         .iter()
         .map(|r| {
             (
-                format!(
-                    "the database's {}",
-                    r.first()
-                        .and_then(backend::Value::as_text)
-                        .unwrap_or_default()
-                ),
-                r.get(1)
-                    .and_then(backend::Value::as_text)
-                    .unwrap_or_default(),
+                format!("the database's {}", backend::text_at(r, 0)),
+                backend::text_at(r, 1),
             )
         })
         .collect();

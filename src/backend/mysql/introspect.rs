@@ -36,23 +36,26 @@
 
 use std::collections::BTreeMap;
 
-use crate::backend::{Backend, DbError, Row, Value};
+use crate::backend::{Backend, DbError, Row, Value, int_at as int, text_at as text};
 use crate::schema::{
     CheckConstraint, Column, ForeignKey, Index, Schema, Table, Unique, normalize_sql, sql as ddl,
     strip_outer_parens,
 };
 use crate::tables::{LEASE_TABLE, LOCK_TABLE, MIGRATIONS_TABLE};
 
-fn text(row: &Row, i: usize) -> String {
-    row.get(i).and_then(Value::as_text).unwrap_or_default()
-}
-
 fn opt_text(row: &Row, i: usize) -> Option<String> {
     row.get(i).and_then(Value::as_text)
 }
 
-fn int(row: &Row, i: usize) -> i64 {
-    row.get(i).and_then(Value::as_i64).unwrap_or(0)
+/// The server is MariaDB (its version string says so), not MySQL.
+///
+/// # Errors
+/// The query fails.
+pub async fn is_mariadb(db: &mut dyn Backend) -> Result<bool, DbError> {
+    let version = db.query("SELECT VERSION()", &[]).await?;
+    Ok(version
+        .first()
+        .is_some_and(|r| text(r, 0).to_ascii_lowercase().contains("mariadb")))
 }
 
 /// A name quoted for MySQL.
@@ -82,10 +85,7 @@ fn is_jetbase_table(name: &str) -> bool {
 /// # Errors
 /// A query fails.
 pub async fn schema(db: &mut dyn Backend) -> Result<Schema, DbError> {
-    let version = db.query("SELECT VERSION()", &[]).await?;
-    let mariadb = version
-        .first()
-        .is_some_and(|r| text(r, 0).to_ascii_lowercase().contains("mariadb"));
+    let mariadb = is_mariadb(db).await?;
     let names: Vec<String> = db
         .query(
             "SELECT TABLE_NAME FROM information_schema.TABLES \

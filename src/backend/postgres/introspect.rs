@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::backend::{Backend, DbError, Row, Value};
+use crate::backend::{Backend, DbError, Row, Value, text_at as text};
 use crate::schema::sql::quote;
 use crate::schema::{
     CheckConstraint, Column, ForeignKey, Index, Schema, Table, Unique, normalize_sql,
@@ -16,10 +16,6 @@ use crate::tables::{LEASE_TABLE, LOCK_TABLE, MIGRATIONS_TABLE};
 
 /// The separator of names aggregated into one text (a control character no name holds).
 const SEP: char = '\u{1f}';
-
-fn text(row: &Row, i: usize) -> String {
-    row.get(i).and_then(Value::as_text).unwrap_or_default()
-}
 
 fn list(row: &Row, i: usize) -> Vec<String> {
     let t = text(row, i);

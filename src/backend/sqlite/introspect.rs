@@ -3,20 +3,12 @@
 //! constraints and generated columns from the `CREATE TABLE` text SQLite keeps. Written over
 //! [`Backend`], so the live database and the scratch one are read by the same code.
 
-use crate::backend::{Backend, DbError, Row, Value};
+use crate::backend::{Backend, DbError, Value, int_at as int, text_at as text};
 use crate::schema::{
     CheckConstraint, Column, ForeignKey, Index, Schema, Table, Unique, normalize_sql, sql as ddl,
     strip_outer_parens,
 };
 use crate::tables::{LEASE_TABLE, LOCK_TABLE, MIGRATIONS_TABLE};
-
-fn text(row: &Row, i: usize) -> String {
-    row.get(i).and_then(Value::as_text).unwrap_or_default()
-}
-
-fn int(row: &Row, i: usize) -> i64 {
-    row.get(i).and_then(Value::as_i64).unwrap_or(0)
-}
 
 /// Every table of the database but jetbase's own and SQLite's.
 ///
