@@ -117,6 +117,17 @@ pub struct ForeignKey {
     pub on_update: String,
 }
 
+impl ForeignKey {
+    /// What makes two foreign keys the same one (their names aside).
+    #[must_use]
+    pub fn key(&self) -> String {
+        format!(
+            "{:?}{}{:?}{}{}",
+            self.columns, self.ref_table, self.ref_columns, self.on_delete, self.on_update
+        )
+    }
+}
+
 /// An index made by `CREATE INDEX` (those behind UNIQUE and PRIMARY KEY constraints are
 /// [`Unique`] and [`Table::primary_key`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -214,6 +225,53 @@ pub fn rename_word(text: &str, old: &str, new: &str) -> String {
                 i = end;
             }
             continue;
+        }
+        out.push(ch);
+        i += 1;
+    }
+    out
+}
+
+/// `text` with each name quoted by one of `quotes` unquoted where it needs no quotes
+/// (`"email"` is `email`, `"my col"` stays); string literals are left alone.
+#[must_use]
+pub fn unquote_simple_names(text: &str, quotes: &[char]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let ch = chars[i];
+        if ch == '\'' {
+            // A string: copied as it is.
+            let start = i;
+            i += 1;
+            while i < chars.len() && chars[i] != '\'' {
+                i += 1;
+            }
+            out.extend(&chars[start..(i + 1).min(chars.len())]);
+            i += 1;
+            continue;
+        }
+        if quotes.contains(&ch) {
+            let end = chars[i + 1..]
+                .iter()
+                .position(|c| *c == ch)
+                .map(|p| p + i + 1);
+            if let Some(end) = end {
+                let inner: String = chars[i + 1..end].iter().collect();
+                let simple = inner
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                    && inner.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                if simple {
+                    out.push_str(&inner);
+                } else {
+                    out.extend(&chars[i..=end]);
+                }
+                i = end + 1;
+                continue;
+            }
         }
         out.push(ch);
         i += 1;

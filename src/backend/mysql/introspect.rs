@@ -39,7 +39,7 @@ use std::collections::BTreeMap;
 use crate::backend::{Backend, DbError, Row, Value, int_at as int, text_at as text};
 use crate::schema::{
     CheckConstraint, Column, ForeignKey, Index, Schema, Table, Unique, normalize_sql, sql as ddl,
-    strip_outer_parens,
+    strip_outer_parens, unquote_simple_names,
 };
 use crate::tables::{LEASE_TABLE, LOCK_TABLE, MIGRATIONS_TABLE};
 
@@ -201,7 +201,11 @@ fn table(name: &str, create: &str, raw: &Raw, mariadb: bool) -> Table {
             && let Some(c) = columns
                 .iter_mut()
                 .find(|c| c.name == constraint && c.data_type == "LONGTEXT")
-            && expression == format!("json_valid({})", unquote_simple_names(&quote(&c.name)))
+            && expression
+                == format!(
+                    "json_valid({})",
+                    unquote_simple_names(&quote(&c.name), &['`'])
+                )
         {
             "JSON".clone_into(&mut c.data_type);
             continue;
@@ -491,7 +495,7 @@ fn index_parts(rows: &[&Row]) -> String {
 
 /// An index's text after its name, normalised: `` (`a`,`b`(20)) `` is `(a, b(20))`.
 fn normalize_index(rest: &str) -> String {
-    normalize_sql(&unquote_simple_names(rest))
+    normalize_sql(&unquote_simple_names(rest, &['`']))
 }
 
 /// Foreign keys from their rows (after the table's name: constraint, parent table, update
@@ -575,51 +579,7 @@ fn normalize_expression(e: &str) -> String {
     for introducer in ["_utf8mb4'", "_utf8mb3'", "_utf8'", "_latin1'", "_binary'"] {
         t = t.replace(introducer, "'");
     }
-    normalize_sql(&unquote_simple_names(&t))
-}
-
-/// `` `email` `` becomes `email` where the name needs no quotes; strings are left alone.
-fn unquote_simple_names(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.char_indices().peekable();
-    while let Some((at, ch)) = chars.next() {
-        match ch {
-            '\'' => {
-                out.push(ch);
-                for (_, c) in chars.by_ref() {
-                    out.push(c);
-                    if c == '\'' {
-                        break;
-                    }
-                }
-            }
-            '`' => {
-                let rest = &text[at + 1..];
-                let Some(end) = rest.find('`') else {
-                    out.push_str(&text[at..]);
-                    break;
-                };
-                let inner = &rest[..end];
-                let simple = inner
-                    .chars()
-                    .next()
-                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                    && inner.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-                if simple {
-                    out.push_str(inner);
-                } else {
-                    out.push('`');
-                    out.push_str(inner);
-                    out.push('`');
-                }
-                for _ in 0..=end {
-                    chars.next();
-                }
-            }
-            _ => out.push(ch),
-        }
-    }
-    out
+    normalize_sql(&unquote_simple_names(&t, &['`']))
 }
 
 #[cfg(test)]
@@ -697,7 +657,10 @@ mod tests {
             normalize_expression("`kind` in (_utf8mb4'a',_utf8mb4'b')"),
             "kind in ('a', 'b')"
         );
-        assert_eq!(unquote_simple_names("`my col` = '`x`'"), "`my col` = '`x`'");
+        assert_eq!(
+            unquote_simple_names("`my col` = '`x`'", &['`']),
+            "`my col` = '`x`'"
+        );
     }
 
     #[test]

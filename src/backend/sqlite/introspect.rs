@@ -6,7 +6,7 @@
 use crate::backend::{Backend, DbError, Value, int_at as int, text_at as text};
 use crate::schema::{
     CheckConstraint, Column, ForeignKey, Index, Schema, Table, Unique, normalize_sql, sql as ddl,
-    strip_outer_parens,
+    strip_outer_parens, unquote_simple_names,
 };
 use crate::tables::{LEASE_TABLE, LOCK_TABLE, MIGRATIONS_TABLE};
 
@@ -238,52 +238,7 @@ fn normalize_type(t: &str) -> String {
 
 /// An expression with its simple quoted names unquoted and spaces normalised.
 fn normalize_expression(e: &str) -> String {
-    normalize_sql(&unquote_simple_names(strip_outer_parens(e)))
-}
-
-/// `"email"` and `` `email` `` become `email` where the name needs no quotes.
-fn unquote_simple_names(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let chars: Vec<char> = text.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let ch = chars[i];
-        if ch == '\'' {
-            // A string: copied as it is.
-            let start = i;
-            i += 1;
-            while i < chars.len() && chars[i] != '\'' {
-                i += 1;
-            }
-            out.extend(&chars[start..(i + 1).min(chars.len())]);
-            i += 1;
-            continue;
-        }
-        if ch == '"' || ch == '`' {
-            let end = chars[i + 1..]
-                .iter()
-                .position(|c| *c == ch)
-                .map(|p| p + i + 1);
-            if let Some(end) = end {
-                let inner: String = chars[i + 1..end].iter().collect();
-                let simple = inner
-                    .chars()
-                    .next()
-                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                    && inner.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-                if simple {
-                    out.push_str(&inner);
-                } else {
-                    out.extend(&chars[i..=end]);
-                }
-                i = end + 1;
-                continue;
-            }
-        }
-        out.push(ch);
-        i += 1;
-    }
-    out
+    normalize_sql(&unquote_simple_names(strip_outer_parens(e), &['"', '`']))
 }
 
 /// What an index covers and where: the text from its column list on, normalised.
@@ -311,7 +266,7 @@ fn index_definition(create: &str) -> String {
 }
 
 fn normalize_expression_keep_parens(e: &str) -> String {
-    normalize_sql(&unquote_simple_names(e))
+    normalize_sql(&unquote_simple_names(e, &['"', '`']))
 }
 
 /// The expression of a generated column's definition (`... AS (expr) STORED`).
@@ -338,10 +293,13 @@ mod tests {
     #[test]
     fn simple_quoted_names_lose_their_quotes_strings_do_not() {
         assert_eq!(
-            unquote_simple_names("\"email\" = 'a\"b\"'"),
+            unquote_simple_names("\"email\" = 'a\"b\"'", &['"', '`']),
             "email = 'a\"b\"'"
         );
-        assert_eq!(unquote_simple_names("\"my col\" > 0"), "\"my col\" > 0");
+        assert_eq!(
+            unquote_simple_names("\"my col\" > 0", &['"', '`']),
+            "\"my col\" > 0"
+        );
     }
 
     #[test]

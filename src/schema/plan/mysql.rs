@@ -139,14 +139,6 @@ fn renames(changes: &[Change], plan: &mut Plan) {
     }
 }
 
-/// What makes two foreign keys the same one (names aside).
-fn fk_key(f: &ForeignKey) -> String {
-    format!(
-        "{:?}{}{:?}{}{}",
-        f.columns, f.ref_table, f.ref_columns, f.on_delete, f.on_update
-    )
-}
-
 /// The foreign keys dropped at the start and added at the end.
 struct ForeignKeyWork<'a> {
     /// Table and key.
@@ -187,15 +179,15 @@ impl<'a> ForeignKeyWork<'a> {
             taken: BTreeSet::new(),
         };
         for (old, new) in kept {
-            let new_keys: Vec<String> = new.foreign_keys.iter().map(fk_key).collect();
-            let old_keys: Vec<String> = old.foreign_keys.iter().map(fk_key).collect();
+            let new_keys: Vec<String> = new.foreign_keys.iter().map(ForeignKey::key).collect();
+            let old_keys: Vec<String> = old.foreign_keys.iter().map(ForeignKey::key).collect();
             for f in &old.foreign_keys {
-                if !new_keys.contains(&fk_key(f)) || touches_retyped(&old.name, f) {
+                if !new_keys.contains(&f.key()) || touches_retyped(&old.name, f) {
                     work.drops.push((old.name.clone(), f));
                 }
             }
             for f in &new.foreign_keys {
-                if !old_keys.contains(&fk_key(f)) || touches_retyped(&new.name, f) {
+                if !old_keys.contains(&f.key()) || touches_retyped(&new.name, f) {
                     work.adds.push((new, f));
                 }
             }

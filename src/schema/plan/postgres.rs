@@ -14,13 +14,6 @@ use crate::schema::diff::Change;
 use crate::schema::sql::quote;
 use crate::schema::{Column, ForeignKey, Schema, Table};
 
-fn fk_key(f: &ForeignKey) -> String {
-    format!(
-        "{:?}{}{:?}{}{}",
-        f.columns, f.ref_table, f.ref_columns, f.on_delete, f.on_update
-    )
-}
-
 fn cols(c: &[String]) -> String {
     c.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", ")
 }
@@ -99,10 +92,10 @@ pub(super) fn plan(from: &Schema, to: &Schema, changes: &[Change], options: Plan
         let Some(target) = to.tables.get(&t.name) else {
             continue;
         };
-        let keep: BTreeSet<String> = target.foreign_keys.iter().map(fk_key).collect();
+        let keep: BTreeSet<String> = target.foreign_keys.iter().map(ForeignKey::key).collect();
         for f in &t.foreign_keys {
             let parent_goes = dropped_tables.contains(f.ref_table.as_str()) && options.destructive;
-            if (!keep.contains(&fk_key(f)) || parent_goes)
+            if (!keep.contains(&f.key()) || parent_goes)
                 && let Some(name) = &f.name
             {
                 plan.steps.push(step(format!(
@@ -163,10 +156,10 @@ pub(super) fn plan(from: &Schema, to: &Schema, changes: &[Change], options: Plan
         let had: BTreeSet<String> = from
             .tables
             .get(&t.name)
-            .map(|x| x.foreign_keys.iter().map(fk_key).collect())
+            .map(|x| x.foreign_keys.iter().map(ForeignKey::key).collect())
             .unwrap_or_default();
         for f in &t.foreign_keys {
-            if !had.contains(&fk_key(f)) {
+            if !had.contains(&f.key()) {
                 plan.steps.push(step(fk_sql(&t.name, f)));
             }
         }

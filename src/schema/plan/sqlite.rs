@@ -211,20 +211,18 @@ fn needs_rebuild(t: &Table, changes: &[Change], old: Option<&Table>) -> bool {
     if old_checks != new_checks {
         return true;
     }
-    let fk_key = |f: &crate::schema::ForeignKey| {
-        format!(
-            "{:?}{}{:?}{}{}",
-            f.columns, f.ref_table, f.ref_columns, f.on_delete, f.on_update
-        )
-    };
-    let mut old_fks: Vec<String> = old.foreign_keys.iter().map(fk_key).collect();
+    let mut old_fks: Vec<String> = old
+        .foreign_keys
+        .iter()
+        .map(crate::schema::ForeignKey::key)
+        .collect();
     let mut new_fks: Vec<String> = t
         .foreign_keys
         .iter()
         .filter(|f| {
             !(f.columns.iter().all(|c| added.contains(&c.as_str())) && is_inline("REFERENCES"))
         })
-        .map(fk_key)
+        .map(crate::schema::ForeignKey::key)
         .collect();
     old_fks.sort();
     new_fks.sort();
