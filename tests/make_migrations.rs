@@ -13,7 +13,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::Project;
@@ -156,6 +156,12 @@ fn models(p: &Project, body: &str) -> PathBuf {
     path
 }
 
+/// `jetbase make-migrations --models ../models.py ARGS` in the project, the loader run by `py`.
+fn make(p: &Project, py: &Path, args: &[&str]) -> common::Run {
+    let all = [&["make-migrations", "--models", "../models.py"], args].concat();
+    p.run_in(&p.dir(), &all, &[("JETBASE_PYTHON", py.to_str().unwrap())])
+}
+
 /// The URL SQLAlchemy reaches a project's database at.
 fn live_url(p: &Project) -> String {
     if p.server.env_var.is_none() {
@@ -247,12 +253,7 @@ fn run_case(py: &PathBuf, server: &'static Server, case: &Case) {
         )
         .unwrap();
     }
-    let pyenv = [("JETBASE_PYTHON", py.to_str().unwrap())];
-    let mm = |args: &[&str]| {
-        let mut all = vec!["make-migrations", "--models", "../models.py"];
-        all.extend_from_slice(args);
-        p.run_in(&p.dir(), &all, &pyenv)
-    };
+    let mm = |args: &[&str]| make(&p, py, args);
     // First models: everything is new.
     models(&p, case.before);
     let r = mm(&["-v", "1", "first"]).expect(0);
@@ -371,40 +372,14 @@ fn no_destructive_leaves_drops_out_and_says_so() {
         return;
     };
     let p = Project::new();
-    let pyenv = [("JETBASE_PYTHON", py.to_str().unwrap())];
     models(&p, CASES[2].before);
-    p.run_in(
-        &p.dir(),
-        &[
-            "make-migrations",
-            "--models",
-            "../models.py",
-            "-v",
-            "1",
-            "a",
-        ],
-        &pyenv,
-    )
-    .expect(0);
+    make(&p, &py, &["-v", "1", "a"]).expect(0);
     p.run(&["upgrade"]).expect(0);
     models(
         &p,
         "class Author(Base):\n    __tablename__ = \"authors\"\n    id: Mapped[int] = mapped_column(primary_key=True)\n",
     );
-    p.run_in(
-        &p.dir(),
-        &[
-            "make-migrations",
-            "--models",
-            "../models.py",
-            "-v",
-            "2",
-            "b",
-            "--no-destructive",
-        ],
-        &pyenv,
-    )
-    .expect(0);
+    make(&p, &py, &["-v", "2", "b", "--no-destructive"]).expect(0);
     let text = std::fs::read_to_string(p.migrations().join("V2__b.sql")).unwrap();
     assert!(
         text.contains("-- NOT WRITTEN (upgrade): drop table scratch (--no-destructive)"),
@@ -426,30 +401,11 @@ fn lost_and_gained_column_hints_the_rename_flag() {
         return;
     };
     let p = Project::new();
-    let pyenv = [("JETBASE_PYTHON", py.to_str().unwrap())];
     models(&p, CASES[1].before);
-    p.run_in(
-        &p.dir(),
-        &[
-            "make-migrations",
-            "--models",
-            "../models.py",
-            "-v",
-            "1",
-            "a",
-        ],
-        &pyenv,
-    )
-    .expect(0);
+    make(&p, &py, &["-v", "1", "a"]).expect(0);
     p.run(&["upgrade"]).expect(0);
     models(&p, &CASES[1].before.replace("\"legacy\"", "\"notes\""));
-    let r = p
-        .run_in(
-            &p.dir(),
-            &["make-migrations", "--models", "../models.py", "--dry-run"],
-            &pyenv,
-        )
-        .expect(0);
+    let r = make(&p, &py, &["--dry-run"]).expect(0);
     assert!(
         r.stderr.contains("--rename items.legacy:notes"),
         "{}",
@@ -462,20 +418,7 @@ fn lost_and_gained_column_hints_the_rename_flag() {
         "--dry-run wrote a file"
     );
     // --json: the changes and the hint as data, still exit 3 under --check.
-    let j = p
-        .run_in(
-            &p.dir(),
-            &[
-                "--json",
-                "make-migrations",
-                "--models",
-                "../models.py",
-                "--check",
-            ],
-            &pyenv,
-        )
-        .expect(3)
-        .json();
+    let j = make(&p, &py, &["--json", "--check"]).expect(3).json();
     assert_eq!(j["changes"].as_array().unwrap().len(), 2, "{j}");
     assert_eq!(j["destructive"], true, "{j}");
     assert!(
@@ -500,11 +443,7 @@ fn model_errors_name_the_file_and_line_and_paths_tried() {
         "import os\n\nimport no_such_module_here\n",
     )
     .unwrap();
-    let r = p.run_in(
-        &p.dir(),
-        &["make-migrations", "--models", "../models.py"],
-        &pyenv,
-    );
+    let r = make(&p, &py, &[]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("models.py:3"), "{}", r.stderr);
     assert!(r.stderr.contains("no_such_module_here"), "{}", r.stderr);
@@ -521,12 +460,7 @@ fn sqlite_views_over_a_rebuilt_table_are_kept() {
         return;
     };
     let p = Project::new();
-    let pyenv = [("JETBASE_PYTHON", py.to_str().unwrap())];
-    let mm = |args: &[&str]| {
-        let mut all = vec!["make-migrations", "--models", "../models.py"];
-        all.extend_from_slice(args);
-        p.run_in(&p.dir(), &all, &pyenv)
-    };
+    let mm = |args: &[&str]| make(&p, &py, args);
     let item = |len: u32| {
         format!(
             "class Item(Base):\n    __tablename__ = \"items\"\n    id: Mapped[int] = mapped_column(primary_key=True)\n    name: Mapped[str] = mapped_column(String({len}))\n"
@@ -557,18 +491,7 @@ fn mariadb_dev_url_must_be_empty_and_is_left_empty() {
     let (Some(p), Some(dev)) = (Project::on(&common::MYSQL), Project::on(&common::MYSQL)) else {
         return;
     };
-    let pyenv = [("JETBASE_PYTHON", py.to_str().unwrap())];
-    let mm = |args: &[&str]| {
-        let mut all = vec![
-            "make-migrations",
-            "--models",
-            "../models.py",
-            "--dev-url",
-            &dev.url,
-        ];
-        all.extend_from_slice(args);
-        p.run_in(&p.dir(), &all, &pyenv)
-    };
+    let mm = |args: &[&str]| make(&p, &py, &[&["--dev-url", dev.url.as_str()], args].concat());
     models(&p, CASES[2].before);
     dev.exec("CREATE TABLE leftover (id INTEGER)");
     let r = mm(&["--check"]);
