@@ -3,11 +3,18 @@
 //! (`JETBASE_TEST_CLICKHOUSE_TLS_URL`, with the throwaway CA the script makes), every URL
 //! spelling that turns TLS on, the certificate check without the CA, wrong passwords over
 //! HTTP and HTTPS (named, never printed), the native protocol's URL refused as bad
-//! configuration, and the `DB_TYPE`/`DB_HOST`/... variables.
+//! configuration, and the `DB_TYPE`/`DB_HOST`/... variables. And the claim lock
+//! (`jetbase::lock::claims`) hammered in one process on both servers.
 
 mod common;
 
-use common::{CLICKHOUSE, Project, Run};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::{CHDB, CLICKHOUSE, Project, Run, Server};
+use jetbase::backend::{self, ConnectSpec, OpenMode};
+use jetbase::lock::{self, Acquire, Owner};
+use jetbase::url::DatabaseUrl;
 
 const TLS_VAR: &str = "JETBASE_TEST_CLICKHOUSE_TLS_URL";
 const TLS_HOW: &str = "scripts/servers/clickhouse.sh exports it (openssl makes the CA)";
@@ -335,4 +342,84 @@ fn db_type_variables_connect_to_the_server() {
         "{}",
         r.stderr
     );
+}
+
+/// Many holders taking and releasing the claim lock in turn, each on its own connection:
+/// never two inside at once, and no error. Claims are dropped below each new one while
+/// slower processes still create, read and write the old epochs they saw: each of those
+/// must count as "lost the race", not fail (CI once saw `Code: 60. Table
+/// ...jetbase_lock_claim_14 doesn't exist` from a racer whose `CREATE TABLE ... AS SELECT`
+/// had its table dropped under it).
+fn claims_hammered(server: &'static Server) {
+    const HOLDERS: usize = 8;
+    const ROUNDS: usize = 15;
+    let Some(p) = Project::on(server) else {
+        return;
+    };
+    let url = p.sqlx_url();
+    let root = p.root().to_path_buf();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap();
+    let inside = Arc::new(AtomicUsize::new(0));
+    let errors: Vec<String> = rt.block_on(async {
+        let mut tasks = Vec::new();
+        for _ in 0..HOLDERS {
+            let (url, root, inside) = (url.clone(), root.clone(), inside.clone());
+            tasks.push(tokio::spawn(async move {
+                let spec = ConnectSpec::new(DatabaseUrl::parse(&url).unwrap(), &root);
+                let mut db = backend::connect(&spec, OpenMode::ReadWrite)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let owner = Owner::new();
+                for _ in 0..ROUNDS {
+                    let token = loop {
+                        match lock::try_acquire(db.as_mut(), &owner, 60).await {
+                            Ok(Acquire::Held(token)) => break token,
+                            Ok(Acquire::Busy(_)) => {
+                                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                            }
+                            Err(e) => return Err(format!("acquire: {e}")),
+                        }
+                    };
+                    if inside.fetch_add(1, Ordering::SeqCst) != 0 {
+                        return Err("two holders at once".to_owned());
+                    }
+                    match lock::heartbeat(db.as_mut(), &token).await {
+                        Ok(true) => {}
+                        Ok(false) => return Err(format!("{token} was taken over")),
+                        Err(e) => return Err(format!("heartbeat: {e}")),
+                    }
+                    inside.fetch_sub(1, Ordering::SeqCst);
+                    lock::release(db.as_mut(), &token)
+                        .await
+                        .map_err(|e| format!("release: {e}"))?;
+                }
+                db.close().await;
+                Ok::<(), String>(())
+            }));
+        }
+        let mut errors = Vec::new();
+        for t in tasks {
+            if let Err(e) = t.await.unwrap() {
+                errors.push(e);
+            }
+        }
+        errors
+    });
+    assert!(errors.is_empty(), "{errors:#?}");
+    let status = p.run(&["lock-status", "--json"]).expect(0).json();
+    assert_eq!(status["is_locked"], false, "{status}");
+}
+
+#[test]
+fn claims_hammered_by_holders_in_turn_never_fail_or_overlap_clickhouse() {
+    claims_hammered(&CLICKHOUSE);
+}
+
+#[test]
+fn claims_hammered_by_holders_in_turn_never_fail_or_overlap_chdb() {
+    claims_hammered(&CHDB);
 }

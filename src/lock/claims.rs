@@ -138,11 +138,18 @@ async fn latest(db: &mut dyn Backend) -> Result<Option<(u64, String, State)>, Db
     }
 }
 
-/// The table read no longer exists (ClickHouse's UNKNOWN_TABLE).
-fn gone(e: &DbError) -> bool {
-    e.code.as_deref() == Some("60")
-        || e.message.contains("doesn't exist")
-        || e.message.contains("does not exist")
+/// The table no longer exists: ClickHouse's UNKNOWN_TABLE (60), or TABLE_IS_DROPPED (218)
+/// when the drop came while the statement ran. Claims below the highest are dropped while
+/// slower processes may still read, write or even re-create them.
+pub(crate) fn gone(e: &DbError) -> bool {
+    match e.code.as_deref() {
+        Some(code) => code == "60" || code == "218",
+        None => {
+            e.message.contains("doesn't exist")
+                || e.message.contains("does not exist")
+                || e.message.contains("is dropped")
+        }
+    }
 }
 
 fn status_of(state: State) -> LockStatus {
@@ -237,12 +244,19 @@ async fn claim(db: &mut dyn Backend, epoch: u64, who: &Writer<'_>) -> Result<boo
     let params: &[Value] = if with_row { &row } else { &[] };
     match db.execute(&create, params).await {
         Ok(_) => {}
-        Err(e) if already_exists(&e) => return Ok(false),
+        // Someone else created it first; or it was an old epoch (we read the claims before
+        // newer ones were made), re-created after its drop and dropped again by the winner
+        // of a newer one while our `AS SELECT` wrote its row.
+        Err(e) if already_exists(&e) || gone(&e) => return Ok(false),
         Err(e) => return Err(e),
     }
     if !with_row {
         let insert = db.dialect().insert_claim(&name);
-        db.execute(&insert, &row).await?;
+        match db.execute(&insert, &row).await {
+            Ok(_) => {}
+            Err(e) if gone(&e) => return Ok(false),
+            Err(e) => return Err(e),
+        }
     }
     let all = claims(db).await?;
     if all.last().map(|(e, _)| *e) != Some(epoch) {
@@ -319,18 +333,19 @@ pub async fn heartbeat(db: &mut dyn Backend, token: &str) -> Result<bool, DbErro
         return Ok(false);
     }
     let insert = db.dialect().insert_claim(token);
-    db.execute(
-        &insert,
-        &[
-            Value::from("beat"),
-            Value::from(""),
-            Value::from(""),
-            Value::Int(0),
-            Value::Int(0),
-        ],
-    )
-    .await?;
-    Ok(true)
+    let beat = [
+        Value::from("beat"),
+        Value::from(""),
+        Value::from(""),
+        Value::Int(0),
+        Value::Int(0),
+    ];
+    match db.execute(&insert, &beat).await {
+        Ok(_) => Ok(true),
+        // Dropped since we listed it: a newer claim exists, ours was taken over.
+        Err(e) if gone(&e) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// Release our claim `token`, unless someone took the lock over.
@@ -378,6 +393,23 @@ mod tests {
         assert_eq!(epoch_of("jetbase_lock_claim_x"), None);
         assert_eq!(epoch_of("jetbase_migrations"), None);
         assert_eq!(PREFIX, crate::backend::dialect::CLAIM_PREFIX);
+    }
+
+    #[test]
+    fn a_dropped_claim_is_gone_and_a_missing_database_is_not() {
+        let coded = |code: &str, message: &str| {
+            let mut e = DbError::new(message);
+            e.code = Some(code.to_owned());
+            e
+        };
+        assert!(gone(&coded(
+            "60",
+            "Table db.jetbase_lock_claim_14 doesn't exist."
+        )));
+        assert!(gone(&coded("218", "Table is dropped")));
+        assert!(!gone(&coded("81", "Database db doesn't exist")));
+        assert!(gone(&DbError::new("Table is dropped")));
+        assert!(!already_exists(&coded("60", "Table x doesn't exist.")));
     }
 
     #[test]

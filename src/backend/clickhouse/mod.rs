@@ -592,8 +592,23 @@ impl Backend for ClickHouseBackend {
                 .await?;
         }
         let sql = format!("{}\nFORMAT JSONCompact", bind(sql, params)?);
-        let resp = self.post(sql).await?;
-        parse_rows(&resp.body)
+        // A read of `system.tables` on an old server (18.16) fails with UNKNOWN_TABLE when
+        // a table is dropped while the server lists them: the lock's claims are, all the
+        // time, while several processes take the lock. Read again.
+        let mut attempts = 0;
+        loop {
+            match self.post(sql.clone()).await {
+                Ok(resp) => return parse_rows(&resp.body),
+                Err(e)
+                    if attempts < 50
+                        && sql.contains("system.tables")
+                        && crate::lock::claims::gone(&e) =>
+                {
+                    attempts += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     async fn execute_raw(&mut self, sql: &str) -> Result<(), DbError> {
