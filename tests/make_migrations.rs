@@ -514,6 +514,55 @@ fn mariadb_dev_url_must_be_empty_and_is_left_empty() {
     assert_eq!(p.versions(), vec!["1"]);
 }
 
+/// PostgreSQL runs the pending files on the live database inside a transaction it rolls
+/// back: a pending file's `COMMIT` must not commit them, and `CREATE INDEX CONCURRENTLY`
+/// (which no transaction accepts) counts as the index it makes.
+#[test]
+fn postgres_pending_files_never_commit_and_concurrently_counts_as_its_index() {
+    let Some(py) = python() else {
+        return;
+    };
+    let Some(p) = Project::on(&common::POSTGRES) else {
+        return;
+    };
+    let users = "class User(Base):\n    __tablename__ = \"users\"\n    id: Mapped[int] = mapped_column(primary_key=True)\n    email: Mapped[str] = mapped_column(String(80))\n";
+    models(&p, users);
+    make(&p, &py, &["-v", "1", "users"]).expect(0);
+    p.run(&["upgrade"]).expect(0);
+    p.write(
+        "V2__email_index.sql",
+        "-- jetbase: transaction=false\n-- upgrade\nCREATE INDEX CONCURRENTLY ix_users_email ON users (email);\n-- rollback\nDROP INDEX CONCURRENTLY ix_users_email;\n",
+    );
+    p.write(
+        "V3__notes.sql",
+        "-- upgrade\nBEGIN;\nCREATE TABLE notes (id INTEGER PRIMARY KEY);\nCOMMIT;\n-- rollback\nDROP TABLE notes;\n",
+    );
+    let with_both = format!(
+        "{}\n\nclass Note(Base):\n    __tablename__ = \"notes\"\n    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)\n",
+        users.replace("String(80))", "String(80), index=True)")
+    );
+    models(&p, &with_both);
+    let r = make(&p, &py, &["--check"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.stdout, "No changes detected.\n");
+    // Nothing of the pending files reached the live database.
+    assert!(
+        !p.table_exists("notes"),
+        "a pending file's COMMIT committed"
+    );
+    assert_eq!(
+        p.rows("SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_users_email'"),
+        vec![vec!["0"]]
+    );
+    // They still apply as written.
+    p.run(&["upgrade"]).expect(0);
+    assert!(p.table_exists("notes"));
+    assert_eq!(
+        make(&p, &py, &["--check"]).expect(0).stdout,
+        "No changes detected.\n"
+    );
+}
+
 #[test]
 fn warehouses_are_refused_with_a_clear_message() {
     // No Python and no server needed: the database kind is checked first.

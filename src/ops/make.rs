@@ -25,6 +25,7 @@ use crate::schema::Schema;
 use crate::schema::diff::{Change, Renames, compare};
 use crate::schema::file::{self, Header};
 use crate::schema::plan::{self, PlanOptions, Target};
+use crate::schema::scratch::Scratch;
 
 /// The loader run by `python3 -c` (see its docstring).
 const LOADER: &str = include_str!("../schema/loader.py");
@@ -261,7 +262,11 @@ async fn run_all(db: &mut dyn Backend, statements: &[(String, String)]) -> Resul
                 "{what} fails on a scratch database: {e}\n  statement: {}",
                 sql.split_whitespace().collect::<Vec<_>>().join(" ")
             ),
-            hint: "the database refuses it as it would refuse create_all: change the models (or the pending file) so this database accepts them".into(),
+            hint: if e.is_busy() {
+                "another session holds a table this statement changes (PostgreSQL runs the pending files on the live database, rolled back): run make-migrations when it is free, or against a development database".into()
+            } else {
+                "the database refuses it as it would refuse create_all: change the models (or the pending file) so this database accepts them".into()
+            },
         })?;
     }
     Ok(())
@@ -372,8 +377,11 @@ async fn introspect(target: Target, db: &mut dyn Backend) -> Result<Schema, DbEr
     }
 }
 
-/// The statements of the pending files' upgrade sections, each named `file:line`.
+/// The statements of the pending files' upgrade sections, each named `file:line`, as the
+/// scratch copy for `target` runs them (`schema::scratch`: no transaction control, no
+/// `CONCURRENTLY` on PostgreSQL).
 fn pending_statements(
+    target: Target,
     db: &dyn Backend,
     pending: &[&MigrationFile],
 ) -> Result<Vec<(String, String)>, Error> {
@@ -385,7 +393,12 @@ fn pending_statements(
         })?;
         let parsed = migration::parse(&text, db.dialect().split_options());
         for s in parsed.upgrade {
-            statements.push((format!("{}:{}", f.filename, s.line), s.sql.clone()));
+            let sql = match crate::schema::scratch::statement(target, &s.sql) {
+                Scratch::Run => s.sql.clone(),
+                Scratch::Instead(sql) => sql,
+                Scratch::Skip(_) => continue,
+            };
+            statements.push((format!("{}:{}", f.filename, s.line), sql));
         }
     }
     Ok(statements)
@@ -419,9 +432,14 @@ async fn current_schema(
     if pending.is_empty() {
         return introspect(target, live).await.map_err(read);
     }
-    let files = pending_statements(live, pending)?;
+    let files = pending_statements(target, live, pending)?;
     if target == Target::Postgres {
         return rolled_back(live, async |db| {
+            // The pending files' DDL locks live tables until the rollback: never wait long
+            // behind an application's transactions for that.
+            db.execute_raw("SET LOCAL lock_timeout = '10s'")
+                .await
+                .map_err(Error::db("limiting the comparison's lock waits"))?;
             run_all(db, &files).await?;
             introspect(target, db).await.map_err(read)
         })

@@ -9,6 +9,7 @@
 pub mod diff;
 pub mod file;
 pub mod plan;
+pub mod scratch;
 pub mod sql;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,243 @@
+//! Pending migration files as `make-migrations` runs them on its scratch copy, where only
+//! their effect on the schema counts: on PostgreSQL that copy is the live database inside a
+//! transaction that is always rolled back, so a statement that would end that transaction
+//! (`COMMIT`) must never run there, and one that cannot run inside a transaction
+//! (`CREATE INDEX CONCURRENTLY`) runs in the form that gives the same schema. Pure.
+
+use super::plan::Target;
+
+/// What becomes of one statement of a pending file on the scratch copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scratch {
+    /// Run it as written.
+    Run,
+    /// Run this instead: the same schema change, in a form a transaction accepts.
+    Instead(String),
+    /// Leave it out: it changes no schema, or it would end the comparison's transaction
+    /// (`why` says which).
+    Skip(&'static str),
+}
+
+/// Transaction control: on the rolled-back copy it would commit pending changes to the live
+/// database, or end the transaction the comparison reads in.
+const TRANSACTION_CONTROL: &[&str] = &[
+    "BEGIN",
+    "START",
+    "COMMIT",
+    "END",
+    "ROLLBACK",
+    "ABORT",
+    "SAVEPOINT",
+    "RELEASE",
+    "PREPARE",
+];
+
+/// Statements that maintain or configure a PostgreSQL server without changing the schema
+/// `make-migrations` compares, and that (mostly) refuse to run inside a transaction.
+const PG_MAINTENANCE: &[&str] = &["VACUUM", "REINDEX", "CHECKPOINT", "CLUSTER", "DISCARD"];
+
+/// The leading words of `sql` (comments skipped), upper-cased, with the byte range of each.
+fn words(sql: &str, max: usize) -> Vec<(String, std::ops::Range<usize>)> {
+    let bytes = sql.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() && out.len() < max {
+        let rest = &sql[i..];
+        if rest.starts_with("--") {
+            i += rest.find('\n').unwrap_or(rest.len());
+        } else if rest.starts_with("/*") {
+            i += rest.find("*/").map_or(rest.len(), |e| e + 2);
+        } else if bytes[i].is_ascii_alphabetic() || bytes[i] == b'_' {
+            let start = i;
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                i += 1;
+            }
+            out.push((sql[start..i].to_ascii_uppercase(), start..i));
+        } else if bytes[i].is_ascii_whitespace() {
+            i += 1;
+        } else {
+            // A quoted name, a parenthesis: the leading keywords end here.
+            break;
+        }
+    }
+    out
+}
+
+/// `sql` without the word at `range` (and one space after it).
+fn without(sql: &str, range: &std::ops::Range<usize>) -> String {
+    let after = sql[range.end..].trim_start();
+    format!("{}{after}", &sql[..range.start])
+}
+
+/// How the scratch copy for `target` runs one statement of a pending file.
+#[must_use]
+pub fn statement(target: Target, sql: &str) -> Scratch {
+    let w = words(sql, 6);
+    let Some((first, _)) = w.first() else {
+        return Scratch::Run;
+    };
+    let second = w.get(1).map_or("", |(s, _)| s.as_str());
+    if TRANSACTION_CONTROL.contains(&first.as_str()) {
+        // `START` and `PREPARE` only as `START TRANSACTION` and `PREPARE TRANSACTION` (a
+        // prepared statement is `PREPARE name ...`).
+        if !matches!(first.as_str(), "START" | "PREPARE") || second == "TRANSACTION" {
+            return Scratch::Skip(
+                "transaction control, which would end the comparison's transaction",
+            );
+        }
+    }
+    match target {
+        Target::Mysql if first == "USE" => {
+            Scratch::Skip("it would leave the scratch database for another")
+        }
+        Target::Postgres => postgres(sql, &w),
+        _ => Scratch::Run,
+    }
+}
+
+fn postgres(sql: &str, w: &[(String, std::ops::Range<usize>)]) -> Scratch {
+    let word = |i: usize| w.get(i).map_or("", |(s, _)| s.as_str());
+    if PG_MAINTENANCE.contains(&word(0)) {
+        return Scratch::Skip("maintenance that changes no schema");
+    }
+    match (word(0), word(1)) {
+        ("ALTER", "SYSTEM") => return Scratch::Skip("server configuration"),
+        ("CREATE" | "DROP" | "ALTER", "DATABASE" | "TABLESPACE") => {
+            return Scratch::Skip("it concerns another database or the server, not this schema");
+        }
+        _ => {}
+    }
+    // CREATE [UNIQUE] INDEX CONCURRENTLY, DROP INDEX CONCURRENTLY: the same index, built
+    // or dropped the way a transaction allows.
+    let index_at = match (word(0), word(1)) {
+        ("CREATE" | "DROP", "INDEX") => Some(2),
+        ("CREATE", "UNIQUE") if word(2) == "INDEX" => Some(3),
+        _ => None,
+    };
+    if let Some(i) = index_at
+        && word(i) == "CONCURRENTLY"
+    {
+        return Scratch::Instead(without(sql, &w[i].1));
+    }
+    // ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY (or FINALIZE, which completes an
+    // interrupted one).
+    if word(0) == "ALTER" && word(1) == "TABLE" {
+        let trimmed = sql.trim_end().trim_end_matches(';').trim_end();
+        let upper = trimmed.to_ascii_uppercase();
+        if upper.contains("DETACH PARTITION") {
+            if upper.ends_with(" FINALIZE") {
+                return Scratch::Skip("it completes a detach the statement before began");
+            }
+            if let Some(stripped) = upper.strip_suffix(" CONCURRENTLY") {
+                return Scratch::Instead(trimmed[..stripped.len()].to_owned());
+            }
+        }
+    }
+    Scratch::Run
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transaction_control_is_never_run_on_the_rolled_back_copy() {
+        for sql in [
+            "COMMIT",
+            "commit;",
+            "BEGIN",
+            "-- a comment\nROLLBACK",
+            "/* x */ START TRANSACTION",
+            "SAVEPOINT a",
+            "RELEASE SAVEPOINT a",
+            "END",
+            "PREPARE TRANSACTION 'x'",
+        ] {
+            for t in [Target::Postgres, Target::Mysql, Target::Sqlite] {
+                assert!(matches!(statement(t, sql), Scratch::Skip(_)), "{sql}");
+            }
+        }
+        // Not transaction control.
+        assert_eq!(
+            statement(Target::Postgres, "CREATE TABLE begin_at (id int)"),
+            Scratch::Run
+        );
+        assert_eq!(
+            statement(Target::Mysql, "PREPARE s FROM 'SELECT 1'"),
+            Scratch::Run
+        );
+        assert_eq!(
+            statement(Target::Mysql, "START SLAVE"),
+            Scratch::Run,
+            "only START TRANSACTION"
+        );
+    }
+
+    #[test]
+    fn concurrently_is_dropped_on_postgres_only() {
+        assert_eq!(
+            statement(
+                Target::Postgres,
+                "CREATE INDEX CONCURRENTLY ix_users_email ON users (email)"
+            ),
+            Scratch::Instead("CREATE INDEX ix_users_email ON users (email)".into())
+        );
+        assert_eq!(
+            statement(
+                Target::Postgres,
+                "-- fast\ncreate unique index concurrently if not exists ux ON t (a)"
+            ),
+            Scratch::Instead("-- fast\ncreate unique index if not exists ux ON t (a)".into())
+        );
+        assert_eq!(
+            statement(Target::Postgres, "DROP INDEX CONCURRENTLY ix"),
+            Scratch::Instead("DROP INDEX ix".into())
+        );
+        assert_eq!(
+            statement(
+                Target::Postgres,
+                "ALTER TABLE m DETACH PARTITION m_2020 CONCURRENTLY;"
+            ),
+            Scratch::Instead("ALTER TABLE m DETACH PARTITION m_2020".into())
+        );
+        assert!(matches!(
+            statement(
+                Target::Postgres,
+                "ALTER TABLE m DETACH PARTITION m_2020 FINALIZE"
+            ),
+            Scratch::Skip(_)
+        ));
+        // An index named "concurrently" is an index name.
+        assert_eq!(
+            statement(Target::Postgres, "CREATE INDEX concurrently ON t (a)"),
+            Scratch::Instead("CREATE INDEX ON t (a)".into()),
+            "PostgreSQL reads it as the keyword too"
+        );
+        assert_eq!(
+            statement(Target::Sqlite, "CREATE INDEX ix ON t (a)"),
+            Scratch::Run
+        );
+    }
+
+    #[test]
+    fn maintenance_and_server_statements_are_skipped_on_postgres() {
+        for sql in [
+            "VACUUM ANALYZE users",
+            "REINDEX TABLE CONCURRENTLY users",
+            "ALTER SYSTEM SET work_mem = '64MB'",
+            "CREATE DATABASE other",
+            "CHECKPOINT",
+        ] {
+            assert!(
+                matches!(statement(Target::Postgres, sql), Scratch::Skip(_)),
+                "{sql}"
+            );
+        }
+        assert_eq!(statement(Target::Postgres, "ANALYZE users"), Scratch::Run);
+        assert!(matches!(
+            statement(Target::Mysql, "USE other"),
+            Scratch::Skip(_)
+        ));
+        assert_eq!(statement(Target::Sqlite, "VACUUM"), Scratch::Run);
+    }
+}
