@@ -563,6 +563,36 @@ fn postgres_pending_files_never_commit_and_concurrently_counts_as_its_index() {
     );
 }
 
+/// MySQL runs the pending files on a scratch database: one that names the live database
+/// would change it from there, so it is refused, naming the file and line, and nothing
+/// is changed.
+#[test]
+fn mariadb_pending_file_naming_the_live_database_is_refused() {
+    let Some(py) = python() else {
+        return;
+    };
+    let Some(p) = Project::on(&common::MYSQL) else {
+        return;
+    };
+    models(&p, CASES[2].before);
+    make(&p, &py, &["-v", "1", "a"]).expect(0);
+    p.run(&["upgrade"]).expect(0);
+    let live = p.sqlx_url().rsplit_once('/').unwrap().1.to_owned();
+    p.write(
+        "V2__seed.sql",
+        &format!("-- upgrade\nINSERT INTO `{live}`.authors (id, name) VALUES (1, 'x');\n"),
+    );
+    let r = make(&p, &py, &["--check"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains(&format!("V2__seed.sql:2 names the live database `{live}`")),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(p.rows("SELECT COUNT(*) FROM authors"), vec![vec!["0"]]);
+}
+
 #[test]
 fn warehouses_are_refused_with_a_clear_message() {
     // No Python and no server needed: the database kind is checked first.

@@ -447,7 +447,19 @@ async fn current_schema(
     }
     if target == Target::Mysql {
         // DDL is not transactional: the live schema is copied into a scratch database and
-        // the pending files run there.
+        // the pending files run there; one that names the live database would change it.
+        if let Some(live_db) = settings.connect.url.database()
+            && let Some((what, _)) = files
+                .iter()
+                .find(|(_, sql)| crate::schema::scratch::names_database(sql, live_db))
+        {
+            return Err(Error::Models {
+                message: format!(
+                    "{what} names the live database `{live_db}`: make-migrations runs pending files on a scratch copy, where that statement would change the live database"
+                ),
+                hint: "apply the pending files first (jetbase upgrade), or write the statement without the database name".into(),
+            });
+        }
         let today = introspect(target, live).await.map_err(read)?;
         let mut copy = vec![(
             "switching foreign key checks off".to_owned(),

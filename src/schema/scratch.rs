@@ -90,6 +90,9 @@ pub fn statement(target: Target, sql: &str) -> Scratch {
         Target::Mysql if first == "USE" => {
             Scratch::Skip("it would leave the scratch database for another")
         }
+        Target::Sqlite if matches!(first.as_str(), "ATTACH" | "DETACH") => {
+            Scratch::Skip("it opens another database file")
+        }
         Target::Postgres => postgres(sql, &w),
         _ => Scratch::Run,
     }
@@ -134,6 +137,50 @@ fn postgres(sql: &str, w: &[(String, std::ops::Range<usize>)]) -> Scratch {
         }
     }
     Scratch::Run
+}
+
+/// Whether `sql` names database `db` as a qualifier (`db.t`, `` `db`.t ``), outside strings
+/// and comments: on MySQL such a statement would reach the live database from the scratch
+/// one.
+#[must_use]
+pub fn names_database(sql: &str, db: &str) -> bool {
+    let b = sql.as_bytes();
+    let mut i = 0;
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'$';
+    while i < b.len() {
+        let rest = &sql[i..];
+        match b[i] {
+            b'\'' | b'"' => {
+                let q = b[i];
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'`' => {
+                let end = rest[1..].find('`').map_or(rest.len(), |e| e + 1);
+                if &rest[1..end] == db && rest[end..].starts_with("`.") {
+                    return true;
+                }
+                i += end + 1;
+            }
+            b'-' if rest.starts_with("--") => i += rest.find('\n').unwrap_or(rest.len()),
+            b'#' => i += rest.find('\n').unwrap_or(rest.len()),
+            b'/' if rest.starts_with("/*") => i += rest.find("*/").map_or(rest.len(), |e| e + 2),
+            c if ident(c) => {
+                let start = i;
+                while i < b.len() && ident(b[i]) {
+                    i += 1;
+                }
+                if &sql[start..i] == db && sql[i..].starts_with('.') {
+                    return true;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -239,5 +286,27 @@ mod tests {
             Scratch::Skip(_)
         ));
         assert_eq!(statement(Target::Sqlite, "VACUUM"), Scratch::Run);
+        assert!(matches!(
+            statement(Target::Sqlite, "ATTACH DATABASE 'x.db' AS x"),
+            Scratch::Skip(_)
+        ));
+    }
+
+    #[test]
+    fn a_qualifier_naming_the_live_database_is_found_outside_strings_and_comments() {
+        assert!(names_database("ALTER TABLE app.users ADD c INT", "app"));
+        assert!(names_database("INSERT INTO `app`.`t` VALUES (1)", "app"));
+        assert!(names_database("SELECT * FROM x JOIN app.t ON 1", "app"));
+        assert!(!names_database("ALTER TABLE users ADD c INT", "app"));
+        assert!(!names_database("INSERT INTO t VALUES ('app.x')", "app"));
+        assert!(!names_database(
+            "INSERT INTO t VALUES ('it''s', \"app.x\")",
+            "app"
+        ));
+        assert!(!names_database("-- app.t\nSELECT 1", "app"));
+        assert!(!names_database("SELECT 1 /* app.t */", "app"));
+        assert!(!names_database("SELECT myapp.x FROM myapp", "app"));
+        assert!(!names_database("SELECT t.app FROM t", "app"));
+        assert!(!names_database("SELECT `app` FROM t", "app"));
     }
 }
