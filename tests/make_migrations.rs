@@ -452,6 +452,21 @@ fn model_errors_name_the_file_and_line_and_paths_tried() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("app/models.py"), "{}", r.stderr);
     assert!(r.stderr.contains("--models"), "{}", r.stderr);
+    // A model in a schema of its own is refused, not silently left out (or, on MySQL,
+    // created in another real database).
+    models(
+        &p,
+        "class Event(Base):\n    __tablename__ = \"events\"\n    __table_args__ = {\"schema\": \"audit\"}\n    id: Mapped[int] = mapped_column(primary_key=True)\n",
+    );
+    let r = make(&p, &py, &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("audit.events (module models)"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("drop schema="), "{}", r.stderr);
+    assert_eq!(std::fs::read_dir(p.migrations()).unwrap().count(), 0);
 }
 
 #[test]

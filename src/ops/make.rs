@@ -231,6 +231,34 @@ fn load_models(
             hint: "fix the model file (importing it with the same python shows the same error); JETBASE_PYTHON chooses the interpreter".into(),
         });
     }
+    // The scratch database runs the models' DDL in its default schema (PostgreSQL: a
+    // scratch schema on the search path) and both sides are read there: a table in a schema
+    // of its own would be created elsewhere (on MySQL, in another real database) and never
+    // compared.
+    let elsewhere: Vec<String> = parsed
+        .get("tables")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|t| {
+            let schema = t.get("schema")?.as_str()?;
+            let name = t.get("name").and_then(serde_json::Value::as_str)?;
+            let module = t.get("module").and_then(serde_json::Value::as_str);
+            Some(format!(
+                "{schema}.{name}{}",
+                module.map_or_else(String::new, |m| format!(" (module {m})"))
+            ))
+        })
+        .collect();
+    if !elsewhere.is_empty() {
+        return Err(Error::Models {
+            message: format!(
+                "make-migrations compares the database's default schema only; these models name another: {}",
+                elsewhere.join(", ")
+            ),
+            hint: "drop schema= from those models to keep them in the default schema, or leave them out of --models / model_paths and write their migrations by hand".into(),
+        });
+    }
     let strings = |key: &str| -> Vec<String> {
         parsed
             .get(key)
