@@ -608,6 +608,77 @@ fn mariadb_pending_file_naming_the_live_database_is_refused() {
     assert_eq!(p.rows("SELECT COUNT(*) FROM authors"), vec![vec!["0"]]);
 }
 
+/// An index renamed in the models (same definition) is renamed in the database: PostgreSQL
+/// with `ALTER INDEX ... RENAME`, SQLite and MySQL by dropping and creating it; the rollback
+/// brings the old name back.
+fn index_renamed_in_the_models(server: &'static common::Server) {
+    let Some(py) = python() else {
+        return;
+    };
+    let Some(p) = Project::on(server) else {
+        return;
+    };
+    let users = |index: &str| {
+        format!(
+            "class User(Base):\n    __tablename__ = \"users\"\n    __table_args__ = (Index(\"{index}\", \"email\"),)\n    id: Mapped[int] = mapped_column(primary_key=True)\n    email: Mapped[str] = mapped_column(String(80))\n"
+        )
+    };
+    let names_sql = match server.name {
+        "sqlite" => {
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'users' AND sql IS NOT NULL ORDER BY name"
+        }
+        "postgres" => {
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'users' AND indexname <> 'users_pkey' ORDER BY indexname"
+        }
+        _ => {
+            "SELECT DISTINCT index_name FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = 'users' AND index_name <> 'PRIMARY' ORDER BY index_name"
+        }
+    };
+    let names = || p.rows(names_sql);
+    models(&p, &users("ix_old"));
+    make(&p, &py, &["-v", "1", "users"]).expect(0);
+    p.run(&["upgrade"]).expect(0);
+    assert_eq!(names(), vec![vec!["ix_old"]]);
+    models(&p, &users("ix_new"));
+    make(&p, &py, &["-v", "2", "rename"]).expect(0);
+    let text = std::fs::read_to_string(p.migrations().join("V2__rename.sql")).unwrap();
+    let upgrade = text.split("-- rollback").next().unwrap();
+    if server.name == "postgres" {
+        assert!(
+            upgrade.contains("ALTER INDEX \"ix_old\" RENAME TO \"ix_new\";"),
+            "{text}"
+        );
+    } else {
+        assert!(
+            upgrade.contains("ix_old") && upgrade.contains("ix_new"),
+            "{text}"
+        );
+    }
+    p.run(&["upgrade"]).expect(0);
+    assert_eq!(names(), vec![vec!["ix_new"]]);
+    assert_eq!(
+        make(&p, &py, &["--check"]).expect(0).stdout,
+        "No changes detected.\n"
+    );
+    p.run(&["rollback"]).expect(0);
+    assert_eq!(names(), vec![vec!["ix_old"]]);
+}
+
+#[test]
+fn index_renamed_in_the_models_is_renamed_on_sqlite() {
+    index_renamed_in_the_models(&common::SQLITE);
+}
+
+#[test]
+fn index_renamed_in_the_models_is_renamed_on_postgres() {
+    index_renamed_in_the_models(&common::POSTGRES);
+}
+
+#[test]
+fn index_renamed_in_the_models_is_renamed_on_mariadb() {
+    index_renamed_in_the_models(&common::MYSQL);
+}
+
 #[test]
 fn warehouses_are_refused_with_a_clear_message() {
     // No Python and no server needed: the database kind is checked first.

@@ -487,7 +487,23 @@ fn constraint_changes(from: &Table, to: &Table, changes: &mut Vec<Change>) {
     }
 }
 
-/// Indexes: the same name and definition, or (names aside) the same definition.
+/// A name the database made up for an index it added itself: MySQL adds one for a foreign
+/// key that has none, named after the constraint or after its first column (`col_2`,
+/// `col_3`... when taken), so a database built by `CREATE TABLE` and one built by `ALTER
+/// TABLE` name the same index differently.
+fn made_up_name(t: &Table, name: &str) -> bool {
+    let base = name
+        .rsplit_once('_')
+        .filter(|(_, n)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+        .map_or(name, |(b, _)| b);
+    t.foreign_keys.iter().any(|f| {
+        f.name.as_deref() == Some(name) || f.columns.first().is_some_and(|c| c == name || c == base)
+    })
+}
+
+/// Indexes: the same name and definition; or the same definition where one of the names is
+/// one the database made up ([`made_up_name`]). Any other change of name (an index renamed
+/// in the models) is a drop and a create (which PostgreSQL's plan writes as a rename).
 fn index_changes(from: &Table, to: &Table, changes: &mut Vec<Change>) {
     let table = &to.name;
     let mut unmatched_from: Vec<&super::Index> = Vec::new();
@@ -503,10 +519,11 @@ fn index_changes(from: &Table, to: &Table, changes: &mut Vec<Change>) {
         }
     }
     unmatched_from.retain(|i| {
-        match unmatched_to
-            .iter()
-            .position(|j| j.definition == i.definition && j.unique == i.unique)
-        {
+        match unmatched_to.iter().position(|j| {
+            j.definition == i.definition
+                && j.unique == i.unique
+                && (made_up_name(from, &i.name) || made_up_name(to, &j.name))
+        }) {
             Some(pos) => {
                 unmatched_to.remove(pos);
                 false
@@ -593,30 +610,57 @@ mod tests {
     }
 
     #[test]
-    fn indexes_match_by_definition_when_names_differ() {
+    fn indexes_match_by_definition_only_when_the_database_made_up_a_name() {
         let ix = |name: &str, def: &str| Index {
             name: name.into(),
             unique: false,
             definition: def.into(),
             create_sql: String::new(),
         };
-        let mut a = users(vec![col("id", "INTEGER")]);
-        a.indexes = vec![ix("a", "(id)"), ix("b", "(lower(x))")];
-        let mut b = a.clone();
-        b.indexes = vec![ix("a2", "(id)"), ix("b", "(upper(x))")];
-        let (_, changes, _) =
-            compare(&schema(vec![a]), &schema(vec![b]), &Renames::default()).unwrap();
+        let fk = |name: Option<&str>, col: &str| crate::schema::ForeignKey {
+            name: name.map(str::to_owned),
+            columns: vec![col.into()],
+            ref_table: "teams".into(),
+            ref_columns: vec!["id".into()],
+            on_delete: "NO ACTION".into(),
+            on_update: "NO ACTION".into(),
+        };
+        let changed = |a: Table, b: Table| -> Vec<(String, String, bool)> {
+            compare(&schema(vec![a]), &schema(vec![b]), &Renames::default())
+                .unwrap()
+                .1
+                .into_iter()
+                .map(|c| match c {
+                    Change::DropIndex { table, index } => (table, index, false),
+                    Change::CreateIndex { table, index } => (table, index, true),
+                    other => panic!("{other:?}"),
+                })
+                .collect()
+        };
+        let mut a = users(vec![col("id", "INTEGER"), col("team_id", "INTEGER")]);
+        a.foreign_keys = vec![fk(Some("fk_team"), "team_id")];
+        // MySQL's own names for a foreign key's index: after the column (`_2` when taken)
+        // or the constraint. Each matches the models' index of the same definition.
+        for made_up in ["team_id", "team_id_2", "fk_team"] {
+            let mut live = a.clone();
+            live.indexes = vec![ix(made_up, "(team_id)")];
+            let mut models = a.clone();
+            models.indexes = vec![ix("ix_users_team_id", "(team_id)")];
+            assert_eq!(changed(live.clone(), models.clone()), vec![], "{made_up}");
+            assert_eq!(changed(models, live), vec![], "{made_up}");
+        }
+        // An index renamed in the models: dropped and created (renamed by PostgreSQL's plan).
+        let mut live = a.clone();
+        live.indexes = vec![ix("ix_old", "(id)"), ix("b", "(lower(x))")];
+        let mut models = a.clone();
+        models.indexes = vec![ix("ix_new", "(id)"), ix("b", "(upper(x))")];
         assert_eq!(
-            changes,
+            changed(live, models),
             vec![
-                Change::DropIndex {
-                    table: "users".into(),
-                    index: "b".into()
-                },
-                Change::CreateIndex {
-                    table: "users".into(),
-                    index: "b".into()
-                }
+                ("users".into(), "ix_old".into(), false),
+                ("users".into(), "b".into(), false),
+                ("users".into(), "ix_new".into(), true),
+                ("users".into(), "b".into(), true),
             ]
         );
     }

@@ -14,6 +14,70 @@ use crate::schema::diff::Change;
 use crate::schema::sql::quote;
 use crate::schema::{Column, ForeignKey, Schema, Table};
 
+/// An index dropped and one created on a table with the same definition, under a name no
+/// index of the table has today: the index renamed in the models, as `(table, old, new)`.
+fn renamed_indexes(
+    from: &Schema,
+    to: &Schema,
+    changes: &[Change],
+) -> Vec<(String, String, String)> {
+    let find = |s: &Schema, table: &str, name: &str| {
+        s.tables
+            .get(table)
+            .and_then(|t| t.indexes.iter().find(|i| i.name == name).cloned())
+    };
+    let mut out: Vec<(String, String, String)> = Vec::new();
+    for c in changes {
+        let Change::DropIndex { table, index: old } = c else {
+            continue;
+        };
+        let Some(dropped) = find(from, table, old) else {
+            continue;
+        };
+        let taken = |name: &str| find(from, table, name).is_some();
+        let new = changes.iter().find_map(|c| match c {
+            Change::CreateIndex { table: t, index }
+                if t == table
+                    && !taken(index)
+                    && !out.iter().any(|(t, _, n)| t == table && n == index)
+                    && find(to, table, index).is_some_and(|i| {
+                        i.definition == dropped.definition && i.unique == dropped.unique
+                    }) =>
+            {
+                Some(index.clone())
+            }
+            _ => None,
+        });
+        if let Some(new) = new {
+            out.push((table.clone(), old.clone(), new));
+        }
+    }
+    out
+}
+
+/// Indexes that go, then the renamed ones.
+fn drop_and_rename_indexes(
+    changes: &[Change],
+    renamed: &[(String, String, String)],
+    plan: &mut Plan,
+) {
+    for c in changes {
+        if let Change::DropIndex { table, index } = c
+            && !renamed.iter().any(|(t, old, _)| t == table && old == index)
+        {
+            plan.steps
+                .push(step(format!("DROP INDEX {}", quote(index))));
+        }
+    }
+    for (_, old, new) in renamed {
+        plan.steps.push(step(format!(
+            "ALTER INDEX {} RENAME TO {}",
+            quote(old),
+            quote(new)
+        )));
+    }
+}
+
 fn cols(c: &[String]) -> String {
     c.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", ")
 }
@@ -106,12 +170,8 @@ pub(super) fn plan(from: &Schema, to: &Schema, changes: &[Change], options: Plan
             }
         }
     }
-    for c in changes {
-        if let Change::DropIndex { index, .. } = c {
-            plan.steps
-                .push(step(format!("DROP INDEX {}", quote(index))));
-        }
-    }
+    let renamed = renamed_indexes(from, to, changes);
+    drop_and_rename_indexes(changes, &renamed, &mut plan);
     drop_constraints(from, to, &mut plan);
     for t in from.ordered().collect::<Vec<_>>().into_iter().rev() {
         if dropped_tables.contains(t.name.as_str()) {
@@ -143,6 +203,7 @@ pub(super) fn plan(from: &Schema, to: &Schema, changes: &[Change], options: Plan
     }
     for c in changes {
         if let Change::CreateIndex { table, index } = c
+            && !renamed.iter().any(|(t, _, new)| t == table && new == index)
             && let Some(i) = to
                 .tables
                 .get(table)
