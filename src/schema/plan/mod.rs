@@ -84,6 +84,44 @@ pub(super) fn create_sql(t: &Table) -> Result<&str, String> {
         .ok_or_else(|| format!("the statement that creates table {} is not known", t.name))
 }
 
+/// Indexes of table `new` dropped and created with one definition, under a name no index of
+/// the table has today (`old`): renamed in the models, as `(old name, new name)`.
+pub(super) fn renamed_indexes(
+    old: &Table,
+    new: &Table,
+    changes: &[Change],
+) -> Vec<(String, String)> {
+    fn find<'t>(t: &'t Table, name: &str) -> Option<&'t super::Index> {
+        t.indexes.iter().find(|i| i.name == name)
+    }
+    let mut out: Vec<(String, String)> = Vec::new();
+    for c in changes {
+        let Change::DropIndex { table, index: gone } = c else {
+            continue;
+        };
+        let Some(dropped) = find(old, gone).filter(|_| *table == new.name) else {
+            continue;
+        };
+        let renamed = changes.iter().find_map(|c| match c {
+            Change::CreateIndex { table, index }
+                if *table == new.name
+                    && find(old, index).is_none()
+                    && !out.iter().any(|(_, n)| n == index)
+                    && find(new, index).is_some_and(|i| {
+                        i.definition == dropped.definition && i.unique == dropped.unique
+                    }) =>
+            {
+                Some(index.clone())
+            }
+            _ => None,
+        });
+        if let Some(to) = renamed {
+            out.push((gone.clone(), to));
+        }
+    }
+    out
+}
+
 /// The renames asked for, first: every later step names tables and columns as `to` does.
 pub(super) fn renames(changes: &[Change], plan: &mut Plan) {
     for c in changes {

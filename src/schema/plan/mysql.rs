@@ -450,12 +450,18 @@ fn unique_and_index_drops(old: &Table, new: &Table, changes: &[Change], a: &mut 
             a.clauses.push(format!("DROP INDEX {}", q(n)));
         }
     }
+    let renamed = super::renamed_indexes(old, new, changes);
     for c in changes {
         if let Change::DropIndex { table, index } = c
             && *table == new.name
+            && !renamed.iter().any(|(o, _)| o == index)
         {
             a.clauses.push(format!("DROP INDEX {}", q(index)));
         }
+    }
+    for (o, n) in renamed {
+        a.clauses
+            .push(format!("RENAME INDEX {} TO {}", q(&o), q(&n)));
     }
 }
 
@@ -498,10 +504,14 @@ fn unique_and_index_adds(old: &Table, new: &Table, changes: &[Change], a: &mut A
             u.columns.join(", ")
         ));
     }
+    let renamed = super::renamed_indexes(old, new, changes);
     for c in changes {
         let Change::CreateIndex { table, index } = c else {
             continue;
         };
+        if renamed.iter().any(|(_, n)| n == index) {
+            continue;
+        }
         let Some(i) = new
             .indexes
             .iter()

@@ -9,58 +9,28 @@
 
 use std::collections::BTreeSet;
 
-use super::{Plan, PlanOptions, renames, step, warn};
+use super::{Plan, PlanOptions, renamed_indexes, renames, step, warn};
 use crate::schema::diff::Change;
 use crate::schema::sql::quote;
 use crate::schema::{Column, ForeignKey, Schema, Table};
 
-/// An index dropped and one created on a table with the same definition, under a name no
-/// index of the table has today: the index renamed in the models, as `(table, old, new)`.
-fn renamed_indexes(
+/// Indexes that go, then the renamed ones.
+/// Returns the renamed ones, as `(table, old, new)`.
+fn drop_and_rename_indexes(
     from: &Schema,
     to: &Schema,
     changes: &[Change],
-) -> Vec<(String, String, String)> {
-    let find = |s: &Schema, table: &str, name: &str| {
-        s.tables
-            .get(table)
-            .and_then(|t| t.indexes.iter().find(|i| i.name == name).cloned())
-    };
-    let mut out: Vec<(String, String, String)> = Vec::new();
-    for c in changes {
-        let Change::DropIndex { table, index: old } = c else {
-            continue;
-        };
-        let Some(dropped) = find(from, table, old) else {
-            continue;
-        };
-        let taken = |name: &str| find(from, table, name).is_some();
-        let new = changes.iter().find_map(|c| match c {
-            Change::CreateIndex { table: t, index }
-                if t == table
-                    && !taken(index)
-                    && !out.iter().any(|(t, _, n)| t == table && n == index)
-                    && find(to, table, index).is_some_and(|i| {
-                        i.definition == dropped.definition && i.unique == dropped.unique
-                    }) =>
-            {
-                Some(index.clone())
-            }
-            _ => None,
-        });
-        if let Some(new) = new {
-            out.push((table.clone(), old.clone(), new));
-        }
-    }
-    out
-}
-
-/// Indexes that go, then the renamed ones.
-fn drop_and_rename_indexes(
-    changes: &[Change],
-    renamed: &[(String, String, String)],
     plan: &mut Plan,
-) {
+) -> Vec<(String, String, String)> {
+    let renamed: Vec<(String, String, String)> = to
+        .ordered()
+        .filter_map(|t| Some((from.tables.get(&t.name)?, t)))
+        .flat_map(|(old, new)| {
+            renamed_indexes(old, new, changes)
+                .into_iter()
+                .map(|(o, n)| (new.name.clone(), o, n))
+        })
+        .collect();
     for c in changes {
         if let Change::DropIndex { table, index } = c
             && !renamed.iter().any(|(t, old, _)| t == table && old == index)
@@ -69,13 +39,14 @@ fn drop_and_rename_indexes(
                 .push(step(format!("DROP INDEX {}", quote(index))));
         }
     }
-    for (_, old, new) in renamed {
+    for (_, old, new) in &renamed {
         plan.steps.push(step(format!(
             "ALTER INDEX {} RENAME TO {}",
             quote(old),
             quote(new)
         )));
     }
+    renamed
 }
 
 fn cols(c: &[String]) -> String {
@@ -170,8 +141,7 @@ pub(super) fn plan(from: &Schema, to: &Schema, changes: &[Change], options: Plan
             }
         }
     }
-    let renamed = renamed_indexes(from, to, changes);
-    drop_and_rename_indexes(changes, &renamed, &mut plan);
+    let renamed = drop_and_rename_indexes(from, to, changes, &mut plan);
     drop_constraints(from, to, &mut plan);
     for t in from.ordered().collect::<Vec<_>>().into_iter().rev() {
         if dropped_tables.contains(t.name.as_str()) {
