@@ -679,6 +679,54 @@ fn index_renamed_in_the_models_is_renamed_on_mariadb() {
     index_renamed_in_the_models(&common::MYSQL);
 }
 
+/// A new enum label used in the file that adds it (a default): PostgreSQL refuses that in
+/// one transaction, so the file runs statement by statement and says why; as a pending
+/// file (which the comparison runs in one rolled-back transaction) it is named with the way
+/// on.
+#[test]
+fn postgres_new_enum_label_used_in_its_file_runs_statement_by_statement() {
+    let Some(py) = python() else {
+        return;
+    };
+    let Some(p) = Project::on(&common::POSTGRES) else {
+        return;
+    };
+    let moods = |labels: &str, extra: &str| {
+        format!(
+            "import enum\nfrom sqlalchemy import Enum\n\nclass Mood(enum.Enum):\n{labels}\nclass Person(Base):\n    __tablename__ = \"people\"\n    id: Mapped[int] = mapped_column(primary_key=True)\n    mood = mapped_column(Enum(Mood, name=\"mood\"), nullable=True)\n{extra}"
+        )
+    };
+    models(&p, &moods("    sad = 1\n    ok = 2\n", ""));
+    make(&p, &py, &["-v", "1", "people"]).expect(0);
+    p.run(&["upgrade"]).expect(0);
+    models(
+        &p,
+        &moods(
+            "    sad = 1\n    ok = 2\n    happy = 3\n",
+            "    usual = mapped_column(Enum(Mood, name=\"mood\"), server_default=\"happy\")\n",
+        ),
+    );
+    make(&p, &py, &["-v", "2", "happy"]).expect(0);
+    let text = std::fs::read_to_string(p.migrations().join("V2__happy.sql")).unwrap();
+    assert!(text.contains("-- jetbase: transaction=false\n"), "{text}");
+    assert!(
+        text.contains("the new label 'happy' of enum type mood"),
+        "{text}"
+    );
+    assert!(text.contains("ADD VALUE 'happy'"), "{text}");
+    // Pending: the comparison cannot run it, and says how to go on.
+    let r = make(&p, &py, &["--check"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("apply them first"), "{}", r.stderr);
+    p.run(&["upgrade"]).expect(0);
+    assert_eq!(
+        make(&p, &py, &["--check"]).expect(0).stdout,
+        "No changes detected.\n"
+    );
+    p.exec("INSERT INTO people (id) VALUES (1)");
+    assert_eq!(p.rows("SELECT usual::text FROM people"), vec![vec!["happy"]]);
+}
+
 #[test]
 fn warehouses_are_refused_with_a_clear_message() {
     // No Python and no server needed: the database kind is checked first.

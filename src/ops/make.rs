@@ -290,7 +290,9 @@ async fn run_all(db: &mut dyn Backend, statements: &[(String, String)]) -> Resul
                 "{what} fails on a scratch database: {e}\n  statement: {}",
                 sql.split_whitespace().collect::<Vec<_>>().join(" ")
             ),
-            hint: if e.is_busy() {
+            hint: if e.code.as_deref() == Some("55P04") {
+                "PostgreSQL cannot use an enum label in the transaction that adds it, and make-migrations runs the pending files in one transaction it rolls back: apply them first (jetbase upgrade), then run make-migrations again".into()
+            } else if e.is_busy() {
                 "another session holds a table this statement changes (PostgreSQL runs the pending files on the live database, rolled back): run make-migrations when it is free, or against a development database".into()
             } else {
                 "the database refuses it as it would refuse create_all: change the models (or the pending file) so this database accepts them".into()

@@ -38,10 +38,16 @@ pub fn render(header: &Header, upgrade: &Plan, rollback: &Plan) -> String {
         for s in &plan.skipped {
             out.push_str(&format!("-- NOT WRITTEN ({section}): {}\n", one_line(s)));
         }
+        if let Some(why) = &plan.no_transaction {
+            out.push_str(&format!("-- WARNING ({section}): {}\n", one_line(why)));
+        }
     }
     if upgrade.foreign_keys_off || rollback.foreign_keys_off {
         // Read by jetbase's runner on SQLite; a comment to anything else.
         out.push_str("-- jetbase: foreign_keys=off\n");
+    }
+    if upgrade.no_transaction.is_some() || rollback.no_transaction.is_some() {
+        out.push_str("-- jetbase: transaction=false\n");
     }
     out.push('\n');
     out.push_str("-- upgrade\n");

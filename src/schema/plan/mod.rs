@@ -34,6 +34,9 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// Tables are rebuilt: the file must run with foreign key enforcement off.
     pub foreign_keys_off: bool,
+    /// Why the file must run statement by statement (`-- jetbase: transaction=false`), when
+    /// one transaction cannot hold it.
+    pub no_transaction: Option<String>,
     /// Destructive changes left out (`--no-destructive`).
     pub skipped: Vec<String>,
 }
@@ -62,7 +65,11 @@ pub fn plan(
 ) -> Result<Plan, String> {
     match target {
         Target::Sqlite => sqlite::plan(from, to, changes, options),
-        Target::Postgres => Ok(postgres::plan(from, to, changes, options)),
+        Target::Postgres => {
+            let mut p = postgres::plan(from, to, changes, options);
+            postgres::labels_used_where_added(changes, &mut p);
+            Ok(p)
+        }
         Target::Mysql => mysql::plan(from, to, changes, options),
     }
 }

@@ -211,6 +211,33 @@ pub(super) fn plan(from: &Schema, to: &Schema, changes: &[Change], options: Plan
     plan
 }
 
+/// PostgreSQL refuses an enum label in the transaction that added it ("unsafe use of new
+/// value"): a plan that adds a label and then uses it (a default, a CHECK) runs statement by
+/// statement. A quoted string equal to the label anywhere after counts as a use.
+pub(super) fn labels_used_where_added(changes: &[Change], plan: &mut Plan) {
+    for c in changes {
+        let Change::AlterEnum { name, added, .. } = c else {
+            continue;
+        };
+        for label in added {
+            let literal = format!("'{}'", label.replace('\'', "''"));
+            let add = format!("ADD VALUE {literal}");
+            let Some(i) = plan
+                .steps
+                .iter()
+                .position(|s| s.sql.starts_with("ALTER TYPE") && s.sql.contains(&add))
+            else {
+                continue;
+            };
+            if plan.steps[i + 1..].iter().any(|s| s.sql.contains(&literal)) {
+                plan.no_transaction = Some(format!(
+                    "runs statement by statement: the new label {literal} of enum type {name} is used after it is added, which PostgreSQL refuses inside the transaction that adds it; if a statement fails, the ones before it stay applied"
+                ));
+            }
+        }
+    }
+}
+
 fn enums(to: &Schema, changes: &[Change], plan: &mut Plan) {
     for c in changes {
         match c {
