@@ -148,6 +148,21 @@ const CASES: &[Case] = &[
         args: &[],
         sqlite_params: "",
     },
+    Case {
+        // A composite primary key and a composite foreign key to it; a nullable column made
+        // NOT NULL with a default; a UNIQUE column turned into a two-column UNIQUE
+        // constraint; an added CHECK; a wider integer; a table renamed with --rename-table.
+        name: "composite_keys_constraints_and_table_rename",
+        before: "class Order(Base):\n    __tablename__ = \"orders\"\n    id: Mapped[int] = mapped_column(primary_key=True)\n    status: Mapped[Optional[str]] = mapped_column(String(20))\n    code: Mapped[str] = mapped_column(String(20), unique=True)\n\nclass OrderItem(Base):\n    __tablename__ = \"order_items\"\n    order_id: Mapped[int] = mapped_column(ForeignKey(\"orders.id\", ondelete=\"CASCADE\"), primary_key=True)\n    line: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)\n    qty: Mapped[int] = mapped_column(Integer)\n\nclass Note(Base):\n    __tablename__ = \"notes\"\n    id: Mapped[int] = mapped_column(primary_key=True)\n    body: Mapped[str] = mapped_column(Text)\n",
+        after: "from sqlalchemy import BigInteger, ForeignKeyConstraint\n\nclass Order(Base):\n    __tablename__ = \"orders\"\n    __table_args__ = (UniqueConstraint(\"code\", \"region\", name=\"uq_orders_code_region\"),)\n    id: Mapped[int] = mapped_column(primary_key=True)\n    status: Mapped[str] = mapped_column(String(20), server_default=text(\"'new'\"))\n    code: Mapped[str] = mapped_column(String(20))\n    region: Mapped[str] = mapped_column(String(10), server_default=text(\"'eu'\"))\n\nclass OrderItem(Base):\n    __tablename__ = \"order_items\"\n    __table_args__ = (CheckConstraint(\"qty > 0\", name=\"ck_qty_positive\"),)\n    order_id: Mapped[int] = mapped_column(ForeignKey(\"orders.id\", ondelete=\"CASCADE\"), primary_key=True)\n    line: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)\n    qty: Mapped[int] = mapped_column(BigInteger)\n\nclass Shipment(Base):\n    __tablename__ = \"shipments\"\n    __table_args__ = (ForeignKeyConstraint([\"order_id\", \"line\"], [\"order_items.order_id\", \"order_items.line\"], ondelete=\"CASCADE\"),)\n    id: Mapped[int] = mapped_column(primary_key=True)\n    order_id: Mapped[int] = mapped_column(Integer)\n    line: Mapped[int] = mapped_column(Integer)\n\nclass Note(Base):\n    __tablename__ = \"memos\"\n    id: Mapped[int] = mapped_column(primary_key=True)\n    body: Mapped[str] = mapped_column(Text)\n",
+        seed: "INSERT INTO orders (id, status, code) VALUES (1, 'paid', 'A1'); INSERT INTO order_items (order_id, line, qty) VALUES (1, 1, 3); INSERT INTO notes (id, body) VALUES (5, 'hi');",
+        survives: (
+            "SELECT o.id, o.status, o.code, o.region, i.qty, m.body FROM orders o JOIN order_items i ON i.order_id = o.id CROSS JOIN memos m",
+            &[&["1", "paid", "A1", "eu", "3", "hi"]],
+        ),
+        args: &["--rename-table", "notes:memos"],
+        sqlite_params: "?foreign_keys=true",
+    },
 ];
 
 fn models(p: &Project, body: &str) -> PathBuf {
@@ -724,7 +739,10 @@ fn postgres_new_enum_label_used_in_its_file_runs_statement_by_statement() {
         "No changes detected.\n"
     );
     p.exec("INSERT INTO people (id) VALUES (1)");
-    assert_eq!(p.rows("SELECT usual::text FROM people"), vec![vec!["happy"]]);
+    assert_eq!(
+        p.rows("SELECT usual::text FROM people"),
+        vec![vec!["happy"]]
+    );
 }
 
 #[test]

@@ -206,6 +206,16 @@ pub fn apply_renames(
             ));
         }
         t.name.clone_from(new);
+        // A serial column's default names its table (`schema::serial_default`); its
+        // sequence is renamed with the table (PostgreSQL's plan).
+        for c in &mut t.columns {
+            if c.default.as_deref() == Some(super::serial_default(old, &c.name).as_str()) {
+                c.default = Some(super::serial_default(new, &c.name));
+            }
+            if let Some(seq) = after.sequences.remove(&(old.clone(), c.name.clone())) {
+                after.sequences.insert((new.clone(), c.name.clone()), seq);
+            }
+        }
         for pos in &mut after.order {
             if pos == old {
                 pos.clone_from(new);
@@ -238,6 +248,12 @@ pub fn apply_renames(
             ));
         };
         c.name.clone_from(new);
+        if c.default.as_deref() == Some(super::serial_default(table, old).as_str()) {
+            c.default = Some(super::serial_default(table, new));
+        }
+        if let Some(seq) = after.sequences.remove(&(table.clone(), old.clone())) {
+            after.sequences.insert((table.clone(), new.clone()), seq);
+        }
         rename_in_constraints(t, old, new);
         // Other tables' foreign keys name the column too (the database follows a rename).
         for other in after.tables.values_mut() {
@@ -705,6 +721,32 @@ mod tests {
                 from: "name".into(),
                 to: "title".into()
             }]
+        );
+    }
+
+    #[test]
+    fn a_renamed_tables_serial_default_and_sequence_follow_it() {
+        let mut notes = users(vec![col("id", "INTEGER")]);
+        notes.name = "notes".into();
+        notes.columns[0].default = Some(crate::schema::serial_default("notes", "id"));
+        let mut memos = notes.clone();
+        memos.name = "memos".into();
+        memos.columns[0].default = Some(crate::schema::serial_default("memos", "id"));
+        let mut live = schema(vec![notes]);
+        live.sequences
+            .insert(("notes".into(), "id".into()), "notes_id_seq".into());
+        let r = Renames::parse(&[], &["notes:memos".into()]).unwrap();
+        let (shaped, changes, _) = compare(&live, &schema(vec![memos]), &r).unwrap();
+        assert_eq!(
+            changes,
+            vec![Change::RenameTable {
+                from: "notes".into(),
+                to: "memos".into()
+            }]
+        );
+        assert_eq!(
+            shaped.sequences.get(&("memos".to_owned(), "id".to_owned())),
+            Some(&"notes_id_seq".to_owned())
         );
     }
 

@@ -26,6 +26,10 @@ pub struct Schema {
     /// Views: name and statement, in creation order (SQLite). Not compared: they are the
     /// database's own, kept across table rebuilds.
     pub views: Vec<(String, String)>,
+    /// PostgreSQL: the real name of the sequence each serial column owns, by (table,
+    /// column); its default reads as [`serial_default`] whatever the name. Not compared:
+    /// a renamed table's or column's sequence is renamed with it.
+    pub sequences: BTreeMap<(String, String), String>,
 }
 
 impl Schema {
@@ -140,6 +144,32 @@ pub struct Index {
     pub definition: String,
     /// The statement that creates it, as the database keeps it.
     pub create_sql: String,
+}
+
+/// `nextval('s'::regclass)` as PostgreSQL shows a default on sequence `s` (quoted when it
+/// is not a plain lower-case name).
+#[must_use]
+pub fn nextval(sequence: &str) -> String {
+    let plain = sequence
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && sequence
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if plain {
+        format!("nextval('{sequence}'::regclass)")
+    } else {
+        format!("nextval('\"{}\"'::regclass)", sequence.replace('\'', "''"))
+    }
+}
+
+/// A serial column's default as the PostgreSQL introspection reports it, whatever its
+/// sequence is really called: the sequence a fresh `SERIAL` column of `table` would own,
+/// `<table>_<column>_seq` (a sequence keeps its name when its table or column is renamed).
+#[must_use]
+pub fn serial_default(table: &str, column: &str) -> String {
+    nextval(&format!("{table}_{column}_seq"))
 }
 
 /// SQL text with runs of whitespace made one space, outside quotes; spaces just inside

@@ -43,7 +43,11 @@ const TABLES: &str = "SELECT c.oid::bigint, c.relname FROM pg_class c \
     WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') ORDER BY c.oid";
 
 const COLUMNS: &str = "SELECT a.attrelid::bigint, a.attname, format_type(a.atttypid, a.atttypmod), \
-    a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, a.attgenerated::text \
+    a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, a.attgenerated::text, \
+    (SELECT s.relname FROM pg_depend dep JOIN pg_class s ON s.oid = dep.objid \
+     WHERE dep.classid = 'pg_class'::regclass AND dep.refclassid = 'pg_class'::regclass \
+     AND dep.refobjid = a.attrelid AND dep.refobjsubid = a.attnum AND dep.deptype = 'a' \
+     AND s.relkind = 'S' LIMIT 1) \
     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
     JOIN pg_namespace n ON n.oid = c.relnamespace \
     LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
@@ -96,10 +100,13 @@ pub async fn schema(db: &mut dyn Backend) -> Result<Schema, DbError> {
             },
         );
     }
-    columns(db, &mut by_oid).await?;
+    let sequences = columns(db, &mut by_oid).await?;
     constraints(db, &mut by_oid).await?;
     indexes(db, &mut by_oid).await?;
-    let mut out = Schema::default();
+    let mut out = Schema {
+        sequences,
+        ..Schema::default()
+    };
     for oid in order {
         if let Some(mut t) = by_oid.remove(&oid) {
             t.uniques.sort_by(|a, b| a.columns.cmp(&b.columns));
@@ -118,19 +125,14 @@ pub async fn schema(db: &mut dyn Backend) -> Result<Schema, DbError> {
 /// columns with their clauses.
 fn definition(table: &str, c: &Column, identity: &str) -> String {
     let name = quote(&c.name);
-    let own_sequence = format!("nextval('{table}_{}_seq'::regclass)", c.name);
-    let quoted_sequence = format!("nextval('\"{table}_{}_seq\"'::regclass)", c.name);
+    let own_sequence = crate::schema::serial_default(table, &c.name);
     let serial = match c.data_type.as_str() {
         "integer" => Some("SERIAL"),
         "bigint" => Some("BIGSERIAL"),
         "smallint" => Some("SMALLSERIAL"),
         _ => None,
     }
-    .filter(|_| {
-        c.default
-            .as_deref()
-            .is_some_and(|d| d == own_sequence || d == quoted_sequence)
-    });
+    .filter(|_| c.default.as_deref().is_some_and(|d| d == own_sequence));
     let mut out = match serial {
         Some(s) => format!("{name} {s}"),
         None => format!("{name} {}", c.data_type),
@@ -152,8 +154,26 @@ fn definition(table: &str, c: &Column, identity: &str) -> String {
     out
 }
 
-/// Every table's columns.
-async fn columns(db: &mut dyn Backend, by_oid: &mut BTreeMap<i64, Table>) -> Result<(), DbError> {
+/// A column's default, normalised; a serial column's (the next value of the sequence the
+/// column owns) with the sequence named as a fresh `SERIAL` column of this table would name
+/// it, `<table>_<column>_seq`: a sequence keeps its name when its table or column is
+/// renamed, and two serial columns are the same whatever their sequences are called.
+fn serial_default(table: &str, column: &str, owned: Option<&str>, expr: &str) -> String {
+    let expr = normalize_sql(expr);
+    match owned {
+        Some(seq) if expr == crate::schema::nextval(seq) => {
+            crate::schema::serial_default(table, column)
+        }
+        _ => expr,
+    }
+}
+
+/// Every table's columns; the sequences of the serial ones, by (table, column).
+async fn columns(
+    db: &mut dyn Backend,
+    by_oid: &mut BTreeMap<i64, Table>,
+) -> Result<BTreeMap<(String, String), String>, DbError> {
+    let mut sequences = BTreeMap::new();
     for r in db.query(COLUMNS, &[]).await? {
         let Some(t) = r
             .first()
@@ -170,7 +190,15 @@ async fn columns(db: &mut dyn Backend, by_oid: &mut BTreeMap<i64, Table>) -> Res
                 Some((normalize_expression(&expr.unwrap_or_default()), true)),
             )
         } else {
-            (expr.map(|e| normalize_sql(&e)), None)
+            let owned = r.get(7).and_then(Value::as_text);
+            let default = expr.map(|e| serial_default(&t.name, &text(&r, 1), owned.as_deref(), &e));
+            if let Some(seq) = owned
+                && default.as_deref()
+                    == Some(crate::schema::serial_default(&t.name, &text(&r, 1)).as_str())
+            {
+                sequences.insert((t.name.clone(), text(&r, 1)), seq);
+            }
+            (default, None)
         };
         let identity = text(&r, 5);
         let mut column = Column {
@@ -185,7 +213,7 @@ async fn columns(db: &mut dyn Backend, by_oid: &mut BTreeMap<i64, Table>) -> Res
         column.definition = Some(definition(&t.name, &column, &identity));
         t.columns.push(column);
     }
-    Ok(())
+    Ok(sequences)
 }
 
 /// Keys, UNIQUE, CHECK and FOREIGN KEY constraints.
@@ -289,6 +317,35 @@ mod tests {
             index_definition("CREATE INDEX ix ON scratch.users USING btree (lower((email)::text))"),
             index_definition("CREATE INDEX ix ON users USING btree (lower((email)::text))")
         );
+    }
+
+    #[test]
+    fn a_serial_default_names_the_sequence_a_fresh_column_would_have() {
+        // Renamed table: the sequence kept its name.
+        assert_eq!(
+            serial_default(
+                "memos",
+                "id",
+                Some("notes_id_seq"),
+                "nextval('notes_id_seq'::regclass)"
+            ),
+            "nextval('memos_id_seq'::regclass)"
+        );
+        assert_eq!(
+            serial_default(
+                "T",
+                "id",
+                Some("Old_id_seq"),
+                "nextval('\"Old_id_seq\"'::regclass)"
+            ),
+            "nextval('\"T_id_seq\"'::regclass)"
+        );
+        // A default on a sequence the column does not own stays as it is.
+        assert_eq!(
+            serial_default("memos", "id", None, "nextval('shared_seq'::regclass)"),
+            "nextval('shared_seq'::regclass)"
+        );
+        assert_eq!(serial_default("memos", "n", Some("memos_n_seq"), "0"), "0");
     }
 
     #[test]

@@ -14,6 +14,27 @@ use crate::schema::diff::Change;
 use crate::schema::sql::quote;
 use crate::schema::{Column, ForeignKey, Schema, Table};
 
+/// The sequences of the serial columns of renamed tables and columns, renamed as a fresh
+/// `SERIAL` column names its own (`<table>_<column>_seq`), so the database reads as the
+/// models create it.
+fn sequence_renames(from: &Schema, changes: &[Change], plan: &mut Plan) {
+    for ((table, column), seq) in &from.sequences {
+        let renamed = changes.iter().any(|c| match c {
+            Change::RenameTable { to, .. } => to == table,
+            Change::RenameColumn { table: t, to, .. } => t == table && to == column,
+            _ => false,
+        });
+        let fresh = format!("{table}_{column}_seq");
+        if renamed && *seq != fresh {
+            plan.steps.push(step(format!(
+                "ALTER SEQUENCE {} RENAME TO {}",
+                quote(seq),
+                quote(&fresh)
+            )));
+        }
+    }
+}
+
 /// Indexes that go, then the renamed ones.
 /// Returns the renamed ones, as `(table, old, new)`.
 fn drop_and_rename_indexes(
@@ -114,6 +135,7 @@ fn create_table(t: &Table) -> String {
 pub(super) fn plan(from: &Schema, to: &Schema, changes: &[Change], options: PlanOptions) -> Plan {
     let mut plan = Plan::default();
     renames(changes, &mut plan);
+    sequence_renames(from, changes, &mut plan);
     let dropped_tables: BTreeSet<&str> = changes
         .iter()
         .filter_map(|c| match c {
