@@ -163,6 +163,21 @@ const CASES: &[Case] = &[
         args: &["--rename-table", "notes:memos"],
         sqlite_params: "?foreign_keys=true",
     },
+    Case {
+        // A foreign key column renamed with --rename whose ON DELETE changes; a changed
+        // default; NOT NULL dropped; a wider NUMERIC; a generated column and a boolean with
+        // a default added to a table with rows.
+        name: "fk_rename_action_default_generated",
+        before: "from decimal import Decimal\nfrom sqlalchemy import Numeric\n\nclass Team(Base):\n    __tablename__ = \"teams\"\n    id: Mapped[int] = mapped_column(primary_key=True)\n    name: Mapped[str] = mapped_column(String(40))\n\nclass Player(Base):\n    __tablename__ = \"players\"\n    id: Mapped[int] = mapped_column(primary_key=True)\n    team_id: Mapped[Optional[int]] = mapped_column(ForeignKey(\"teams.id\", ondelete=\"CASCADE\"))\n    score: Mapped[int] = mapped_column(server_default=text(\"0\"))\n    nick: Mapped[str] = mapped_column(String(30))\n    price: Mapped[Decimal] = mapped_column(Numeric(10, 2))\n",
+        after: "from decimal import Decimal\nfrom sqlalchemy import Boolean, Computed, Numeric\n\nclass Team(Base):\n    __tablename__ = \"teams\"\n    id: Mapped[int] = mapped_column(primary_key=True)\n    name: Mapped[str] = mapped_column(String(40))\n\nclass Player(Base):\n    __tablename__ = \"players\"\n    id: Mapped[int] = mapped_column(primary_key=True)\n    club_id: Mapped[Optional[int]] = mapped_column(ForeignKey(\"teams.id\", ondelete=\"SET NULL\"))\n    score: Mapped[int] = mapped_column(server_default=text(\"10\"))\n    nick: Mapped[Optional[str]] = mapped_column(String(30))\n    price: Mapped[Decimal] = mapped_column(Numeric(12, 2))\n    doubled: Mapped[Decimal] = mapped_column(Numeric(14, 2), Computed(\"price * 2\"))\n    active: Mapped[bool] = mapped_column(Boolean, server_default=text(\"true\"))\n",
+        seed: "INSERT INTO teams (id, name) VALUES (1, 'red'); INSERT INTO players (id, team_id, nick, price) VALUES (7, 1, 'ace', 2.5);",
+        survives: (
+            "SELECT id, club_id, score, nick FROM players",
+            &[&["7", "1", "0", "ace"]],
+        ),
+        args: &["--rename", "players.team_id:club_id"],
+        sqlite_params: "?foreign_keys=true",
+    },
 ];
 
 fn models(p: &Project, body: &str) -> PathBuf {

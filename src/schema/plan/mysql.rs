@@ -48,7 +48,7 @@ pub(super) fn plan(
     options: PlanOptions,
 ) -> Result<Plan, String> {
     let mut plan = Plan::default();
-    renames(changes, &mut plan);
+    renames(from, to, changes, &mut plan);
     let dropped: Vec<&Table> = from
         .ordered()
         .filter(|t| changes.contains(&Change::DropTable(t.name.clone())))
@@ -117,7 +117,7 @@ pub(super) fn plan(
     Ok(plan)
 }
 
-fn renames(changes: &[Change], plan: &mut Plan) {
+fn renames(from: &Schema, to: &Schema, changes: &[Change], plan: &mut Plan) {
     for c in changes {
         match c {
             Change::RenameTable { from: a, to: b } => {
@@ -128,12 +128,32 @@ fn renames(changes: &[Change], plan: &mut Plan) {
                 table,
                 from: a,
                 to: b,
-            } => plan.steps.push(step(format!(
-                "ALTER TABLE {} RENAME COLUMN {} TO {}",
-                q(table),
-                q(a),
-                q(b)
-            ))),
+            } => {
+                plan.steps.push(step(format!(
+                    "ALTER TABLE {} RENAME COLUMN {} TO {}",
+                    q(table),
+                    q(a),
+                    q(b)
+                )));
+                // The index MySQL made for a foreign key on the column is named after it
+                // and keeps the old name: renamed as a fresh table would name it.
+                let index = |s: &Schema, name: &str| {
+                    s.tables
+                        .get(table)
+                        .and_then(|t| t.indexes.iter().find(|i| i.name == name).cloned())
+                };
+                if let (Some(old), Some(new), None) = (index(from, a), index(to, b), index(from, b))
+                    && old.definition == new.definition
+                    && old.unique == new.unique
+                {
+                    plan.steps.push(step(format!(
+                        "ALTER TABLE {} RENAME INDEX {} TO {}",
+                        q(table),
+                        q(a),
+                        q(b)
+                    )));
+                }
+            }
             _ => {}
         }
     }

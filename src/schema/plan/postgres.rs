@@ -380,9 +380,18 @@ fn add_constraints(old: &Table, t: &Table, plan: &mut Plan) {
     }
 }
 
+/// A table's column changes: drops, then changes, then additions (a new generated column
+/// may read a column whose type changes; a dropped one may read a column that changes).
 fn columns(old: &Table, t: &Table, changes: &[Change], options: PlanOptions, plan: &mut Plan) {
     let table = quote(&t.name);
-    for c in changes {
+    let pass = |c: &Change| match c {
+        Change::DropColumn { .. } => 0,
+        Change::AlterColumn { .. } => 1,
+        _ => 2,
+    };
+    let mut ordered: Vec<&Change> = changes.iter().collect();
+    ordered.sort_by_key(|c| pass(c));
+    for c in ordered {
         match c {
             Change::AddColumn { table: tb, column } if tb == &t.name => {
                 let Some(col) = t.column(column) else {
