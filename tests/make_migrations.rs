@@ -178,6 +178,18 @@ const CASES: &[Case] = &[
         args: &["--rename", "players.team_id:club_id"],
         sqlite_params: "?foreign_keys=true",
     },
+    Case {
+        // A foreign key added to an existing table (MySQL makes its index under a name of
+        // its own), an enum column with a default added, and a parent and its child table
+        // dropped together.
+        name: "fk_added_enum_added_parent_and_child_dropped",
+        before: "class Author(Base):\n    __tablename__ = \"authors\"\n    id: Mapped[int] = mapped_column(primary_key=True)\n\nclass Book(Base):\n    __tablename__ = \"books\"\n    id: Mapped[int] = mapped_column(primary_key=True)\n    title: Mapped[str] = mapped_column(String(100))\n\nclass Label(Base):\n    __tablename__ = \"labels\"\n    id: Mapped[int] = mapped_column(primary_key=True)\n\nclass BookLabel(Base):\n    __tablename__ = \"book_labels\"\n    id: Mapped[int] = mapped_column(primary_key=True)\n    label_id: Mapped[int] = mapped_column(ForeignKey(\"labels.id\"))\n",
+        after: "import enum\nfrom sqlalchemy import Enum\n\nclass Format(enum.Enum):\n    paper = 1\n    ebook = 2\n\nclass Author(Base):\n    __tablename__ = \"authors\"\n    id: Mapped[int] = mapped_column(primary_key=True)\n\nclass Book(Base):\n    __tablename__ = \"books\"\n    id: Mapped[int] = mapped_column(primary_key=True)\n    title: Mapped[str] = mapped_column(String(100))\n    author_id: Mapped[Optional[int]] = mapped_column(ForeignKey(\"authors.id\", ondelete=\"CASCADE\"))\n    format = mapped_column(Enum(Format, name=\"book_format\"), nullable=False, server_default=\"paper\")\n",
+        seed: "INSERT INTO authors (id) VALUES (1); INSERT INTO books (id, title) VALUES (1, 'x'); INSERT INTO labels (id) VALUES (1); INSERT INTO book_labels (id, label_id) VALUES (1, 1);",
+        survives: ("SELECT id, title FROM books", &[&["1", "x"]]),
+        args: &[],
+        sqlite_params: "?foreign_keys=true",
+    },
 ];
 
 fn models(p: &Project, body: &str) -> PathBuf {
