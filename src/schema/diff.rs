@@ -519,7 +519,8 @@ fn made_up_name(t: &Table, name: &str) -> bool {
 
 /// Indexes: the same name and definition; or the same definition where one of the names is
 /// one the database made up ([`made_up_name`]). Any other change of name (an index renamed
-/// in the models) is a drop and a create (which PostgreSQL's plan writes as a rename).
+/// in the models) is a drop and a create (which the PostgreSQL and MySQL plans write as a
+/// rename).
 fn index_changes(from: &Table, to: &Table, changes: &mut Vec<Change>) {
     let table = &to.name;
     let mut unmatched_from: Vec<&super::Index> = Vec::new();
@@ -665,7 +666,7 @@ mod tests {
             assert_eq!(changed(live.clone(), models.clone()), vec![], "{made_up}");
             assert_eq!(changed(models, live), vec![], "{made_up}");
         }
-        // An index renamed in the models: dropped and created (renamed by PostgreSQL's plan).
+        // An index renamed in the models: dropped and created (a rename in two plans).
         let mut live = a.clone();
         live.indexes = vec![ix("ix_old", "(id)"), ix("b", "(lower(x))")];
         let mut models = a.clone();
