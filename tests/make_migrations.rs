@@ -190,6 +190,18 @@ const CASES: &[Case] = &[
         args: &[],
         sqlite_params: "?foreign_keys=true",
     },
+    Case {
+        // Columns of many types added to a table with rows (JSON, UUID, a timestamp with time
+        // zone defaulting to now(), DATE, FLOAT, binary, a boolean) and a partial index
+        // (PostgreSQL, SQLite; a plain one on MySQL).
+        name: "many_types_and_a_partial_index",
+        before: "class Event(Base):\n    __tablename__ = \"events\"\n    id: Mapped[int] = mapped_column(primary_key=True)\n    name: Mapped[str] = mapped_column(String(50))\n",
+        after: "import uuid\nfrom datetime import date\nfrom sqlalchemy import JSON, Boolean, Date, DateTime, Float, LargeBinary, Uuid\n\nclass Event(Base):\n    __tablename__ = \"events\"\n    __table_args__ = (Index(\"ix_events_live_name\", \"name\", postgresql_where=text(\"live\"), sqlite_where=text(\"live\")),)\n    id: Mapped[int] = mapped_column(primary_key=True)\n    name: Mapped[str] = mapped_column(String(50))\n    live: Mapped[bool] = mapped_column(Boolean, server_default=text(\"false\"))\n    payload: Mapped[Optional[dict]] = mapped_column(JSON)\n    ref: Mapped[Optional[uuid.UUID]] = mapped_column(Uuid)\n    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())\n    day: Mapped[Optional[date]] = mapped_column(Date)\n    score: Mapped[Optional[float]] = mapped_column(Float)\n    blob: Mapped[Optional[bytes]] = mapped_column(LargeBinary)\n",
+        seed: "INSERT INTO events (id, name) VALUES (1, 'launch');",
+        survives: ("SELECT id, name FROM events", &[&["1", "launch"]]),
+        args: &[],
+        sqlite_params: "",
+    },
 ];
 
 fn models(p: &Project, body: &str) -> PathBuf {
