@@ -202,6 +202,18 @@ const CASES: &[Case] = &[
         args: &[],
         sqlite_params: "",
     },
+    Case {
+        // A column dropped while an index uses it (nullable: the rollback adds it back to a
+        // table with rows), a CHECK dropped, a unique index and a self-referencing foreign
+        // key added.
+        name: "index_column_dropped_check_dropped_self_reference",
+        before: "class Category(Base):\n    __tablename__ = \"categories\"\n    __table_args__ = (CheckConstraint(\"length(slug) > 1\", name=\"ck_slug\"), Index(\"ix_cat_slug_name\", \"slug\", \"name\"))\n    id: Mapped[int] = mapped_column(primary_key=True)\n    slug: Mapped[str] = mapped_column(String(40))\n    name: Mapped[Optional[str]] = mapped_column(String(40))\n",
+        after: "class Category(Base):\n    __tablename__ = \"categories\"\n    __table_args__ = (Index(\"ux_cat_slug\", \"slug\", unique=True),)\n    id: Mapped[int] = mapped_column(primary_key=True)\n    slug: Mapped[str] = mapped_column(String(40))\n    parent_id: Mapped[Optional[int]] = mapped_column(ForeignKey(\"categories.id\", ondelete=\"SET NULL\"))\n",
+        seed: "INSERT INTO categories (id, slug, name) VALUES (1, 'ab', 'AB');",
+        survives: ("SELECT id, slug FROM categories", &[&["1", "ab"]]),
+        args: &[],
+        sqlite_params: "?foreign_keys=true",
+    },
 ];
 
 fn models(p: &Project, body: &str) -> PathBuf {
