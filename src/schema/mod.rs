@@ -213,6 +213,17 @@ pub fn normalize_sql(text: &str) -> String {
     out.replace(",  ", ", ").replace(", )", ")")
 }
 
+/// Copy the string literal that starts at `chars[i]` (a `'`) into `out` as it is; the index
+/// after it.
+fn copy_string(chars: &[char], i: usize, out: &mut String) -> usize {
+    let end = chars[i + 1..]
+        .iter()
+        .position(|c| *c == '\'')
+        .map_or(chars.len(), |p| i + 1 + p);
+    out.extend(&chars[i..(end + 1).min(chars.len())]);
+    end + 1
+}
+
 /// `text` with the name `old` (a whole word, bare or quoted with `"` or `` ` ``) made `new`,
 /// outside string literals: a renamed column in an index definition or a CHECK.
 #[must_use]
@@ -225,14 +236,7 @@ pub fn rename_word(text: &str, old: &str, new: &str) -> String {
     while i < chars.len() {
         let ch = chars[i];
         if ch == '\'' {
-            // A string literal: copied as it is.
-            let start = i;
-            i += 1;
-            while i < chars.len() && chars[i] != '\'' {
-                i += 1;
-            }
-            out.extend(&chars[start..(i + 1).min(chars.len())]);
-            i += 1;
+            i = copy_string(&chars, i, &mut out);
             continue;
         }
         let quoted = matches!(ch, '"' | '`');
@@ -273,14 +277,7 @@ pub fn unquote_simple_names(text: &str, quotes: &[char]) -> String {
     while i < chars.len() {
         let ch = chars[i];
         if ch == '\'' {
-            // A string: copied as it is.
-            let start = i;
-            i += 1;
-            while i < chars.len() && chars[i] != '\'' {
-                i += 1;
-            }
-            out.extend(&chars[start..(i + 1).min(chars.len())]);
-            i += 1;
+            i = copy_string(&chars, i, &mut out);
             continue;
         }
         if quotes.contains(&ch) {
