@@ -248,14 +248,14 @@ async fn claim(db: &mut dyn Backend, epoch: u64, who: &Writer<'_>) -> Result<boo
         // newer ones were made), re-created after its drop and dropped again by the winner
         // of a newer one while our `AS SELECT` wrote its row.
         Err(e) if already_exists(&e) || gone(&e) => return Ok(false),
-        Err(e) => return Err(e),
+        Err(e) => return lost_or(db, epoch, e).await,
     }
     if !with_row {
         let insert = db.dialect().insert_claim(&name);
         match db.execute(&insert, &row).await {
             Ok(_) => {}
             Err(e) if gone(&e) => return Ok(false),
-            Err(e) => return Err(e),
+            Err(e) => return lost_or(db, epoch, e).await,
         }
     }
     let all = claims(db).await?;
@@ -272,6 +272,17 @@ async fn claim(db: &mut dyn Backend, epoch: u64, who: &Writer<'_>) -> Result<boo
         }
     }
     Ok(true)
+}
+
+/// A write to claim `epoch` failed with `e`. When a newer claim exists, the failure was a
+/// lost race whatever the server said: the winner drops the claims below its own, and a
+/// server writing into a table dropped under it fails in more ways than UNKNOWN_TABLE (18.16
+/// also reports missing part files and directories). Otherwise the error stands.
+async fn lost_or(db: &mut dyn Backend, epoch: u64, e: DbError) -> Result<bool, DbError> {
+    match claims(db).await {
+        Ok(all) if all.last().is_some_and(|(newest, _)| *newest > epoch) => Ok(false),
+        _ => Err(e),
+    }
 }
 
 /// Try once to take the lock. `Held` carries the name of our claim (what the fence expects).
@@ -344,7 +355,9 @@ pub async fn heartbeat(db: &mut dyn Backend, token: &str) -> Result<bool, DbErro
         Ok(_) => Ok(true),
         // Dropped since we listed it: a newer claim exists, ours was taken over.
         Err(e) if gone(&e) => Ok(false),
-        Err(e) => Err(e),
+        Err(e) => lost_or(db, epoch_of(token).unwrap_or(0), e)
+            .await
+            .map(|_| false),
     }
 }
 
