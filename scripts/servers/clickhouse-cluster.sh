@@ -66,12 +66,19 @@ node_wait() {
 case "${1:-}" in
 var) echo "$VAR" ;;
 start)
-  if ! { command -v clickhouse-server >/dev/null && command -v clickhouse-client >/dev/null \
-         && [ -e /usr/share/java/zookeeper.jar ] && [ -e /usr/share/java/slf4j-simple.jar ] \
-         && command -v java >/dev/null && command -v curl >/dev/null; }; then
+  # Only what is missing, and never again what is installed: naming an installed JDK would
+  # upgrade it under a running JVM (Spark's, when the Databricks stand-in runs beside us).
+  missing=()
+  command -v clickhouse-server >/dev/null || missing+=(clickhouse-server)
+  command -v clickhouse-client >/dev/null || missing+=(clickhouse-client)
+  [ -e /usr/share/java/zookeeper.jar ] || missing+=(libzookeeper-java)
+  [ -e /usr/share/java/slf4j-simple.jar ] || missing+=(libslf4j-java)
+  command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+  command -v curl >/dev/null || missing+=(curl)
+  if [ ${#missing[@]} -gt 0 ]; then
     [ -n "${APT_UPDATED:-}" ] || apt-get update -q >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-      clickhouse-server clickhouse-client libzookeeper-java libslf4j-java openjdk-17-jre-headless curl >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends --no-upgrade \
+      "${missing[@]}" >/dev/null
   fi
   with_retries clickhouse-cluster "$0"
   ;;
