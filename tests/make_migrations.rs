@@ -644,34 +644,83 @@ fn postgres_pending_files_never_commit_and_concurrently_counts_as_its_index() {
     );
 }
 
-/// MySQL runs the pending files on a scratch database: one that names the live database
-/// would change it from there, so it is refused, naming the file and line, and nothing
-/// is changed.
+/// MySQL runs the pending files on a scratch database of a real server: one that names the
+/// live database, or another database of the server, would change it from there, so it is
+/// refused, naming the file and line, and nothing is changed. Data changes and statements
+/// that act on the server (users, grants) are left out of the copy.
 #[test]
-fn mariadb_pending_file_naming_the_live_database_is_refused() {
+fn mariadb_pending_file_naming_a_database_is_refused_and_server_statements_never_run() {
     let Some(py) = python() else {
         return;
     };
-    let Some(p) = Project::on(&common::MYSQL) else {
+    let (Some(p), Some(other)) = (Project::on(&common::MYSQL), Project::on(&common::MYSQL)) else {
         return;
     };
     models(&p, CASES[2].before);
     make(&p, &py, &["-v", "1", "a"]).expect(0);
     p.run(&["upgrade"]).expect(0);
-    let live = p.sqlx_url().rsplit_once('/').unwrap().1.to_owned();
+    let db_of = |p: &Project| p.sqlx_url().rsplit_once('/').unwrap().1.to_owned();
+    let (live, other_db) = (db_of(&p), db_of(&other));
+    let columns = || {
+        p.rows(
+            "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'authors'",
+        )
+    };
+    let before = columns();
     p.write(
-        "V2__seed.sql",
-        &format!("-- upgrade\nINSERT INTO `{live}`.authors (id, name) VALUES (1, 'x');\n"),
+        "V2__more.sql",
+        &format!("-- upgrade\nALTER TABLE `{live}`.authors ADD COLUMN extra INT;\n"),
     );
     let r = make(&p, &py, &["--check"]);
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     assert!(
         r.stderr
-            .contains(&format!("V2__seed.sql:2 names the live database `{live}`")),
+            .contains(&format!("V2__more.sql:2 names the live database `{live}`")),
         "{}",
         r.stderr
     );
+    assert_eq!(columns(), before, "the live table was altered");
+
+    p.write(
+        "V2__more.sql",
+        &format!("-- upgrade\nCREATE TABLE {other_db}.made_here (id INT);\n"),
+    );
+    let r = make(&p, &py, &["--check"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "V2__more.sql:2 names the database `{other_db}` of the same server"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(other.tables().is_empty(), "{:?}", other.tables());
+
+    other.exec("CREATE TABLE kept (id INTEGER)");
+    other.exec("INSERT INTO kept (id) VALUES (1)");
+    let user = format!("jb_probe_{}", std::process::id());
+    p.write(
+        "V2__more.sql",
+        &format!(
+            "-- upgrade\nINSERT INTO authors (id, name) VALUES (1, 'x');\nDELETE FROM `{other_db}`.kept;\nCREATE USER '{user}'@'localhost';\nGRANT SELECT ON `{live}`.* TO '{user}'@'localhost';\n-- rollback\nDROP USER '{user}'@'localhost';\n"
+        ),
+    );
+    let r = make(&p, &py, &["--check"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.stdout, "No changes detected.\n");
+    assert_eq!(other.rows("SELECT COUNT(*) FROM kept"), vec![vec!["1"]]);
     assert_eq!(p.rows("SELECT COUNT(*) FROM authors"), vec![vec!["0"]]);
+    assert_eq!(
+        p.rows(&format!(
+            "SELECT COUNT(*) FROM mysql.user WHERE User = '{user}'"
+        )),
+        vec![vec!["0"]],
+        "a pending file's CREATE USER ran on the server"
+    );
+    // The file itself still applies as written.
+    p.run(&["upgrade"]).expect(0);
+    assert_eq!(other.rows("SELECT COUNT(*) FROM kept"), vec![vec!["0"]]);
+    p.run(&["rollback"]).expect(0);
 }
 
 /// An index renamed in the models (same definition) is renamed in the database: PostgreSQL

@@ -392,6 +392,54 @@ async fn empty_mysql(db: &mut dyn Backend) -> Result<(), Error> {
         .map_err(Error::db("emptying the --dev-url database"))
 }
 
+/// MySQL/MariaDB: refuse pending statements that name a database of the server (the
+/// live one or any other) as a qualifier: on the scratch copy, which lives on a server
+/// too, they would change that database for real.
+async fn refuse_other_databases(
+    settings: &Settings,
+    live: &mut dyn Backend,
+    files: &[(String, String)],
+    dev_url: Option<&str>,
+) -> Result<(), Error> {
+    let rows = live
+        .query("SHOW DATABASES", &[])
+        .await
+        .map_err(Error::db("listing the server's databases"))?;
+    let dev_db = dev_url
+        .and_then(|u| crate::url::DatabaseUrl::parse(u).ok())
+        .and_then(|u| u.database().map(str::to_owned));
+    let names: Vec<String> = rows.iter().map(|r| backend::text_at(r, 0)).collect();
+    let dbs: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
+        .filter(|n| {
+            !n.eq_ignore_ascii_case("information_schema")
+                && !n.eq_ignore_ascii_case("performance_schema")
+                && Some(*n) != dev_db.as_deref()
+        })
+        .collect();
+    let live_db = settings.connect.url.database();
+    for (what, sql) in files {
+        let Some(db) = crate::schema::scratch::named_database(sql, &dbs) else {
+            continue;
+        };
+        let message = if Some(db) == live_db {
+            format!(
+                "{what} names the live database `{db}`: make-migrations runs pending files on a scratch copy, where that statement would change the live database"
+            )
+        } else {
+            format!(
+                "{what} names the database `{db}` of the same server: make-migrations runs pending files on a scratch copy, where that statement would change `{db}` for real"
+            )
+        };
+        return Err(Error::Models {
+            message,
+            hint: "apply the pending files first (jetbase upgrade), or write the statement without the database name".into(),
+        });
+    }
+    Ok(())
+}
+
 /// Read a database's schema with its target's introspection.
 async fn introspect(target: Target, db: &mut dyn Backend) -> Result<Schema, DbError> {
     match target {
@@ -477,19 +525,9 @@ async fn current_schema(
     }
     if target == Target::Mysql {
         // DDL is not transactional: the live schema is copied into a scratch database and
-        // the pending files run there; one that names the live database would change it.
-        if let Some(live_db) = settings.connect.url.database()
-            && let Some((what, _)) = files
-                .iter()
-                .find(|(_, sql)| crate::schema::scratch::names_database(sql, live_db))
-        {
-            return Err(Error::Models {
-                message: format!(
-                    "{what} names the live database `{live_db}`: make-migrations runs pending files on a scratch copy, where that statement would change the live database"
-                ),
-                hint: "apply the pending files first (jetbase upgrade), or write the statement without the database name".into(),
-            });
-        }
+        // the pending files run there; one that names the live database, or another of
+        // the server, would change it for real.
+        refuse_other_databases(settings, live, &files, dev_url).await?;
         let today = introspect(target, live).await.map_err(read)?;
         let mut copy = vec![(
             "switching foreign key checks off".to_owned(),

@@ -87,15 +87,104 @@ pub fn statement(target: Target, sql: &str) -> Scratch {
         }
     }
     match target {
-        Target::Mysql if first == "USE" => {
-            Scratch::Skip("it would leave the scratch database for another")
-        }
+        Target::Mysql => mysql(sql, &w),
         Target::Sqlite if matches!(first.as_str(), "ATTACH" | "DETACH") => {
             Scratch::Skip("it opens another database file")
         }
         Target::Postgres => postgres(sql, &w),
-        _ => Scratch::Run,
+        Target::Sqlite => Scratch::Run,
     }
+}
+
+/// Statements that act on a MySQL/MariaDB server (its users, databases, configuration,
+/// replication, plugins) rather than on the schema of one database: the scratch copy is a
+/// database on the same server, so they would take effect for real.
+const MYSQL_SERVER: &[&str] = &[
+    "GRANT",
+    "REVOKE",
+    "FLUSH",
+    "KILL",
+    "SHUTDOWN",
+    "RESTART",
+    "RESET",
+    "PURGE",
+    "INSTALL",
+    "UNINSTALL",
+    "CHANGE",
+    "XA",
+    "BINLOG",
+    "CACHE",
+];
+
+/// What `CREATE`, `ALTER`, `DROP` or `RENAME` acts on when it is the server, not the schema.
+const MYSQL_SERVER_OBJECTS: &[&str] = &[
+    "USER",
+    "ROLE",
+    "SERVER",
+    "DATABASE",
+    "SCHEMA",
+    "TABLESPACE",
+    "LOGFILE",
+    "RESOURCE",
+    "INSTANCE",
+];
+
+/// MySQL/MariaDB: the scratch copy is a database on a real server, so only what changes the
+/// schema of that one database may run there. Data changes are left out (the copy holds no
+/// rows, and one written as `other_db.t` would change another database).
+fn mysql(sql: &str, w: &[(String, std::ops::Range<usize>)]) -> Scratch {
+    let word = |i: usize| w.get(i).map_or("", |(s, _)| s.as_str());
+    let server = "it acts on the server (users, databases, configuration), not on this schema";
+    match word(0) {
+        "USE" => return Scratch::Skip("it would leave the scratch database for another"),
+        "INSERT" | "UPDATE" | "DELETE" | "REPLACE" | "LOAD" | "TRUNCATE" | "HANDLER" => {
+            return Scratch::Skip("it changes data, not the schema");
+        }
+        "START" | "STOP" if matches!(word(1), "SLAVE" | "REPLICA" | "GROUP_REPLICATION") => {
+            return Scratch::Skip(server);
+        }
+        "SHOW" | "DESCRIBE" | "DESC" | "EXPLAIN" | "ANALYZE" | "CHECK" | "CHECKSUM"
+        | "OPTIMIZE" | "REPAIR" => {
+            return Scratch::Skip("it changes no schema");
+        }
+        w0 if MYSQL_SERVER.contains(&w0) => return Scratch::Skip(server),
+        _ => {}
+    }
+    // CREATE [OR REPLACE] [DEFINER = ...] USER|ROLE|DATABASE ..., ALTER USER, DROP DATABASE...
+    let object = match (word(0), word(1), word(2)) {
+        ("CREATE", "OR", "REPLACE") => word(3),
+        ("CREATE" | "ALTER" | "DROP" | "RENAME", o, _) => o,
+        _ => "",
+    };
+    if MYSQL_SERVER_OBJECTS.contains(&object) {
+        return Scratch::Skip(server);
+    }
+    let upper = sql.to_ascii_uppercase();
+    if word(0) == "SET" {
+        let rest = upper[w[0].1.end..].trim_start();
+        if [
+            "GLOBAL",
+            "PERSIST",
+            "PASSWORD",
+            "DEFAULT ROLE",
+            "@@GLOBAL.",
+            "@@PERSIST",
+        ]
+        .iter()
+        .any(|p| rest.starts_with(p))
+        {
+            return Scratch::Skip(server);
+        }
+    }
+    // A loadable function (`CREATE FUNCTION f RETURNS ... SONAME 'lib.so'`) is server-wide;
+    // a query that writes a file on the server writes it for real.
+    if (word(0) == "CREATE" && upper.contains(" SONAME "))
+        || upper.contains("INTO OUTFILE")
+        || upper.contains("INTO DUMPFILE")
+    {
+        return Scratch::Skip(server);
+    }
+    Scratch::Run
 }
 
 fn postgres(sql: &str, w: &[(String, std::ops::Range<usize>)]) -> Scratch {
@@ -144,6 +233,12 @@ fn postgres(sql: &str, w: &[(String, std::ops::Range<usize>)]) -> Scratch {
 /// one.
 #[must_use]
 pub fn names_database(sql: &str, db: &str) -> bool {
+    named_database(sql, &[db]).is_some()
+}
+
+/// The first of `dbs` that `sql` names as a qualifier (see [`names_database`]).
+#[must_use]
+pub fn named_database<'a>(sql: &str, dbs: &[&'a str]) -> Option<&'a str> {
     let b = sql.as_bytes();
     let mut i = 0;
     let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'$';
@@ -160,8 +255,10 @@ pub fn names_database(sql: &str, db: &str) -> bool {
             }
             b'`' => {
                 let end = rest[1..].find('`').map_or(rest.len(), |e| e + 1);
-                if &rest[1..end] == db && rest[end..].starts_with("`.") {
-                    return true;
+                if rest[end..].starts_with("`.")
+                    && let Some(db) = dbs.iter().find(|d| **d == &rest[1..end])
+                {
+                    return Some(db);
                 }
                 i += end + 1;
             }
@@ -173,14 +270,16 @@ pub fn names_database(sql: &str, db: &str) -> bool {
                 while i < b.len() && ident(b[i]) {
                     i += 1;
                 }
-                if &sql[start..i] == db && sql[i..].starts_with('.') {
-                    return true;
+                if sql[i..].starts_with('.')
+                    && let Some(db) = dbs.iter().find(|d| **d == &sql[start..i])
+                {
+                    return Some(db);
                 }
             }
             _ => i += 1,
         }
     }
-    false
+    None
 }
 
 #[cfg(test)]
@@ -214,7 +313,7 @@ mod tests {
             Scratch::Run
         );
         assert_eq!(
-            statement(Target::Mysql, "START SLAVE"),
+            statement(Target::Postgres, "START SLAVE"),
             Scratch::Run,
             "only START TRANSACTION"
         );
@@ -290,6 +389,82 @@ mod tests {
             statement(Target::Sqlite, "ATTACH DATABASE 'x.db' AS x"),
             Scratch::Skip(_)
         ));
+    }
+
+    #[test]
+    fn only_schema_changes_of_the_scratch_database_run_on_mysql() {
+        for sql in [
+            "INSERT INTO other.audit VALUES (1)",
+            "update users set a = 1",
+            "DELETE FROM t",
+            "REPLACE INTO t VALUES (1)",
+            "TRUNCATE TABLE other.t",
+            "LOAD DATA INFILE '/tmp/x' INTO TABLE t",
+            "GRANT SELECT ON app.* TO 'r'@'%'",
+            "REVOKE ALL ON *.* FROM u",
+            "CREATE USER 'app'@'%' IDENTIFIED BY 'x'",
+            "CREATE OR REPLACE USER u",
+            "ALTER USER u ACCOUNT LOCK",
+            "DROP USER IF EXISTS u",
+            "RENAME USER a TO b",
+            "CREATE ROLE r",
+            "CREATE DATABASE IF NOT EXISTS other",
+            "DROP SCHEMA other",
+            "ALTER DATABASE app CHARACTER SET utf8mb4",
+            "SET GLOBAL max_connections = 500",
+            "SET PERSIST sql_mode = ''",
+            "SET @@global.sql_mode = ''",
+            "SET PASSWORD FOR u = 'x'",
+            "SET DEFAULT ROLE r TO u",
+            "FLUSH PRIVILEGES",
+            "INSTALL PLUGIN x SONAME 'x.so'",
+            "CREATE FUNCTION f RETURNS STRING SONAME 'udf.so'",
+            "SELECT * FROM t INTO OUTFILE '/tmp/t.csv'",
+            "STOP REPLICA",
+            "XA START 'x'",
+            "USE other",
+        ] {
+            assert!(
+                matches!(statement(Target::Mysql, sql), Scratch::Skip(_)),
+                "{sql}"
+            );
+        }
+        for sql in [
+            "CREATE TABLE t (id INT PRIMARY KEY)",
+            "ALTER TABLE users ADD COLUMN c INT",
+            "DROP TABLE IF EXISTS t",
+            "RENAME TABLE a TO b",
+            "CREATE OR REPLACE VIEW v AS SELECT 1",
+            "CREATE DEFINER = CURRENT_USER TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.a = 1",
+            "CREATE INDEX ix ON t (a)",
+            "SET FOREIGN_KEY_CHECKS = 0",
+            "SET @sql = 'x'",
+            "PREPARE s FROM @sql",
+            "CALL make_tables()",
+        ] {
+            assert_eq!(statement(Target::Mysql, sql), Scratch::Run, "{sql}");
+        }
+        // Elsewhere the copy is a rolled-back transaction or an in-memory database.
+        assert_eq!(
+            statement(Target::Postgres, "INSERT INTO t VALUES (1)"),
+            Scratch::Run
+        );
+        assert_eq!(statement(Target::Sqlite, "DELETE FROM t"), Scratch::Run);
+    }
+
+    #[test]
+    fn any_database_of_the_server_named_as_a_qualifier_is_found() {
+        let dbs = ["app", "mysql", "billing"];
+        assert_eq!(
+            named_database("CREATE TABLE billing.t (id INT)", &dbs),
+            Some("billing")
+        );
+        assert_eq!(named_database("CALL `mysql`.`p`()", &dbs), Some("mysql"));
+        assert_eq!(named_database("CREATE TABLE t (id INT)", &dbs), None);
+        assert_eq!(
+            named_database("CREATE VIEW v AS SELECT t.a FROM t", &dbs),
+            None
+        );
     }
 
     #[test]
