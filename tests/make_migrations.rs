@@ -618,6 +618,13 @@ fn postgres_pending_files_never_commit_and_concurrently_counts_as_its_index() {
         "V3__notes.sql",
         "-- upgrade\nBEGIN;\nCREATE TABLE notes (id INTEGER PRIMARY KEY);\nCOMMIT;\n-- rollback\nDROP TABLE notes;\n",
     );
+    // A rollback does not undo setval: the comparison must not run it on the live sequence.
+    p.write(
+        "V4__sequence.sql",
+        "-- upgrade\nUPDATE users SET email = lower(email);\nSELECT setval('users_id_seq', 500);\n",
+    );
+    let sequence = || p.rows("SELECT last_value, is_called FROM users_id_seq");
+    let sequence_before = sequence();
     let with_both = format!(
         "{}\n\nclass Note(Base):\n    __tablename__ = \"notes\"\n    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)\n",
         users.replace("String(80))", "String(80), index=True)")
@@ -635,9 +642,15 @@ fn postgres_pending_files_never_commit_and_concurrently_counts_as_its_index() {
         p.rows("SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_users_email'"),
         vec![vec!["0"]]
     );
+    assert_eq!(
+        sequence(),
+        sequence_before,
+        "a pending setval reached the live sequence"
+    );
     // They still apply as written.
     p.run(&["upgrade"]).expect(0);
     assert!(p.table_exists("notes"));
+    assert_eq!(sequence()[0][0], "500");
     assert_eq!(
         make(&p, &py, &["--check"]).expect(0).stdout,
         "No changes detected.\n"

@@ -187,10 +187,43 @@ fn mysql(sql: &str, w: &[(String, std::ops::Range<usize>)]) -> Scratch {
     Scratch::Run
 }
 
+/// PostgreSQL functions whose effect a rollback does not undo (a sequence set, a session
+/// ended, a file written, a statement run on another connection): a `SELECT` calling one
+/// is left out, as it changes no schema.
+const PG_NOT_UNDONE: &[&str] = &[
+    "SETVAL(",
+    "PG_TERMINATE_BACKEND(",
+    "PG_CANCEL_BACKEND(",
+    "PG_RELOAD_CONF(",
+    "PG_ROTATE_LOGFILE(",
+    "PG_SWITCH_WAL(",
+    "LO_EXPORT(",
+    "DBLINK_EXEC(",
+    "PG_FILE_WRITE(",
+];
+
+/// PostgreSQL: the copy is the live database inside a transaction that is rolled back, so
+/// data changes run (a later statement of the file may need them: an `UPDATE` before a
+/// `SET NOT NULL`) and are undone; what a rollback cannot undo is left out.
 fn postgres(sql: &str, w: &[(String, std::ops::Range<usize>)]) -> Scratch {
     let word = |i: usize| w.get(i).map_or("", |(s, _)| s.as_str());
     if PG_MAINTENANCE.contains(&word(0)) {
         return Scratch::Skip("maintenance that changes no schema");
+    }
+    let upper = || sql.to_ascii_uppercase().replace(char::is_whitespace, "");
+    if matches!(word(0), "SELECT" | "WITH") && PG_NOT_UNDONE.iter().any(|f| upper().contains(f)) {
+        return Scratch::Skip("it calls a function whose effect a rollback does not undo");
+    }
+    // COPY ... TO a file or program writes outside the database; COPY ... FROM loads rows
+    // (undone) that a later statement may need.
+    if word(0) == "COPY" {
+        let u = sql.to_ascii_uppercase();
+        if [" TO '", " TO PROGRAM", " TO E'", " TO STDOUT"]
+            .iter()
+            .any(|t| u.contains(t))
+        {
+            return Scratch::Skip("it writes outside the database, which a rollback does not undo");
+        }
     }
     match (word(0), word(1)) {
         ("ALTER", "SYSTEM") => return Scratch::Skip("server configuration"),
@@ -450,6 +483,34 @@ mod tests {
             Scratch::Run
         );
         assert_eq!(statement(Target::Sqlite, "DELETE FROM t"), Scratch::Run);
+    }
+
+    #[test]
+    fn what_a_rollback_cannot_undo_is_skipped_on_postgres_and_data_changes_run() {
+        for sql in [
+            "SELECT setval('users_id_seq', 1000)",
+            "select SetVal ('s', (SELECT max(id) FROM t))",
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'x'",
+            "WITH m AS (SELECT max(id) AS v FROM t) SELECT setval('t_id_seq', v) FROM m",
+            "SELECT dblink_exec('host=x', 'DROP TABLE t')",
+            "COPY users TO '/tmp/users.csv'",
+            "COPY (SELECT 1) TO PROGRAM 'cat'",
+        ] {
+            assert!(
+                matches!(statement(Target::Postgres, sql), Scratch::Skip(_)),
+                "{sql}"
+            );
+        }
+        for sql in [
+            "UPDATE t SET c = 0 WHERE c IS NULL",
+            "INSERT INTO t (id) VALUES (1)",
+            "DELETE FROM t",
+            "COPY t FROM '/tmp/t.csv'",
+            "SELECT create_hypertable('conditions', 'time')",
+            "SELECT 1",
+        ] {
+            assert_eq!(statement(Target::Postgres, sql), Scratch::Run, "{sql}");
+        }
     }
 
     #[test]
