@@ -319,7 +319,17 @@ fn run_case(py: &PathBuf, server: &'static Server, case: &Case) {
         )
         .unwrap();
     }
-    let mm = |args: &[&str]| make(&p, py, args);
+    let mm = |args: &[&str]| {
+        let r = make(&p, py, args);
+        // SQLite tries each file on a copy first: it must reach its goal both ways.
+        assert!(
+            !r.stderr.contains("tried on a copy"),
+            "{}: {}",
+            case.name,
+            r.stderr
+        );
+        r
+    };
     // First models: everything is new.
     models(&p, case.before);
     let r = mm(&["-v", "1", "first"]).expect(0);
@@ -457,8 +467,74 @@ fn no_destructive_leaves_drops_out_and_says_so() {
     );
     let upgrade = text.split("-- rollback").next().unwrap();
     assert!(!upgrade.contains("DROP"), "{text}");
+    // The way back starts from what the upgrade left: it makes nothing that is still there.
+    let rollback = text.split("-- rollback").nth(1).unwrap();
+    assert!(!rollback.contains("CREATE TABLE scratch"), "{text}");
     p.run(&["upgrade"]).expect(0);
     assert!(p.table_exists("scratch"));
+    p.run(&["rollback"]).expect(0);
+    assert!(p.table_exists("scratch"));
+    assert_eq!(
+        p.rows("SELECT name FROM pragma_table_info('authors') WHERE name = 'name'"),
+        vec![vec!["name"]]
+    );
+    // Back where it started: the first models match the database again.
+    models(&p, CASES[2].before);
+    assert_eq!(
+        make(&p, &py, &["--check"]).expect(0).stdout,
+        "No changes detected.\n"
+    );
+}
+
+/// SQLite: the file is tried on an in-memory copy of the database before it is written. A
+/// view of the database's own that uses a column the models drop makes the upgrade fail
+/// there: nothing is written, and the error says what to do; once a (pending) file drops
+/// the view, the file is written and applies.
+#[test]
+fn sqlite_file_that_fails_on_the_copy_is_not_written() {
+    let Some(py) = python() else {
+        return;
+    };
+    let p = Project::new();
+    let users = |extra: &str| {
+        format!(
+            "class User(Base):\n    __tablename__ = \"users\"\n    id: Mapped[int] = mapped_column(primary_key=True)\n    email: Mapped[str] = mapped_column(String(80))\n{extra}"
+        )
+    };
+    models(
+        &p,
+        &users("    nick: Mapped[str] = mapped_column(String(80))\n"),
+    );
+    make(&p, &py, &["-v", "1", "users"]).expect(0);
+    p.write(
+        "V2__view.sql",
+        "-- upgrade\nCREATE VIEW nicks AS SELECT id, nick FROM users;\n-- rollback\nDROP VIEW nicks;\n",
+    );
+    p.run(&["upgrade"]).expect(0);
+    models(&p, &users(""));
+    let r = make(&p, &py, &["-v", "3", "drop_nick"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("the generated upgrade fails on a copy of the database")
+            && r.stderr.contains("nicks")
+            && r.stderr.contains("nothing was written"),
+        "{}",
+        r.stderr
+    );
+    assert!(!p.migrations().join("V3__drop_nick.sql").exists());
+    p.write(
+        "V3__no_view.sql",
+        "-- upgrade\nDROP VIEW nicks;\n-- rollback\nCREATE VIEW nicks AS SELECT id, nick FROM users;\n",
+    );
+    make(&p, &py, &["-v", "4", "drop_nick"]).expect(0);
+    p.run(&["upgrade"]).expect(0);
+    assert_eq!(
+        p.rows("SELECT count(*) FROM pragma_table_info('users') WHERE name = 'nick'"),
+        vec![vec!["0"]]
+    );
+    p.run(&["rollback", "--count", "2"]).expect(0);
+    assert_eq!(p.rows("SELECT count(*) FROM nicks"), vec![vec!["0"]]);
 }
 
 #[test]

@@ -498,8 +498,56 @@ async fn rolled_back<T>(
 }
 
 /// The live schema with the pending files applied: on SQLite read from an in-memory copy
-/// of its schema; on PostgreSQL inside a transaction that is rolled back.
+/// of its schema; on PostgreSQL inside a transaction that is rolled back. On SQLite, also
+/// the statements that make that copy (the database's schema, then the pending files), on
+/// which the generated file is tried before it is written.
 async fn current_schema(
+    target: Target,
+    settings: &Settings,
+    live: &mut dyn Backend,
+    pending: &[&MigrationFile],
+    dev_url: Option<&str>,
+) -> Result<(Schema, Vec<(String, String)>), Error> {
+    let read = |e| Error::db("reading the database's schema")(e);
+    if target != Target::Sqlite {
+        return current_server_schema(target, settings, live, pending, dev_url)
+            .await
+            .map(|s| (s, Vec::new()));
+    }
+    let objects = live
+        .query(
+            "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL \
+             AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid",
+            &[],
+        )
+        .await
+        .map_err(read)?;
+    let mut statements: Vec<(String, String)> = objects
+        .iter()
+        .map(|r| {
+            (
+                format!("the database's {}", backend::text_at(r, 0)),
+                backend::text_at(r, 1),
+            )
+        })
+        .collect();
+    if pending.is_empty() {
+        let schema = introspect(target, live).await.map_err(read)?;
+        return Ok((schema, statements));
+    }
+    statements.extend(pending_statements(target, live, pending)?);
+    let mut db = scratch(settings).await?;
+    let result = run_all(db.as_mut(), &statements).await;
+    let schema = match result {
+        Ok(()) => introspect(target, db.as_mut()).await.map_err(read),
+        Err(e) => Err(e),
+    };
+    db.close().await;
+    Ok((schema?, statements))
+}
+
+/// [`current_schema`] on PostgreSQL and MySQL/MariaDB.
+async fn current_server_schema(
     target: Target,
     settings: &Settings,
     live: &mut dyn Backend,
@@ -523,58 +571,77 @@ async fn current_schema(
         })
         .await;
     }
-    if target == Target::Mysql {
-        // DDL is not transactional: the live schema is copied into a scratch database and
-        // the pending files run there; one that names the live database, or another of
-        // the server, would change it for real.
-        refuse_other_databases(settings, live, &files, dev_url).await?;
-        let today = introspect(target, live).await.map_err(read)?;
-        let mut copy = vec![(
-            "switching foreign key checks off".to_owned(),
-            "SET FOREIGN_KEY_CHECKS = 0".to_owned(),
-        )];
-        for t in today.ordered() {
-            if let Some(sql) = &t.create_sql {
-                copy.push((format!("the database's table {}", t.name), sql.clone()));
+    // MySQL/MariaDB.
+    // DDL is not transactional: the live schema is copied into a scratch database and
+    // the pending files run there; one that names the live database, or another of
+    // the server, would change it for real.
+    refuse_other_databases(settings, live, &files, dev_url).await?;
+    let today = introspect(target, live).await.map_err(read)?;
+    let mut copy = vec![(
+        "switching foreign key checks off".to_owned(),
+        "SET FOREIGN_KEY_CHECKS = 0".to_owned(),
+    )];
+    for t in today.ordered() {
+        if let Some(sql) = &t.create_sql {
+            copy.push((format!("the database's table {}", t.name), sql.clone()));
+        }
+    }
+    copy.push((
+        "switching foreign key checks on".to_owned(),
+        "SET FOREIGN_KEY_CHECKS = 1".to_owned(),
+    ));
+    copy.extend(files);
+    with_mysql_scratch(settings, live, dev_url, async |db| {
+        run_all(db, &copy).await?;
+        introspect(target, db).await.map_err(read)
+    })
+    .await
+}
+
+/// SQLite: the generated file tried on an in-memory copy of the database (its schema and
+/// the pending files, `copy`) before it is written. The upgrade and then the rollback must
+/// run there: a statement the database refuses (a view of its own using a column the
+/// models drop, ...) stops make-migrations, and nothing is written. What either leaves
+/// different from its goal comes back as warnings.
+async fn try_on_copy(
+    settings: &Settings,
+    copy: &[(String, String)],
+    sections: [(&str, &plan::Plan, &Schema); 2],
+) -> Result<Vec<String>, Error> {
+    let mut db = scratch(settings).await?;
+    let result = async {
+        run_all(db.as_mut(), copy).await?;
+        let mut warnings = Vec::new();
+        for (section, plan, goal) in sections {
+            for (i, step) in plan.steps.iter().enumerate() {
+                db.execute_raw(&step.sql).await.map_err(|e| Error::Models {
+                    message: format!(
+                        "the generated {section} fails on a copy of the database, at its statement {} of {}: {e}\n  statement: {}",
+                        i + 1,
+                        plan.steps.len(),
+                        step.sql.split_whitespace().collect::<Vec<_>>().join(" ")
+                    ),
+                    hint: "nothing was written. The database's own views and triggers may use what the models drop or change: change or drop them in a migration file first (it may stay pending), then run make-migrations again".into(),
+                })?;
+            }
+            let reached = introspect(Target::Sqlite, db.as_mut())
+                .await
+                .map_err(Error::db("reading the copy of the database"))?;
+            let (_, left, _) =
+                compare(&reached, goal, &Renames::default()).map_err(Error::usage)?;
+            if !left.is_empty() {
+                warnings.push(format!(
+                    "the generated {section}, tried on a copy of the database, leaves it different from {}: {}",
+                    if section == "upgrade" { "the models" } else { "where it started" },
+                    left.iter().map(Change::describe).collect::<Vec<_>>().join("; ")
+                ));
             }
         }
-        copy.push((
-            "switching foreign key checks on".to_owned(),
-            "SET FOREIGN_KEY_CHECKS = 1".to_owned(),
-        ));
-        copy.extend(files);
-        return with_mysql_scratch(settings, live, dev_url, async |db| {
-            run_all(db, &copy).await?;
-            introspect(target, db).await.map_err(read)
-        })
-        .await;
+        Ok(warnings)
     }
-    let objects = live
-        .query(
-            "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL \
-             AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY rowid",
-            &[],
-        )
-        .await
-        .map_err(read)?;
-    let mut statements: Vec<(String, String)> = objects
-        .iter()
-        .map(|r| {
-            (
-                format!("the database's {}", backend::text_at(r, 0)),
-                backend::text_at(r, 1),
-            )
-        })
-        .collect();
-    statements.extend(files);
-    let mut db = scratch(settings).await?;
-    let result = run_all(db.as_mut(), &statements).await;
-    let schema = match result {
-        Ok(()) => introspect(target, db.as_mut()).await.map_err(read),
-        Err(e) => Err(e),
-    };
+    .await;
     db.close().await;
-    schema
+    result
 }
 
 /// The models' schema: their DDL run on a scratch database (SQLite: in memory; PostgreSQL:
@@ -635,13 +702,29 @@ fn shown(settings: &Settings, paths: &[PathBuf]) -> Vec<String> {
         .collect()
 }
 
-/// Generate (or check) the migration.
-///
-/// # Errors
-/// Models that do not load, a database that cannot be read, files that cannot be written.
-pub async fn make_migrations(settings: &Settings, opts: &MakeOptions) -> Result<MakeReport, Error> {
-    let target = target(settings.connect.url.kind)?;
-    let paths = model_paths(settings, opts)?;
+/// Both sides of the comparison, and what they were read from.
+struct Read {
+    /// The live schema with the pending files applied.
+    current: Schema,
+    /// SQLite: the statements that make a copy of it (see [`current_schema`]).
+    copy: Vec<(String, String)>,
+    /// The models' schema.
+    desired: Schema,
+    /// The pending files' names.
+    pending: Vec<String>,
+    /// The loader's warnings.
+    warnings: Vec<String>,
+    /// The SQLAlchemy dialect the models were compiled for.
+    dialect: &'static str,
+}
+
+/// Load the models and read both schemas (the live database is closed after).
+async fn read(
+    target: Target,
+    settings: &Settings,
+    opts: &MakeOptions,
+    paths: &[PathBuf],
+) -> Result<Read, Error> {
     let set = scan(settings)?;
     // PostgreSQL: the scratch schema lives (and is rolled back) on this connection; MySQL:
     // it makes the scratch database.
@@ -653,29 +736,45 @@ pub async fn make_migrations(settings: &Settings, opts: &MakeOptions) -> Result<
     let mut live = open(settings, mode).await?;
     let result = async {
         let dialect = server_dialect(target, live.as_mut()).await;
-        let models = load_models(settings, &opts.env, &paths, dialect)?;
+        let models = load_models(settings, &opts.env, paths, dialect)?;
         let history = history::read_if_exists(live.as_mut())
             .await
             .map_err(Error::db("reading the history"))?
             .unwrap_or_default();
         let pending = pending_versioned(&set, &history);
         let dev = opts.dev_url.as_deref();
-        let current = current_schema(target, settings, live.as_mut(), &pending, dev).await?;
+        let (current, copy) =
+            current_schema(target, settings, live.as_mut(), &pending, dev).await?;
         let desired = desired_schema(target, settings, live.as_mut(), &models.ddl, dev).await?;
-        Ok::<_, Error>((
+        Ok(Read {
             current,
+            copy,
             desired,
-            pending
-                .iter()
-                .map(|f| f.filename.clone())
-                .collect::<Vec<_>>(),
-            models.warnings,
+            pending: pending.iter().map(|f| f.filename.clone()).collect(),
+            warnings: models.warnings,
             dialect,
-        ))
+        })
     }
     .await;
     live.close().await;
-    let (current, desired, pending, warnings, dialect) = result?;
+    result
+}
+
+/// Generate (or check) the migration.
+///
+/// # Errors
+/// Models that do not load, a database that cannot be read, files that cannot be written.
+pub async fn make_migrations(settings: &Settings, opts: &MakeOptions) -> Result<MakeReport, Error> {
+    let target = target(settings.connect.url.kind)?;
+    let paths = model_paths(settings, opts)?;
+    let Read {
+        current,
+        copy,
+        desired,
+        pending,
+        warnings,
+        dialect,
+    } = read(target, settings, opts, &paths).await?;
     let (renamed, changes, hints) =
         compare(&current, &desired, &opts.renames).map_err(Error::usage)?;
     let options = PlanOptions {
@@ -683,8 +782,20 @@ pub async fn make_migrations(settings: &Settings, opts: &MakeOptions) -> Result<
     };
     let upgrade =
         plan::plan(target, &renamed, &desired, &changes, options).map_err(Error::usage)?;
+    // Where the upgrade leaves the database: the models' schema, plus what
+    // `--no-destructive` kept; the rollback starts there.
+    let dropped: Vec<Change> = if options.destructive {
+        Vec::new()
+    } else {
+        changes
+            .iter()
+            .filter(|c| c.destructive())
+            .cloned()
+            .collect()
+    };
+    let upgraded = crate::schema::diff::kept_after(&renamed, &desired, &dropped);
     let (back_from, back_changes, _) =
-        compare(&desired, &current, &opts.renames.reversed()).map_err(Error::usage)?;
+        compare(&upgraded, &current, &opts.renames.reversed()).map_err(Error::usage)?;
     // The way back may drop what the way up made: always written (it is the rollback).
     let rollback = plan::plan(
         target,
@@ -712,6 +823,18 @@ pub async fn make_migrations(settings: &Settings, opts: &MakeOptions) -> Result<
     };
     if changes.is_empty() || opts.check {
         return Ok(report);
+    }
+    if target == Target::Sqlite {
+        let left = try_on_copy(
+            settings,
+            &copy,
+            [
+                ("upgrade", &upgrade, &upgraded),
+                ("rollback", &rollback, &current),
+            ],
+        )
+        .await?;
+        report.warnings.extend(left);
     }
     let header = Header {
         models: shown_paths,

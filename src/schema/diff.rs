@@ -337,6 +337,47 @@ pub fn compare(
     Ok((shaped, changes, hints))
 }
 
+/// The schema an upgrade that leaves its drops out (`--no-destructive`) brings `before` to:
+/// `desired`, plus the tables, columns and enum types that `dropped` (the changes left out)
+/// would have dropped, as `before` has them. `before` is the live schema renamed the way
+/// the models name things (what [`compare`] returns). The rollback starts from here, so it
+/// never makes again what is still there.
+#[must_use]
+pub fn kept_after(before: &Schema, desired: &Schema, dropped: &[Change]) -> Schema {
+    let mut s = desired.clone();
+    for c in dropped {
+        match c {
+            Change::DropTable(t) => {
+                if let Some(table) = before.tables.get(t) {
+                    s.push(table.clone());
+                    for (key, seq) in &before.sequences {
+                        if &key.0 == t {
+                            s.sequences.insert(key.clone(), seq.clone());
+                        }
+                    }
+                }
+            }
+            Change::DropColumn { table, column } => {
+                let old = before.tables.get(table).and_then(|t| t.column(column));
+                if let (Some(col), Some(t)) = (old, s.tables.get_mut(table)) {
+                    t.columns.push(col.clone());
+                    let key = (table.clone(), col.name.clone());
+                    if let Some(seq) = before.sequences.get(&key) {
+                        s.sequences.insert(key, seq.clone());
+                    }
+                }
+            }
+            Change::DropEnum(name) => {
+                if let Some(labels) = before.enums.get(name) {
+                    s.enums.insert(name.clone(), labels.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+    s
+}
+
 /// Column `old` is `new` in the table's keys, constraints and indexes.
 fn rename_in_constraints(t: &mut Table, old: &str, new: &str) {
     let swap = |cols: &mut Vec<String>| {
@@ -591,6 +632,28 @@ mod tests {
             primary_key: vec!["id".into()],
             ..Table::default()
         }
+    }
+
+    #[test]
+    fn what_no_destructive_leaves_out_stays_and_the_way_back_does_not_make_it_again() {
+        let before = schema(vec![
+            users(vec![col("id", "INTEGER"), col("nick", "TEXT")]),
+            Table {
+                name: "scratch".into(),
+                ..users(vec![col("id", "INTEGER")])
+            },
+        ]);
+        let desired = schema(vec![users(vec![col("id", "INTEGER")])]);
+        let (_, changes, _) = compare(&before, &desired, &Renames::default()).unwrap();
+        let dropped: Vec<Change> = changes.into_iter().filter(Change::destructive).collect();
+        assert_eq!(dropped.len(), 2, "{dropped:?}");
+        let kept = kept_after(&before, &desired, &dropped);
+        assert_eq!(kept, before);
+        assert_eq!(
+            compare(&kept, &before, &Renames::default()).unwrap().1,
+            vec![]
+        );
+        assert_eq!(kept_after(&before, &desired, &[]), desired);
     }
 
     #[test]
