@@ -145,6 +145,8 @@ pub struct MakeReport {
     pub written: bool,
     /// `--check`: nothing is written; differences are exit code 3.
     pub check: bool,
+    /// Changes `--no-destructive` left out of the file.
+    pub left_out: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -442,18 +442,31 @@ fn corpus_generates_applies_converges_and_rolls_back_on_mariadb() {
     }
 }
 
-#[test]
-fn no_destructive_leaves_drops_out_and_says_so() {
+fn no_destructive_leaves_drops_out_and_says_so(server: &'static common::Server) {
     let Some(py) = python() else {
         return;
     };
-    let p = Project::new();
+    let Some(p) = Project::on(server) else {
+        return;
+    };
     models(&p, CASES[2].before);
     make(&p, &py, &["-v", "1", "a"]).expect(0);
     p.run(&["upgrade"]).expect(0);
+    let author = "class Author(Base):\n    __tablename__ = \"authors\"\n    id: Mapped[int] = mapped_column(primary_key=True)\n";
+    // Only drops: nothing to write (an empty file would be generated again and again).
+    models(&p, author);
+    let r = make(&p, &py, &["-v", "2", "b", "--no-destructive"]).expect(0);
+    assert!(
+        r.stdout
+            .starts_with("Nothing written: every change is one --no-destructive leaves out"),
+        "{}",
+        r.stdout
+    );
+    assert!(!p.migrations().join("V2__b.sql").exists());
+    // Drops and an added column: the column is added, the drops are listed as left out.
     models(
         &p,
-        "class Author(Base):\n    __tablename__ = \"authors\"\n    id: Mapped[int] = mapped_column(primary_key=True)\n",
+        &format!("{author}    bio: Mapped[Optional[str]] = mapped_column(String(200))\n"),
     );
     make(&p, &py, &["-v", "2", "b", "--no-destructive"]).expect(0);
     let text = std::fs::read_to_string(p.migrations().join("V2__b.sql")).unwrap();
@@ -474,16 +487,39 @@ fn no_destructive_leaves_drops_out_and_says_so() {
     assert!(p.table_exists("scratch"));
     p.run(&["rollback"]).expect(0);
     assert!(p.table_exists("scratch"));
-    assert_eq!(
-        p.rows("SELECT name FROM pragma_table_info('authors') WHERE name = 'name'"),
-        vec![vec!["name"]]
-    );
-    // Back where it started: the first models match the database again.
+    let name_column = match server.name {
+        "sqlite" => "SELECT name FROM pragma_table_info('authors') WHERE name = 'name'",
+        "postgres" => {
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'authors' AND column_name = 'name'"
+        }
+        _ => {
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'authors' AND column_name = 'name'"
+        }
+    };
+    assert_eq!(p.rows(name_column), vec![vec!["name"]]);
+    // Back where it started: the first models match the database again (without the
+    // file, which would count as pending).
+    std::fs::remove_file(p.migrations().join("V2__b.sql")).unwrap();
     models(&p, CASES[2].before);
     assert_eq!(
         make(&p, &py, &["--check"]).expect(0).stdout,
         "No changes detected.\n"
     );
+}
+
+#[test]
+fn no_destructive_leaves_drops_out_and_says_so_on_sqlite() {
+    no_destructive_leaves_drops_out_and_says_so(&common::SQLITE);
+}
+
+#[test]
+fn no_destructive_leaves_drops_out_and_says_so_on_postgres() {
+    no_destructive_leaves_drops_out_and_says_so(&common::POSTGRES);
+}
+
+#[test]
+fn no_destructive_leaves_drops_out_and_says_so_on_mariadb() {
+    no_destructive_leaves_drops_out_and_says_so(&common::MYSQL);
 }
 
 /// SQLite: the file is tried on an in-memory copy of the database before it is written. A

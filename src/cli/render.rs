@@ -344,6 +344,8 @@ impl Out {
                 "Created migration file: {f} ({} statement(s))\n",
                 r.statements
             ));
+        } else if !r.left_out.is_empty() {
+            text.push_str("Nothing written: every change is one --no-destructive leaves out:\n");
         }
         if r.content.is_none() {
             for c in &r.changes {

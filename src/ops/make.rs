@@ -820,8 +820,11 @@ pub async fn make_migrations(settings: &Settings, opts: &MakeOptions) -> Result<
         content: None,
         written: false,
         check: opts.check,
+        left_out: upgrade.skipped.clone(),
     };
-    if changes.is_empty() || opts.check {
+    // Nothing to write when every change was left out (`--no-destructive`): an empty file
+    // would only be applied, and generated again, forever.
+    if changes.is_empty() || opts.check || upgrade.steps.is_empty() {
         return Ok(report);
     }
     if target == Target::Sqlite {

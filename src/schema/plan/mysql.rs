@@ -76,7 +76,8 @@ pub(super) fn plan(
                 format!("drops table {} and every row in it", t.name),
             ));
         } else {
-            plan.skipped.push(format!("drop table {}", t.name));
+            plan.skipped
+                .push(format!("drop table {} (--no-destructive)", t.name));
         }
     }
     for (old, new) in &kept {
@@ -636,7 +637,7 @@ fn column_clauses(
                 a.warnings
                     .push(format!("drops column {table}.{column} and its data"));
             } else {
-                skipped.push(format!("drop column {table}.{column}"));
+                skipped.push(format!("drop column {table}.{column} (--no-destructive)"));
             }
         }
     }
@@ -857,6 +858,6 @@ mod tests {
         assert!(p.steps[0].sql.contains("DROP COLUMN `gone`"));
         let p = plan(&shaped, &to, &changes, PlanOptions { destructive: false }).unwrap();
         assert!(!p.steps[0].sql.contains("DROP COLUMN"));
-        assert_eq!(p.skipped, ["drop column t.gone"]);
+        assert_eq!(p.skipped, ["drop column t.gone (--no-destructive)"]);
     }
 }
