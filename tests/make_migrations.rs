@@ -573,6 +573,53 @@ fn sqlite_file_that_fails_on_the_copy_is_not_written() {
     assert_eq!(p.rows("SELECT count(*) FROM nicks"), vec![vec!["0"]]);
 }
 
+/// PostgreSQL refuses to drop, or change the type of, a column a view uses: make-migrations
+/// stops before writing such a file, names the view, and goes on once a (pending) file
+/// drops the view.
+#[test]
+fn postgres_change_to_what_a_view_uses_is_refused_before_writing() {
+    let Some(py) = python() else {
+        return;
+    };
+    let Some(p) = Project::on(&common::POSTGRES) else {
+        return;
+    };
+    let users = |nick: &str, age: &str| {
+        format!(
+            "class User(Base):\n    __tablename__ = \"users\"\n    id: Mapped[int] = mapped_column(primary_key=True)\n{nick}    age: Mapped[int] = mapped_column({age})\n"
+        )
+    };
+    let nick = "    nick: Mapped[str] = mapped_column(String(80))\n";
+    models(&p, &users(nick, "Integer"));
+    make(&p, &py, &["-v", "1", "users"]).expect(0);
+    p.write(
+        "V2__view.sql",
+        "-- upgrade\nCREATE VIEW nicks AS SELECT id, nick, age FROM users;\n-- rollback\nDROP VIEW nicks;\n",
+    );
+    p.run(&["upgrade"]).expect(0);
+    models(&p, &users("", "Text"));
+    let r = make(&p, &py, &["-v", "3", "change"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    for line in [
+        "drop column users.nick: used by view(s) nicks",
+        "change the type of users.age: used by view(s) nicks",
+        "nothing was written",
+    ] {
+        assert!(r.stderr.contains(line), "{line}: {}", r.stderr);
+    }
+    assert!(!p.migrations().join("V3__change.sql").exists());
+    // --check only reports: the differences, exit 3.
+    assert_eq!(make(&p, &py, &["--check"]).code, 3);
+    p.write(
+        "V3__no_view.sql",
+        "-- upgrade\nDROP VIEW nicks;\n-- rollback\nCREATE VIEW nicks AS SELECT id, nick, age FROM users;\n",
+    );
+    make(&p, &py, &["-v", "4", "change"]).expect(0);
+    p.run(&["upgrade"]).expect(0);
+    p.run(&["rollback", "--count", "2"]).expect(0);
+    assert_eq!(p.rows("SELECT count(*) FROM nicks"), vec![vec!["0"]]);
+}
+
 #[test]
 fn lost_and_gained_column_hints_the_rename_flag() {
     let Some(py) = python() else {

@@ -702,6 +702,29 @@ fn shown(settings: &Settings, paths: &[PathBuf]) -> Vec<String> {
         .collect()
 }
 
+/// PostgreSQL refuses to drop, or change the type of, what a view uses: stop before
+/// writing a file that would fail (`Schema::view_uses`, read with the pending files
+/// applied, so a pending file that drops the view counts).
+fn views_allow(
+    current: &Schema,
+    changes: &[Change],
+    opts: &MakeOptions,
+    destructive: bool,
+) -> Result<(), Error> {
+    let blocked =
+        crate::schema::diff::blocked_by_views(current, changes, &opts.renames, destructive);
+    if blocked.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Models {
+        message: format!(
+            "the database refuses these changes while views use what they change:\n  - {}",
+            blocked.join("\n  - ")
+        ),
+        hint: "nothing was written. Drop or redefine the view(s) in a migration file first (it may stay pending: make-migrations counts it), then run make-migrations again".into(),
+    })
+}
+
 /// Both sides of the comparison, and what they were read from.
 struct Read {
     /// The live schema with the pending files applied.
@@ -827,6 +850,7 @@ pub async fn make_migrations(settings: &Settings, opts: &MakeOptions) -> Result<
     if changes.is_empty() || opts.check || upgrade.steps.is_empty() {
         return Ok(report);
     }
+    views_allow(&current, &changes, opts, options.destructive)?;
     if target == Target::Sqlite {
         let left = try_on_copy(
             settings,

@@ -337,6 +337,61 @@ pub fn compare(
     Ok((shaped, changes, hints))
 }
 
+/// The changes PostgreSQL would refuse because a view uses what they drop or retype
+/// (`from.view_uses`): one line each, naming the view. Tables renamed by `renames` are
+/// followed; drops count only when they are written (`destructive`).
+#[must_use]
+pub fn blocked_by_views(
+    from: &Schema,
+    changes: &[Change],
+    renames: &Renames,
+    destructive: bool,
+) -> Vec<String> {
+    let table_now = |t: &str| {
+        renames
+            .tables
+            .iter()
+            .find(|(old, _)| old == t)
+            .map_or_else(|| t.to_owned(), |(_, new)| new.clone())
+    };
+    let views = |table: &str, column: Option<&str>| -> Vec<String> {
+        let mut v: Vec<String> = from
+            .view_uses
+            .iter()
+            .filter(|u| {
+                table_now(&u.table) == table
+                    && column.is_none_or(|c| u.column.eq_ignore_ascii_case(c))
+            })
+            .map(|u| u.view.clone())
+            .collect();
+        v.dedup();
+        v
+    };
+    let mut out = Vec::new();
+    for c in changes {
+        let (what, used) = match c {
+            Change::DropTable(t) if destructive => (format!("drop table {t}"), views(t, None)),
+            Change::DropColumn { table, column } if destructive => (
+                format!("drop column {table}.{column}"),
+                views(table, Some(column)),
+            ),
+            Change::AlterColumn {
+                table,
+                column,
+                what,
+            } if what.iter().any(|w| w.starts_with("type ")) => (
+                format!("change the type of {table}.{column}"),
+                views(table, Some(column)),
+            ),
+            _ => continue,
+        };
+        if !used.is_empty() {
+            out.push(format!("{what}: used by view(s) {}", used.join(", ")));
+        }
+    }
+    out
+}
+
 /// The schema an upgrade that leaves its drops out (`--no-destructive`) brings `before` to:
 /// `desired`, plus the tables, columns and enum types that `dropped` (the changes left out)
 /// would have dropped, as `before` has them. `before` is the live schema renamed the way
@@ -654,6 +709,53 @@ mod tests {
             vec![]
         );
         assert_eq!(kept_after(&before, &desired, &[]), desired);
+    }
+
+    #[test]
+    fn drops_and_type_changes_of_what_a_view_uses_are_blocked() {
+        let mut before = schema(vec![users(vec![
+            col("id", "INTEGER"),
+            col("nick", "TEXT"),
+            col("age", "INTEGER"),
+        ])]);
+        before.view_uses.push(crate::schema::ViewUse {
+            view: "nicks".into(),
+            table: "users".into(),
+            column: "nick".into(),
+        });
+        let mut age_text = col("age", "TEXT");
+        age_text.nullable = true;
+        let after = schema(vec![users(vec![col("id", "INTEGER"), age_text.clone()])]);
+        let (_, changes, _) = compare(&before, &after, &Renames::default()).unwrap();
+        let blocked = blocked_by_views(&before, &changes, &Renames::default(), true);
+        assert_eq!(
+            blocked,
+            vec!["drop column users.nick: used by view(s) nicks".to_owned()]
+        );
+        // Left out by --no-destructive: nothing to refuse.
+        assert!(blocked_by_views(&before, &changes, &Renames::default(), false).is_empty());
+        // A type change of a used column.
+        before.view_uses[0].column = "age".into();
+        let blocked = blocked_by_views(&before, &changes, &Renames::default(), true);
+        assert_eq!(
+            blocked,
+            vec!["change the type of users.age: used by view(s) nicks".to_owned()]
+        );
+        // A table renamed with --rename-table and then dropped column still counts.
+        before.view_uses[0].column = "nick".into();
+        let mut renamed_after = after.clone();
+        let mut t = renamed_after.tables.remove("users").unwrap();
+        t.name = "people".into();
+        renamed_after.tables.clear();
+        renamed_after.order.clear();
+        renamed_after.push(t);
+        let r = Renames::parse(&[], &["users:people".into()]).unwrap();
+        let (_, changes, _) = compare(&before, &renamed_after, &r).unwrap();
+        let blocked = blocked_by_views(&before, &changes, &r, true);
+        assert_eq!(
+            blocked,
+            vec!["drop column people.nick: used by view(s) nicks".to_owned()]
+        );
     }
 
     #[test]

@@ -30,6 +30,18 @@ pub struct Schema {
     /// column); its default reads as [`serial_default`] whatever the name. Not compared:
     /// a renamed table's or column's sequence is renamed with it.
     pub sequences: BTreeMap<(String, String), String>,
+    /// PostgreSQL: which views use which tables and columns (`column` empty: the table as a
+    /// whole). Not compared: PostgreSQL refuses to drop, or change the type of, what a view
+    /// uses, so make-migrations stops on such a change before writing a file that would fail.
+    pub view_uses: Vec<ViewUse>,
+}
+
+/// A view that uses a table's column (or the table).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViewUse {
+    pub view: String,
+    pub table: String,
+    pub column: String,
 }
 
 impl Schema {

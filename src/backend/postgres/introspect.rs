@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use crate::backend::{Backend, DbError, Row, Value, text_at as text};
 use crate::schema::sql::quote;
 use crate::schema::{
-    CheckConstraint, Column, ForeignKey, Index, Schema, Table, Unique, normalize_sql,
+    CheckConstraint, Column, ForeignKey, Index, Schema, Table, Unique, ViewUse, normalize_sql,
     strip_outer_parens,
 };
 use crate::tables::{LEASE_TABLE, LOCK_TABLE, MIGRATIONS_TABLE};
@@ -78,6 +78,19 @@ const ENUMS: &str = "SELECT t.typname, string_agg(e.enumlabel, chr(31) ORDER BY 
     JOIN pg_namespace n ON n.oid = t.typnamespace \
     WHERE n.nspname = current_schema() GROUP BY t.typname";
 
+/// The views (and materialized views, of any schema) that use the current schema's tables
+/// and their columns, from the dependencies PostgreSQL keeps for their rewrite rules.
+const VIEW_USES: &str = "SELECT DISTINCT CASE WHEN vn.nspname = current_schema() THEN v.relname \
+    ELSE vn.nspname || '.' || v.relname END, t.relname, COALESCE(a.attname, '') \
+    FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid \
+    JOIN pg_class v ON v.oid = r.ev_class JOIN pg_namespace vn ON vn.oid = v.relnamespace \
+    JOIN pg_class t ON t.oid = d.refobjid JOIN pg_namespace tn ON tn.oid = t.relnamespace \
+    LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid \
+    AND d.refobjsubid > 0 \
+    WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass \
+    AND tn.nspname = current_schema() AND t.relkind IN ('r', 'p') AND v.oid <> t.oid \
+    ORDER BY 1, 2, 3";
+
 /// Every table and enum type of the session's current schema but jetbase's own tables.
 ///
 /// # Errors
@@ -116,6 +129,13 @@ pub async fn schema(db: &mut dyn Backend) -> Result<Schema, DbError> {
     }
     for r in db.query(ENUMS, &[]).await? {
         out.enums.insert(text(&r, 0), list(&r, 1));
+    }
+    for r in db.query(VIEW_USES, &[]).await? {
+        out.view_uses.push(ViewUse {
+            view: text(&r, 0),
+            table: text(&r, 1),
+            column: text(&r, 2),
+        });
     }
     Ok(out)
 }
