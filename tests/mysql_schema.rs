@@ -668,7 +668,10 @@ fn no_destructive_leaves_drops_out() {
     let up = plan_for(&introspect(&a), &introspect(&b), &Renames::default(), false);
     assert_eq!(
         up.skipped,
-        ["drop table posts", "drop column users.name"],
+        [
+            "drop table posts (--no-destructive)",
+            "drop column users.name (--no-destructive)"
+        ],
         "{up:#?}"
     );
     run_plan(&a, &up);
