@@ -620,6 +620,58 @@ fn postgres_change_to_what_a_view_uses_is_refused_before_writing() {
     assert_eq!(p.rows("SELECT count(*) FROM nicks"), vec![vec!["0"]]);
 }
 
+/// MySQL/MariaDB cannot undo DDL, so a file that fails halfway leaves its first statements
+/// applied: make-migrations tries it on the scratch copy (the tables without their rows)
+/// first. Here a table the models do not know (kept by --no-destructive) has a foreign key
+/// to a column whose type the models change, which the server refuses: nothing is written
+/// and the live table is untouched.
+#[test]
+fn mariadb_file_that_fails_on_the_copy_is_not_written() {
+    let Some(py) = python() else {
+        return;
+    };
+    let Some(p) = Project::on(&common::MYSQL) else {
+        return;
+    };
+    let users = |ty: &str| {
+        format!(
+            "from sqlalchemy import BigInteger\n\nclass User(Base):\n    __tablename__ = \"users\"\n    id: Mapped[int] = mapped_column({ty}, primary_key=True, autoincrement=False)\n    email: Mapped[str] = mapped_column(String(80))\n"
+        )
+    };
+    models(&p, &users("Integer"));
+    make(&p, &py, &["-v", "1", "users"]).expect(0);
+    p.write(
+        "V2__legacy.sql",
+        "-- upgrade\nCREATE TABLE legacy (id INTEGER PRIMARY KEY, user_id INTEGER, FOREIGN KEY (user_id) REFERENCES users (id));\n-- rollback\nDROP TABLE legacy;\n",
+    );
+    p.run(&["upgrade"]).expect(0);
+    let id_type = || {
+        p.rows(
+            "SELECT data_type FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'users' AND column_name = 'id'",
+        )
+    };
+    let before = id_type();
+    models(
+        &p,
+        &format!(
+            "{}    nickname: Mapped[Optional[str]] = mapped_column(String(40))\n",
+            users("BigInteger")
+        ),
+    );
+    let r = make(&p, &py, &["-v", "3", "wider", "--no-destructive"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("the generated upgrade fails on a copy of the database")
+            && r.stderr.contains("nothing was written"),
+        "{}",
+        r.stderr
+    );
+    assert!(!p.migrations().join("V3__wider.sql").exists());
+    assert_eq!(id_type(), before);
+    assert!(p.tables().iter().all(|t| !t.starts_with("jetbase_scratch")));
+}
+
 #[test]
 fn lost_and_gained_column_hints_the_rename_flag() {
     let Some(py) = python() else {

@@ -508,12 +508,25 @@ async fn current_schema(
     pending: &[&MigrationFile],
     dev_url: Option<&str>,
 ) -> Result<(Schema, Vec<(String, String)>), Error> {
-    let read = |e| Error::db("reading the database's schema")(e);
-    if target != Target::Sqlite {
-        return current_server_schema(target, settings, live, pending, dev_url)
+    match target {
+        Target::Sqlite => current_sqlite(settings, live, pending).await,
+        Target::Postgres => current_postgres(live, pending)
             .await
-            .map(|s| (s, Vec::new()));
+            .map(|s| (s, Vec::new())),
+        Target::Mysql => current_mysql(settings, live, pending, dev_url).await,
     }
+}
+
+fn read_error(e: DbError) -> Error {
+    Error::db("reading the database's schema")(e)
+}
+
+/// [`current_schema`] on SQLite: an in-memory copy of `sqlite_master`.
+async fn current_sqlite(
+    settings: &Settings,
+    live: &mut dyn Backend,
+    pending: &[&MigrationFile],
+) -> Result<(Schema, Vec<(String, String)>), Error> {
     let objects = live
         .query(
             "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL \
@@ -521,7 +534,7 @@ async fn current_schema(
             &[],
         )
         .await
-        .map_err(read)?;
+        .map_err(read_error)?;
     let mut statements: Vec<(String, String)> = objects
         .iter()
         .map(|r| {
@@ -532,51 +545,54 @@ async fn current_schema(
         })
         .collect();
     if pending.is_empty() {
-        let schema = introspect(target, live).await.map_err(read)?;
+        let schema = introspect(Target::Sqlite, live).await.map_err(read_error)?;
         return Ok((schema, statements));
     }
-    statements.extend(pending_statements(target, live, pending)?);
+    statements.extend(pending_statements(Target::Sqlite, live, pending)?);
     let mut db = scratch(settings).await?;
     let result = run_all(db.as_mut(), &statements).await;
     let schema = match result {
-        Ok(()) => introspect(target, db.as_mut()).await.map_err(read),
+        Ok(()) => introspect(Target::Sqlite, db.as_mut())
+            .await
+            .map_err(read_error),
         Err(e) => Err(e),
     };
     db.close().await;
     Ok((schema?, statements))
 }
 
-/// [`current_schema`] on PostgreSQL and MySQL/MariaDB.
-async fn current_server_schema(
-    target: Target,
+/// [`current_schema`] on PostgreSQL: the pending files run on the live database inside a
+/// transaction that is rolled back.
+async fn current_postgres(
+    live: &mut dyn Backend,
+    pending: &[&MigrationFile],
+) -> Result<Schema, Error> {
+    if pending.is_empty() {
+        return introspect(Target::Postgres, live).await.map_err(read_error);
+    }
+    let files = pending_statements(Target::Postgres, live, pending)?;
+    rolled_back(live, async |db| {
+        // The pending files' DDL locks live tables until the rollback: never wait long
+        // behind an application's transactions for that.
+        db.execute_raw("SET LOCAL lock_timeout = '10s'")
+            .await
+            .map_err(Error::db("limiting the comparison's lock waits"))?;
+        run_all(db, &files).await?;
+        introspect(Target::Postgres, db).await.map_err(read_error)
+    })
+    .await
+}
+
+/// [`current_schema`] on MySQL/MariaDB, whose DDL is not transactional: the live schema
+/// (`SHOW CREATE TABLE`) is copied into a scratch database and the pending files run there;
+/// one that names the live database, or another of the server, would change it for real.
+async fn current_mysql(
     settings: &Settings,
     live: &mut dyn Backend,
     pending: &[&MigrationFile],
     dev_url: Option<&str>,
-) -> Result<Schema, Error> {
-    let read = |e| Error::db("reading the database's schema")(e);
-    if pending.is_empty() {
-        return introspect(target, live).await.map_err(read);
-    }
-    let files = pending_statements(target, live, pending)?;
-    if target == Target::Postgres {
-        return rolled_back(live, async |db| {
-            // The pending files' DDL locks live tables until the rollback: never wait long
-            // behind an application's transactions for that.
-            db.execute_raw("SET LOCAL lock_timeout = '10s'")
-                .await
-                .map_err(Error::db("limiting the comparison's lock waits"))?;
-            run_all(db, &files).await?;
-            introspect(target, db).await.map_err(read)
-        })
-        .await;
-    }
-    // MySQL/MariaDB.
-    // DDL is not transactional: the live schema is copied into a scratch database and
-    // the pending files run there; one that names the live database, or another of
-    // the server, would change it for real.
-    refuse_other_databases(settings, live, &files, dev_url).await?;
-    let today = introspect(target, live).await.map_err(read)?;
+) -> Result<(Schema, Vec<(String, String)>), Error> {
+    let today = introspect(Target::Mysql, live).await.map_err(read_error)?;
     let mut copy = vec![(
         "switching foreign key checks off".to_owned(),
         "SET FOREIGN_KEY_CHECKS = 0".to_owned(),
@@ -590,58 +606,88 @@ async fn current_server_schema(
         "switching foreign key checks on".to_owned(),
         "SET FOREIGN_KEY_CHECKS = 1".to_owned(),
     ));
+    if pending.is_empty() {
+        return Ok((today, copy));
+    }
+    let files = pending_statements(Target::Mysql, live, pending)?;
+    refuse_other_databases(settings, live, &files, dev_url).await?;
     copy.extend(files);
-    with_mysql_scratch(settings, live, dev_url, async |db| {
+    let schema = with_mysql_scratch(settings, live, dev_url, async |db| {
         run_all(db, &copy).await?;
-        introspect(target, db).await.map_err(read)
+        introspect(Target::Mysql, db).await.map_err(read_error)
     })
-    .await
+    .await?;
+    Ok((schema, copy))
 }
 
-/// SQLite: the generated file tried on an in-memory copy of the database (its schema and
-/// the pending files, `copy`) before it is written. The upgrade and then the rollback must
-/// run there: a statement the database refuses (a view of its own using a column the
-/// models drop, ...) stops make-migrations, and nothing is written. What either leaves
+/// The generated file tried on a copy of the database (its schema and the pending files,
+/// `copy`) before it is written: SQLite in memory, MySQL/MariaDB in a scratch database (its
+/// tables without rows). The upgrade and then the rollback must run there: a statement the
+/// database refuses (a view of its own using a column the models drop, an index MySQL
+/// cannot build, ...) stops make-migrations, and nothing is written. What either leaves
 /// different from its goal comes back as warnings.
 async fn try_on_copy(
-    settings: &Settings,
+    target: Target,
+    db: &mut dyn Backend,
     copy: &[(String, String)],
     sections: [(&str, &plan::Plan, &Schema); 2],
 ) -> Result<Vec<String>, Error> {
-    let mut db = scratch(settings).await?;
-    let result = async {
-        run_all(db.as_mut(), copy).await?;
-        let mut warnings = Vec::new();
-        for (section, plan, goal) in sections {
-            for (i, step) in plan.steps.iter().enumerate() {
-                db.execute_raw(&step.sql).await.map_err(|e| Error::Models {
-                    message: format!(
-                        "the generated {section} fails on a copy of the database, at its statement {} of {}: {e}\n  statement: {}",
-                        i + 1,
-                        plan.steps.len(),
-                        step.sql.split_whitespace().collect::<Vec<_>>().join(" ")
-                    ),
-                    hint: "nothing was written. The database's own views and triggers may use what the models drop or change: change or drop them in a migration file first (it may stay pending), then run make-migrations again".into(),
-                })?;
-            }
-            let reached = introspect(Target::Sqlite, db.as_mut())
-                .await
-                .map_err(Error::db("reading the copy of the database"))?;
-            let (_, left, _) =
-                compare(&reached, goal, &Renames::default()).map_err(Error::usage)?;
-            if !left.is_empty() {
-                warnings.push(format!(
-                    "the generated {section}, tried on a copy of the database, leaves it different from {}: {}",
-                    if section == "upgrade" { "the models" } else { "where it started" },
-                    left.iter().map(Change::describe).collect::<Vec<_>>().join("; ")
-                ));
-            }
+    run_all(db, copy).await?;
+    let mut warnings = Vec::new();
+    for (section, plan, goal) in sections {
+        for (i, step) in plan.steps.iter().enumerate() {
+            db.execute_raw(&step.sql).await.map_err(|e| Error::Models {
+                message: format!(
+                    "the generated {section} fails on a copy of the database, at its statement {} of {}: {e}\n  statement: {}",
+                    i + 1,
+                    plan.steps.len(),
+                    step.sql.split_whitespace().collect::<Vec<_>>().join(" ")
+                ),
+                hint: "nothing was written. The database's own views and triggers may use what the models drop or change: change or drop them in a migration file first (it may stay pending), then run make-migrations again".into(),
+            })?;
         }
-        Ok(warnings)
+        let reached = introspect(target, db)
+            .await
+            .map_err(Error::db("reading the copy of the database"))?;
+        let (_, left, _) = compare(&reached, goal, &Renames::default()).map_err(Error::usage)?;
+        if !left.is_empty() {
+            warnings.push(format!(
+                "the generated {section}, tried on a copy of the database, leaves it different from {}: {}",
+                if section == "upgrade" { "the models" } else { "where it started" },
+                left.iter().map(Change::describe).collect::<Vec<_>>().join("; ")
+            ));
+        }
     }
-    .await;
-    db.close().await;
-    result
+    Ok(warnings)
+}
+
+/// [`try_on_copy`] where the target has a copy to try on (not PostgreSQL: its copy would be
+/// the live database, whose tables the file's DDL would lock and rewrite).
+async fn try_file(
+    target: Target,
+    settings: &Settings,
+    dev_url: Option<&str>,
+    copy: &[(String, String)],
+    sections: [(&str, &plan::Plan, &Schema); 2],
+) -> Result<Vec<String>, Error> {
+    match target {
+        Target::Sqlite => {
+            let mut db = scratch(settings).await?;
+            let result = try_on_copy(target, db.as_mut(), copy, sections).await;
+            db.close().await;
+            result
+        }
+        Target::Mysql => {
+            let mut live = open(settings, OpenMode::ReadWrite).await?;
+            let result = with_mysql_scratch(settings, live.as_mut(), dev_url, async |db| {
+                try_on_copy(target, db, copy, sections).await
+            })
+            .await;
+            live.close().await;
+            result
+        }
+        Target::Postgres => Ok(Vec::new()),
+    }
 }
 
 /// The models' schema: their DDL run on a scratch database (SQLite: in memory; PostgreSQL:
@@ -851,18 +897,18 @@ pub async fn make_migrations(settings: &Settings, opts: &MakeOptions) -> Result<
         return Ok(report);
     }
     views_allow(&current, &changes, opts, options.destructive)?;
-    if target == Target::Sqlite {
-        let left = try_on_copy(
-            settings,
-            &copy,
-            [
-                ("upgrade", &upgrade, &upgraded),
-                ("rollback", &rollback, &current),
-            ],
-        )
-        .await?;
-        report.warnings.extend(left);
-    }
+    let tried = try_file(
+        target,
+        settings,
+        opts.dev_url.as_deref(),
+        &copy,
+        [
+            ("upgrade", &upgrade, &upgraded),
+            ("rollback", &rollback, &current),
+        ],
+    )
+    .await?;
+    report.warnings.extend(tried);
     let header = Header {
         models: shown_paths,
         dialect: dialect.to_owned(),
