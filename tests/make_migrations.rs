@@ -672,6 +672,57 @@ fn mariadb_file_that_fails_on_the_copy_is_not_written() {
     assert!(p.tables().iter().all(|t| !t.starts_with("jetbase_scratch")));
 }
 
+/// PostgreSQL refuses to change the type of a column a generated column reads: the
+/// generated column is dropped before the change and made again after, with its index
+/// and CHECK constraint, and its values are computed again; the rollback does the same.
+#[test]
+fn postgres_type_change_of_a_column_a_generated_column_reads() {
+    let Some(py) = python() else {
+        return;
+    };
+    let Some(p) = Project::on(&common::POSTGRES) else {
+        return;
+    };
+    let docs = |title: &str| {
+        format!(
+            "from sqlalchemy import Computed\n\nclass Doc(Base):\n    __tablename__ = \"docs\"\n    __table_args__ = (Index(\"ix_docs_title_len\", \"title_len\"), CheckConstraint(\"title_len < 1000\", name=\"ck_docs_title_len\"))\n    id: Mapped[int] = mapped_column(primary_key=True)\n    title: Mapped[str] = mapped_column({title})\n    title_len: Mapped[int] = mapped_column(Integer, Computed(\"length(title)\", persisted=True))\n"
+        )
+    };
+    models(&p, &docs("String(100)"));
+    make(&p, &py, &["-v", "1", "docs"]).expect(0);
+    p.run(&["upgrade"]).expect(0);
+    p.exec("INSERT INTO docs (id, title) VALUES (1, 'four')");
+    models(&p, &docs("Text"));
+    make(&p, &py, &["-v", "2", "wider"]).expect(0);
+    let text = std::fs::read_to_string(p.migrations().join("V2__wider.sql")).unwrap();
+    let upgrade = text.split("-- rollback").next().unwrap();
+    assert!(
+        upgrade.contains("DROP COLUMN \"title_len\"") && upgrade.contains("ADD COLUMN"),
+        "{text}"
+    );
+    p.run(&["upgrade"]).expect(0);
+    assert_eq!(
+        p.rows("SELECT title, title_len FROM docs"),
+        vec![vec!["four", "4"]]
+    );
+    let objects = || {
+        p.rows(
+            "SELECT (SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_docs_title_len'), (SELECT count(*) FROM pg_constraint WHERE conname = 'ck_docs_title_len')",
+        )
+    };
+    assert_eq!(objects(), vec![vec!["1", "1"]]);
+    assert_eq!(
+        make(&p, &py, &["--check"]).expect(0).stdout,
+        "No changes detected.\n"
+    );
+    p.run(&["rollback"]).expect(0);
+    assert_eq!(
+        p.rows("SELECT data_type, (SELECT title_len FROM docs) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'docs' AND column_name = 'title'"),
+        vec![vec!["character varying", "4"]]
+    );
+    assert_eq!(objects(), vec![vec!["1", "1"]]);
+}
+
 #[test]
 fn lost_and_gained_column_hints_the_rename_flag() {
     let Some(py) = python() else {

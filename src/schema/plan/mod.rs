@@ -74,6 +74,19 @@ pub fn plan(
     }
 }
 
+/// `sql` names `table` (or any name) as a whole word (case-insensitive, quoted or not).
+pub(super) fn mentions(sql: &str, table: &str) -> bool {
+    let lower = sql.to_ascii_lowercase();
+    let t = table.to_ascii_lowercase();
+    let bytes = lower.as_bytes();
+    lower.match_indices(&t).any(|(at, _)| {
+        let before = at.checked_sub(1).map(|i| bytes[i]);
+        let after = bytes.get(at + t.len()).copied();
+        let word = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_');
+        !word(before) && !word(after)
+    })
+}
+
 pub(super) fn step(sql: String) -> Step {
     Step { sql, warning: None }
 }

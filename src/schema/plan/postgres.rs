@@ -9,7 +9,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{Plan, PlanOptions, renamed_indexes, renames, step, warn};
+use super::{Plan, PlanOptions, mentions, renamed_indexes, renames, step, warn};
 use crate::schema::diff::Change;
 use crate::schema::sql::quote;
 use crate::schema::{Column, ForeignKey, Schema, Table};
@@ -380,10 +380,47 @@ fn add_constraints(old: &Table, t: &Table, plan: &mut Plan) {
     }
 }
 
+/// The generated columns of `t` that read a column whose type changes: PostgreSQL refuses
+/// that type change ("cannot alter type of a column used by a generated column"), so they
+/// are dropped before it and made again after (their values are computed: nothing is
+/// lost).
+fn remade_generated<'a>(old: &Table, t: &'a Table, changes: &[Change]) -> Vec<&'a Column> {
+    let retyped: Vec<&str> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::AlterColumn { table, column, .. } if table == &t.name => {
+                let (was, new) = (old.column(column)?, t.column(column)?);
+                (was.data_type != new.data_type).then_some(column.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    t.columns
+        .iter()
+        .filter(|g| {
+            let kept = old.column(&g.name).is_some_and(|o| o.generated.is_some());
+            g.generated.as_ref().is_some_and(|(expr, _)| {
+                kept && !retyped.contains(&g.name.as_str())
+                    && retyped.iter().any(|c| mentions(expr, c))
+            })
+        })
+        .collect()
+}
+
 /// A table's column changes: drops, then changes, then additions (a new generated column
 /// may read a column whose type changes; a dropped one may read a column that changes).
 fn columns(old: &Table, t: &Table, changes: &[Change], options: PlanOptions, plan: &mut Plan) {
     let table = quote(&t.name);
+    let remade = remade_generated(old, t, changes);
+    for g in &remade {
+        plan.steps.push(warn(
+            format!("ALTER TABLE {table} DROP COLUMN {}", quote(&g.name)),
+            format!(
+                "{}.{} is made again: it reads a column whose type changes, which PostgreSQL refuses while it exists",
+                t.name, g.name
+            ),
+        ));
+    }
     let pass = |c: &Change| match c {
         Change::DropColumn { .. } => 0,
         Change::AlterColumn { .. } => 1,
@@ -426,13 +463,47 @@ fn columns(old: &Table, t: &Table, changes: &[Change], options: PlanOptions, pla
             }
             Change::AlterColumn {
                 table: tb, column, ..
-            } if tb == &t.name => {
+            } if tb == &t.name && !remade.iter().any(|g| &g.name == column) => {
                 let (Some(new), Some(was)) = (t.column(column), old.column(column)) else {
                     continue;
                 };
                 alter_column(&t.name, was, new, plan);
             }
             _ => {}
+        }
+    }
+    // The generated columns dropped above, made again with what their drop took along:
+    // their indexes, UNIQUE and CHECK constraints (new ones are added later anyway).
+    for g in remade {
+        plan.steps.push(step(format!(
+            "ALTER TABLE {table} ADD COLUMN {}",
+            column_sql(g)
+        )));
+        for i in &t.indexes {
+            let had = old.indexes.iter().any(|o| o.name == i.name);
+            if had && mentions(&i.create_sql, &g.name) {
+                plan.steps.push(step(i.create_sql.clone()));
+            }
+        }
+        for u in &t.uniques {
+            if u.columns.contains(&g.name) && old.uniques.iter().any(|x| x.columns == u.columns) {
+                plan.steps.push(step(format!(
+                    "ALTER TABLE {table} ADD {}UNIQUE ({})",
+                    named(u.name.as_ref()),
+                    cols(&u.columns)
+                )));
+            }
+        }
+        for c in &t.checks {
+            if mentions(&c.expression, &g.name)
+                && old.checks.iter().any(|x| x.expression == c.expression)
+            {
+                plan.steps.push(step(format!(
+                    "ALTER TABLE {table} ADD {}CHECK ({})",
+                    named(c.name.as_ref()),
+                    c.expression
+                )));
+            }
         }
     }
 }

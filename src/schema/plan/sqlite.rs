@@ -6,7 +6,7 @@
 //! its children): the plan says so with [`Plan::foreign_keys_off`], which the file carries as
 //! `-- jetbase: foreign_keys=off`.
 
-use super::{Plan, PlanOptions, REBUILD_PREFIX, create_sql, step, warn};
+use super::{Plan, PlanOptions, REBUILD_PREFIX, create_sql, mentions, step, warn};
 use crate::schema::diff::Change;
 use crate::schema::sql::{self, quote};
 use crate::schema::{Schema, Table};
@@ -365,17 +365,4 @@ fn copy_warnings(old: &Table, new: &Table, options: PlanOptions) -> Vec<String> 
         ));
     }
     warnings
-}
-
-/// `sql` names `table` as a whole word (case-insensitive, quoted or not).
-fn mentions(sql: &str, table: &str) -> bool {
-    let lower = sql.to_ascii_lowercase();
-    let t = table.to_ascii_lowercase();
-    let bytes = lower.as_bytes();
-    lower.match_indices(&t).any(|(at, _)| {
-        let before = at.checked_sub(1).map(|i| bytes[i]);
-        let after = bytes.get(at + t.len()).copied();
-        let word = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_');
-        !word(before) && !word(after)
-    })
 }
