@@ -366,11 +366,12 @@ async fn with_mysql_scratch<T>(
     result
 }
 
-/// Drop every table of the connection's database (the `--dev-url` one after use).
+/// Drop every view and table of the connection's database (the `--dev-url` one after use).
 async fn empty_mysql(db: &mut dyn Backend) -> Result<(), Error> {
     let tables = db
         .query(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()",
+            "SELECT table_name, table_type = 'VIEW' FROM information_schema.tables \
+             WHERE table_schema = DATABASE() ORDER BY table_type = 'VIEW' DESC",
             &[],
         )
         .await
@@ -380,8 +381,13 @@ async fn empty_mysql(db: &mut dyn Backend) -> Result<(), Error> {
         .map_err(Error::db("emptying the --dev-url database"))?;
     for t in tables {
         let name = backend::text_at(&t, 0);
+        let kind = if backend::int_at(&t, 1) == 1 {
+            "VIEW"
+        } else {
+            "TABLE"
+        };
         db.execute_raw(&format!(
-            "DROP TABLE IF EXISTS `{}`",
+            "DROP {kind} IF EXISTS `{}`",
             name.replace('`', "``")
         ))
         .await
@@ -583,6 +589,50 @@ async fn current_postgres(
     .await
 }
 
+/// The live database's views as statements that make them in the scratch copy (a pending
+/// file may alter or drop one), each after the views it reads.
+async fn mysql_views(
+    settings: &Settings,
+    live: &mut dyn Backend,
+) -> Result<Vec<(String, String)>, Error> {
+    let read = Error::db("reading the database's views");
+    let Some(db) = settings.connect.url.database() else {
+        return Ok(Vec::new());
+    };
+    let names = live
+        .query(
+            "SELECT TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME",
+            &[],
+        )
+        .await
+        .map_err(read)?;
+    let mut views = Vec::new();
+    for r in names {
+        let name = backend::text_at(&r, 0);
+        let shown = live
+            .query(
+                &format!("SHOW CREATE VIEW `{}`", name.replace('`', "``")),
+                &[],
+            )
+            .await
+            .map_err(Error::db("reading the database's views"))?;
+        let create = shown
+            .first()
+            .map(|r| backend::text_at(r, 1))
+            .unwrap_or_default();
+        views.push((name, crate::schema::scratch::mysql_view_copy(&create, db)));
+    }
+    Ok(crate::schema::scratch::view_order(&views)
+        .into_iter()
+        .map(|i| {
+            (
+                format!("the database's view {}", views[i].0),
+                views[i].1.clone(),
+            )
+        })
+        .collect())
+}
+
 /// [`current_schema`] on MySQL/MariaDB, whose DDL is not transactional: the live schema
 /// (`SHOW CREATE TABLE`) is copied into a scratch database and the pending files run there;
 /// one that names the live database, or another of the server, would change it for real.
@@ -602,6 +652,7 @@ async fn current_mysql(
             copy.push((format!("the database's table {}", t.name), sql.clone()));
         }
     }
+    copy.extend(mysql_views(settings, live).await?);
     copy.push((
         "switching foreign key checks on".to_owned(),
         "SET FOREIGN_KEY_CHECKS = 1".to_owned(),

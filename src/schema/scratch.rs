@@ -315,6 +315,52 @@ pub fn named_database<'a>(sql: &str, dbs: &[&'a str]) -> Option<&'a str> {
     None
 }
 
+/// A MySQL/MariaDB view as `SHOW CREATE VIEW` gives it, made fit for the scratch copy:
+/// without the live database's name, which the server writes before every table it reads
+/// (`` `live`.`t` ``: the copy's view must read the copy's tables), and without its
+/// `DEFINER` (naming another user needs a privilege; the copy's user defines it).
+#[must_use]
+pub fn mysql_view_copy(create: &str, live_db: &str) -> String {
+    let qualifier = format!("`{}`.", live_db.replace('`', "``"));
+    let mut out = create.replace(&qualifier, "");
+    if let Some(at) = out.find("DEFINER=") {
+        // DEFINER=`user`@`host` (or CURRENT_USER), then a space.
+        let rest = &out[at..];
+        let end = rest.find(' ').unwrap_or(rest.len());
+        out = format!("{}{}", &out[..at], rest[end..].trim_start());
+    }
+    out
+}
+
+/// An order in which views can be made: each after the views its statement names
+/// (`` `name` ``); views in a cycle (or named by mistake) come last, in the order given.
+#[must_use]
+pub fn view_order(views: &[(String, String)]) -> Vec<usize> {
+    let names_other = |i: usize, j: usize| {
+        i != j
+            && views[i]
+                .1
+                .contains(&format!("`{}`", views[j].0.replace('`', "``")))
+    };
+    let mut placed: Vec<usize> = Vec::new();
+    loop {
+        let next = (0..views.len()).find(|&i| {
+            !placed.contains(&i)
+                && (0..views.len()).all(|j| !names_other(i, j) || placed.contains(&j))
+        });
+        match next {
+            Some(i) => placed.push(i),
+            None => break,
+        }
+    }
+    for i in 0..views.len() {
+        if !placed.contains(&i) {
+            placed.push(i);
+        }
+    }
+    placed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -511,6 +557,47 @@ mod tests {
         ] {
             assert_eq!(statement(Target::Postgres, sql), Scratch::Run, "{sql}");
         }
+    }
+
+    #[test]
+    fn mysql_views_are_copied_without_the_live_database_and_their_definer() {
+        let shown = "CREATE ALGORITHM=UNDEFINED DEFINER=`migrator`@`%` SQL SECURITY DEFINER VIEW `nicks` AS select `app`.`users`.`id` AS `id`,`app`.`users`.`nick` AS `nick` from `app`.`users`";
+        assert_eq!(
+            mysql_view_copy(shown, "app"),
+            "CREATE ALGORITHM=UNDEFINED SQL SECURITY DEFINER VIEW `nicks` AS select `users`.`id` AS `id`,`users`.`nick` AS `nick` from `users`"
+        );
+        // Another database's name stays: the copy reads it as the live view does.
+        assert!(
+            mysql_view_copy(
+                "CREATE VIEW `v` AS select `other`.`t`.`a` AS `a` from `other`.`t`",
+                "app"
+            )
+            .contains("`other`.`t`")
+        );
+    }
+
+    #[test]
+    fn views_are_made_after_the_views_they_read() {
+        let views = vec![
+            (
+                "a_top".to_owned(),
+                "VIEW `a_top` AS select * from `m_mid`".to_owned(),
+            ),
+            (
+                "m_mid".to_owned(),
+                "VIEW `m_mid` AS select * from `z_base`".to_owned(),
+            ),
+            (
+                "z_base".to_owned(),
+                "VIEW `z_base` AS select * from `users`".to_owned(),
+            ),
+        ];
+        assert_eq!(view_order(&views), vec![2, 1, 0]);
+        let cycle = vec![
+            ("a".to_owned(), "`b`".to_owned()),
+            ("b".to_owned(), "`a`".to_owned()),
+        ];
+        assert_eq!(view_order(&cycle), vec![0, 1]);
     }
 
     #[test]
