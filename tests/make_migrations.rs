@@ -723,12 +723,12 @@ fn postgres_type_change_of_a_column_a_generated_column_reads() {
     assert_eq!(objects(), vec![vec!["1", "1"]]);
 }
 
-/// MySQL/MariaDB: the scratch copy holds the database's views too (a view over a view made
-/// after it), so a pending file that drops or replaces one runs there as it will on the
-/// database; a view the server kept although its table lost a column is left out of the
+/// MySQL/MariaDB: the scratch copy holds the database's views (a view over a view made
+/// after it), triggers and routines too, so a pending file that drops or replaces one runs
+/// there as it will on the database; a view the server kept although its table lost a column is left out of the
 /// copy; a --dev-url database is left without them.
 #[test]
-fn mariadb_pending_file_that_drops_a_view_counts_on_the_copy() {
+fn mariadb_pending_file_that_drops_a_view_trigger_or_routine_counts_on_the_copy() {
     let Some(py) = python() else {
         return;
     };
@@ -744,12 +744,12 @@ fn mariadb_pending_file_that_drops_a_view_counts_on_the_copy() {
     make(&p, &py, &["-v", "1", "users"]).expect(0);
     p.write(
         "V2__views.sql",
-        "-- upgrade\nCREATE VIEW z_nicks AS SELECT id, nick FROM users;\nCREATE VIEW a_short AS SELECT id FROM z_nicks WHERE id < 10;\nCREATE TABLE side (id INTEGER PRIMARY KEY, x INTEGER);\nCREATE VIEW broken AS SELECT x FROM side;\nALTER TABLE side DROP COLUMN x;\n-- rollback\nDROP VIEW broken;\nDROP TABLE side;\nDROP VIEW a_short;\nDROP VIEW z_nicks;\n",
+        "-- upgrade\nCREATE VIEW z_nicks AS SELECT id, nick FROM users;\nCREATE VIEW a_short AS SELECT id FROM z_nicks WHERE id < 10;\nCREATE TABLE side (id INTEGER PRIMARY KEY, x INTEGER);\nCREATE VIEW broken AS SELECT x FROM side;\nALTER TABLE side DROP COLUMN x;\nCREATE TRIGGER users_nick BEFORE INSERT ON users FOR EACH ROW SET NEW.nick = LOWER(NEW.nick);\nCREATE PROCEDURE count_users() SELECT count(*) FROM users;\n-- rollback\nDROP PROCEDURE count_users;\nDROP TRIGGER users_nick;\nDROP VIEW broken;\nDROP TABLE side;\nDROP VIEW a_short;\nDROP VIEW z_nicks;\n",
     );
     p.run(&["upgrade"]).expect(0);
     p.write(
         "V3__views.sql",
-        "-- upgrade\nDROP VIEW a_short;\nCREATE OR REPLACE VIEW z_nicks AS SELECT id FROM users;\n-- rollback\nCREATE OR REPLACE VIEW z_nicks AS SELECT id, nick FROM users;\nCREATE VIEW a_short AS SELECT id FROM z_nicks WHERE id < 10;\n",
+        "-- upgrade\nDROP VIEW a_short;\nCREATE OR REPLACE VIEW z_nicks AS SELECT id FROM users;\nDROP TRIGGER users_nick;\nDROP PROCEDURE count_users;\n-- rollback\nCREATE PROCEDURE count_users() SELECT count(*) FROM users;\nCREATE TRIGGER users_nick BEFORE INSERT ON users FOR EACH ROW SET NEW.nick = LOWER(NEW.nick);\nCREATE OR REPLACE VIEW z_nicks AS SELECT id, nick FROM users;\nCREATE VIEW a_short AS SELECT id FROM z_nicks WHERE id < 10;\n",
     );
     models(
         &p,

@@ -282,15 +282,21 @@ async fn scratch(settings: &Settings) -> Result<Box<dyn Backend>, Error> {
     Ok(backend::connect(&spec, OpenMode::ReadWrite).await?)
 }
 
-/// How the scratch copy names a view of the database it copies: such a view may fail to be
-/// made there (MySQL keeps a view whose table lost a column it reads) and is then left out,
-/// as nothing but a pending file that touches it needs it.
-const COPIED_VIEW: &str = "the database's view ";
+/// How the scratch copy names the views, routines and triggers of the database it copies:
+/// one may fail to be made there (MySQL keeps a view whose table lost a column it reads; a
+/// function may need a privilege the copy's user lacks) and is then left out, as nothing
+/// but a pending file that touches it needs it.
+const COPIED_OPTIONAL: [&str; 3] = [
+    "the database's view ",
+    "the database's routine ",
+    "the database's trigger ",
+];
 
-/// [`run_all`] for a copy of a database: a copied view that fails is left out.
+/// [`run_all`] for a copy of a database: a copied view, routine or trigger that fails is
+/// left out.
 async fn run_copy(db: &mut dyn Backend, statements: &[(String, String)]) -> Result<(), Error> {
     for (what, sql) in statements {
-        if what.starts_with(COPIED_VIEW) {
+        if COPIED_OPTIONAL.iter().any(|p| what.starts_with(p)) {
             let _ = db.execute_raw(sql).await;
         } else {
             run_all(db, std::slice::from_ref(&(what.clone(), sql.clone()))).await?;
@@ -606,43 +612,70 @@ async fn current_postgres(
     .await
 }
 
-/// The live database's views as statements that make them in the scratch copy (a pending
-/// file may alter or drop one), each after the views it reads.
-async fn mysql_views(
+/// The live database's routines, views (each after the views it reads) and triggers, as
+/// statements that make them in the scratch copy: a pending file may change or drop one.
+async fn mysql_objects(
     settings: &Settings,
     live: &mut dyn Backend,
 ) -> Result<Vec<(String, String)>, Error> {
-    let read = Error::db("reading the database's views");
     let Some(db) = settings.connect.url.database() else {
         return Ok(Vec::new());
     };
-    let names = live
-        .query(
-            "SELECT TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME",
-            &[],
-        )
-        .await
-        .map_err(read)?;
-    let mut views = Vec::new();
-    for r in names {
-        let name = backend::text_at(&r, 0);
-        let shown = live
-            .query(
-                &format!("SHOW CREATE VIEW `{}`", name.replace('`', "``")),
-                &[],
-            )
-            .await
-            .map_err(Error::db("reading the database's views"))?;
-        let create = shown
-            .first()
-            .map(|r| backend::text_at(r, 1))
-            .unwrap_or_default();
-        views.push((name, crate::schema::scratch::mysql_view_copy(&create, db)));
-    }
-    Ok(crate::schema::scratch::view_order(&views)
+    let read = || Error::db("reading the database's views, routines and triggers");
+    let mut shown = async |list: &str, column: usize| {
+        let names = live.query(list, &[]).await.map_err(read())?;
+        let mut out = Vec::new();
+        for r in names {
+            let (name, kind) = (backend::text_at(&r, 0), backend::text_at(&r, 1));
+            let rows = live
+                .query(
+                    &format!("SHOW CREATE {kind} `{}`", name.replace('`', "``")),
+                    &[],
+                )
+                .await
+                .map_err(read())?;
+            // Empty when the user may not see a routine's body.
+            let create = rows
+                .first()
+                .map(|r| backend::text_at(r, column))
+                .unwrap_or_default();
+            if !create.is_empty() {
+                out.push((name, crate::schema::scratch::mysql_view_copy(&create, db)));
+            }
+        }
+        Ok::<_, Error>(out)
+    };
+    let routines = shown(
+        "SELECT ROUTINE_NAME, ROUTINE_TYPE FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE() ORDER BY ROUTINE_NAME",
+        2,
+    )
+    .await?;
+    let views = shown(
+        "SELECT TABLE_NAME, 'VIEW' FROM information_schema.VIEWS WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME",
+        1,
+    )
+    .await?;
+    let triggers = shown(
+        "SELECT TRIGGER_NAME, 'TRIGGER' FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE() ORDER BY TRIGGER_NAME",
+        2,
+    )
+    .await?;
+    let [view, routine, trigger] = COPIED_OPTIONAL;
+    let mut out: Vec<(String, String)> = routines
         .into_iter()
-        .map(|i| (format!("{COPIED_VIEW}{}", views[i].0), views[i].1.clone()))
-        .collect())
+        .map(|(n, sql)| (format!("{routine}{n}"), sql))
+        .collect();
+    out.extend(
+        crate::schema::scratch::view_order(&views)
+            .into_iter()
+            .map(|i| (format!("{view}{}", views[i].0), views[i].1.clone())),
+    );
+    out.extend(
+        triggers
+            .into_iter()
+            .map(|(n, sql)| (format!("{trigger}{n}"), sql)),
+    );
+    Ok(out)
 }
 
 /// [`current_schema`] on MySQL/MariaDB, whose DDL is not transactional: the live schema
@@ -664,7 +697,7 @@ async fn current_mysql(
             copy.push((format!("the database's table {}", t.name), sql.clone()));
         }
     }
-    copy.extend(mysql_views(settings, live).await?);
+    copy.extend(mysql_objects(settings, live).await?);
     copy.push((
         "switching foreign key checks on".to_owned(),
         "SET FOREIGN_KEY_CHECKS = 1".to_owned(),
