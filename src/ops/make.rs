@@ -305,6 +305,18 @@ async fn run_copy(db: &mut dyn Backend, statements: &[(String, String)]) -> Resu
     Ok(())
 }
 
+/// What to do when a statement fails on the scratch database, by what it came from: the
+/// models' DDL, a pending migration file (`file.sql:line`), or the copy of the database.
+fn scratch_hint(what: &str) -> String {
+    if what.starts_with("the models") {
+        "the database refuses it as it would refuse create_all: change the models so this database accepts them".into()
+    } else if what.starts_with("the database's") {
+        "make-migrations copies the database's schema to compare it, and this object of it cannot be made on the copy: please report it, with the statement above".into()
+    } else {
+        "make-migrations runs the migration files not applied yet on a copy of the database first (so nothing they do is generated twice), and this one fails there: fix the file, or apply it first (jetbase upgrade) and run make-migrations again".into()
+    }
+}
+
 /// Run `statements` on a scratch database; `what` names them in errors.
 async fn run_all(db: &mut dyn Backend, statements: &[(String, String)]) -> Result<(), Error> {
     for (what, sql) in statements {
@@ -318,7 +330,7 @@ async fn run_all(db: &mut dyn Backend, statements: &[(String, String)]) -> Resul
             } else if e.is_busy() {
                 "another session holds a table this statement changes (PostgreSQL runs the pending files on the live database, rolled back): run make-migrations when it is free, or against a development database".into()
             } else {
-                "the database refuses it as it would refuse create_all: change the models (or the pending file) so this database accepts them".into()
+                scratch_hint(what)
             },
         })?;
     }
@@ -1029,4 +1041,20 @@ pub async fn make_migrations(settings: &Settings, opts: &MakeOptions) -> Result<
     report.path = Some(written.path);
     report.written = true;
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scratch_hint;
+
+    #[test]
+    fn a_failure_on_the_scratch_database_says_what_to_change_by_where_it_came_from() {
+        assert!(scratch_hint("the models' DDL").contains("change the models"));
+        let pending = scratch_hint("V3__views.sql:5");
+        assert!(
+            pending.contains("fix the file") && !pending.contains("models"),
+            "{pending}"
+        );
+        assert!(scratch_hint("the database's table users").contains("report it"));
+    }
 }
