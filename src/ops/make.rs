@@ -299,7 +299,7 @@ async fn run_copy(db: &mut dyn Backend, statements: &[(String, String)]) -> Resu
         if COPIED_OPTIONAL.iter().any(|p| what.starts_with(p)) {
             let _ = db.execute_raw(sql).await;
         } else {
-            run_all(db, std::slice::from_ref(&(what.clone(), sql.clone()))).await?;
+            run_one(db, what, sql).await?;
         }
     }
     Ok(())
@@ -320,21 +320,26 @@ fn scratch_hint(what: &str) -> String {
 /// Run `statements` on a scratch database; `what` names them in errors.
 async fn run_all(db: &mut dyn Backend, statements: &[(String, String)]) -> Result<(), Error> {
     for (what, sql) in statements {
-        db.execute_raw(sql).await.map_err(|e| Error::Models {
-            message: format!(
-                "{what} fails on a scratch database: {e}\n  statement: {}",
-                sql.split_whitespace().collect::<Vec<_>>().join(" ")
-            ),
-            hint: if e.code.as_deref() == Some("55P04") {
-                "PostgreSQL cannot use an enum label in the transaction that adds it, and make-migrations runs the pending files in one transaction it rolls back: apply them first (jetbase upgrade), then run make-migrations again".into()
-            } else if e.is_busy() {
-                "another session holds a table this statement changes (PostgreSQL runs the pending files on the live database, rolled back): run make-migrations when it is free, or against a development database".into()
-            } else {
-                scratch_hint(what)
-            },
-        })?;
+        run_one(db, what, sql).await?;
     }
     Ok(())
+}
+
+/// Run one statement on a scratch database; `what` names it in the error.
+async fn run_one(db: &mut dyn Backend, what: &str, sql: &str) -> Result<(), Error> {
+    db.execute_raw(sql).await.map_err(|e| Error::Models {
+        message: format!(
+            "{what} fails on a scratch database: {e}\n  statement: {}",
+            file::one_line(sql)
+        ),
+        hint: if e.code.as_deref() == Some("55P04") {
+            "PostgreSQL cannot use an enum label in the transaction that adds it, and make-migrations runs the pending files in one transaction it rolls back: apply them first (jetbase upgrade), then run make-migrations again".into()
+        } else if e.is_busy() {
+            "another session holds a table this statement changes (PostgreSQL runs the pending files on the live database, rolled back): run make-migrations when it is free, or against a development database".into()
+        } else {
+            scratch_hint(what)
+        },
+    })
 }
 
 /// A scratch database on a MySQL/MariaDB server, emptied (or dropped) after use: the
@@ -652,7 +657,7 @@ async fn mysql_objects(
                 .map(|r| backend::text_at(r, column))
                 .unwrap_or_default();
             if !create.is_empty() {
-                out.push((name, crate::schema::scratch::mysql_view_copy(&create, db)));
+                out.push((name, crate::schema::scratch::mysql_object_copy(&create, db)));
             }
         }
         Ok::<_, Error>(out)
@@ -749,7 +754,7 @@ async fn try_on_copy(
                     "the generated {section} fails on a copy of the database, at its statement {} of {}: {e}\n  statement: {}",
                     i + 1,
                     plan.steps.len(),
-                    step.sql.split_whitespace().collect::<Vec<_>>().join(" ")
+                    file::one_line(&step.sql)
                 ),
                 hint: "nothing was written. The database's own views and triggers may use what the models drop or change: change or drop them in a migration file first (it may stay pending), then run make-migrations again".into(),
             })?;

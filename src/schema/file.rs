@@ -62,7 +62,9 @@ pub fn render(header: &Header, upgrade: &Plan, rollback: &Plan) -> String {
     out
 }
 
-fn one_line(text: &str) -> String {
+/// `text` on one line, its runs of whitespace made single spaces.
+#[must_use]
+pub fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

@@ -261,15 +261,9 @@ fn postgres(sql: &str, w: &[(String, std::ops::Range<usize>)]) -> Scratch {
     Scratch::Run
 }
 
-/// Whether `sql` names database `db` as a qualifier (`db.t`, `` `db`.t ``), outside strings
-/// and comments: on MySQL such a statement would reach the live database from the scratch
-/// one.
-#[must_use]
-pub fn names_database(sql: &str, db: &str) -> bool {
-    named_database(sql, &[db]).is_some()
-}
-
-/// The first of `dbs` that `sql` names as a qualifier (see [`names_database`]).
+/// The first of `dbs` that `sql` names as a qualifier (`db.t`, `` `db`.t ``), outside
+/// strings and comments: on MySQL such a statement would reach that database from the
+/// scratch one.
 #[must_use]
 pub fn named_database<'a>(sql: &str, dbs: &[&'a str]) -> Option<&'a str> {
     let b = sql.as_bytes();
@@ -315,12 +309,13 @@ pub fn named_database<'a>(sql: &str, dbs: &[&'a str]) -> Option<&'a str> {
     None
 }
 
-/// A MySQL/MariaDB view as `SHOW CREATE VIEW` gives it, made fit for the scratch copy:
-/// without the live database's name, which the server writes before every table it reads
-/// (`` `live`.`t` ``: the copy's view must read the copy's tables), and without its
-/// `DEFINER` (naming another user needs a privilege; the copy's user defines it).
+/// A MySQL/MariaDB view, routine or trigger as `SHOW CREATE ...` gives it, made fit for
+/// the scratch copy: without the live database's name, which the server writes before
+/// every table a view reads (`` `live`.`t` ``: the copy's object must read the copy's
+/// tables), and without its `DEFINER` (naming another user needs a privilege; the copy's
+/// user defines it).
 #[must_use]
-pub fn mysql_view_copy(create: &str, live_db: &str) -> String {
+pub fn mysql_object_copy(create: &str, live_db: &str) -> String {
     let qualifier = format!("`{}`.", live_db.replace('`', "``"));
     let mut out = create.replace(&qualifier, "");
     if let Some(at) = out.find("DEFINER=") {
@@ -563,12 +558,12 @@ mod tests {
     fn mysql_views_are_copied_without_the_live_database_and_their_definer() {
         let shown = "CREATE ALGORITHM=UNDEFINED DEFINER=`migrator`@`%` SQL SECURITY DEFINER VIEW `nicks` AS select `app`.`users`.`id` AS `id`,`app`.`users`.`nick` AS `nick` from `app`.`users`";
         assert_eq!(
-            mysql_view_copy(shown, "app"),
+            mysql_object_copy(shown, "app"),
             "CREATE ALGORITHM=UNDEFINED SQL SECURITY DEFINER VIEW `nicks` AS select `users`.`id` AS `id`,`users`.`nick` AS `nick` from `users`"
         );
         // Another database's name stays: the copy reads it as the live view does.
         assert!(
-            mysql_view_copy(
+            mysql_object_copy(
                 "CREATE VIEW `v` AS select `other`.`t`.`a` AS `a` from `other`.`t`",
                 "app"
             )
@@ -617,6 +612,7 @@ mod tests {
 
     #[test]
     fn a_qualifier_naming_the_live_database_is_found_outside_strings_and_comments() {
+        let names_database = |sql: &str, db: &str| named_database(sql, &[db]).is_some();
         assert!(names_database("ALTER TABLE app.users ADD c INT", "app"));
         assert!(names_database("INSERT INTO `app`.`t` VALUES (1)", "app"));
         assert!(names_database("SELECT * FROM x JOIN app.t ON 1", "app"));

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use super::{Plan, PlanOptions, mentions, renamed_indexes, renames, step, warn};
 use crate::schema::diff::Change;
 use crate::schema::sql::quote;
-use crate::schema::{Column, ForeignKey, Schema, Table};
+use crate::schema::{CheckConstraint, Column, ForeignKey, Schema, Table, Unique};
 
 /// The sequences of the serial columns of renamed tables and columns, renamed as a fresh
 /// `SERIAL` column names its own (`<table>_<column>_seq`), so the database reads as the
@@ -338,6 +338,24 @@ fn drop_constraints(from: &Schema, to: &Schema, plan: &mut Plan) {
     }
 }
 
+/// `ALTER TABLE` (quoted `table`) `ADD` the UNIQUE constraint `u`.
+fn add_unique(table: &str, u: &Unique) -> String {
+    format!(
+        "ALTER TABLE {table} ADD {}UNIQUE ({})",
+        named(u.name.as_ref()),
+        cols(&u.columns)
+    )
+}
+
+/// `ALTER TABLE` (quoted `table`) `ADD` the CHECK constraint `c`.
+fn add_check(table: &str, c: &CheckConstraint) -> String {
+    format!(
+        "ALTER TABLE {table} ADD {}CHECK ({})",
+        named(c.name.as_ref()),
+        c.expression
+    )
+}
+
 fn add_constraints(old: &Table, t: &Table, plan: &mut Plan) {
     let table = quote(&t.name);
     if old.primary_key != t.primary_key && !t.primary_key.is_empty() {
@@ -350,11 +368,7 @@ fn add_constraints(old: &Table, t: &Table, plan: &mut Plan) {
     for u in &t.uniques {
         if !old.uniques.iter().any(|x| x.columns == u.columns) {
             plan.steps.push(warn(
-                format!(
-                    "ALTER TABLE {table} ADD {}UNIQUE ({})",
-                    named(u.name.as_ref()),
-                    cols(&u.columns)
-                ),
+                add_unique(&table, u),
                 format!(
                     "adds UNIQUE ({}) to {}: fails if rows repeat a value",
                     u.columns.join(", "),
@@ -366,11 +380,7 @@ fn add_constraints(old: &Table, t: &Table, plan: &mut Plan) {
     for c in &t.checks {
         if !old.checks.iter().any(|x| x.expression == c.expression) {
             plan.steps.push(warn(
-                format!(
-                    "ALTER TABLE {table} ADD {}CHECK ({})",
-                    named(c.name.as_ref()),
-                    c.expression
-                ),
+                add_check(&table, c),
                 format!(
                     "adds CHECK ({}) to {}: fails if a row breaks it",
                     c.expression, t.name
@@ -487,22 +497,14 @@ fn columns(old: &Table, t: &Table, changes: &[Change], options: PlanOptions, pla
         }
         for u in &t.uniques {
             if u.columns.contains(&g.name) && old.uniques.iter().any(|x| x.columns == u.columns) {
-                plan.steps.push(step(format!(
-                    "ALTER TABLE {table} ADD {}UNIQUE ({})",
-                    named(u.name.as_ref()),
-                    cols(&u.columns)
-                )));
+                plan.steps.push(step(add_unique(&table, u)));
             }
         }
         for c in &t.checks {
             if mentions(&c.expression, &g.name)
                 && old.checks.iter().any(|x| x.expression == c.expression)
             {
-                plan.steps.push(step(format!(
-                    "ALTER TABLE {table} ADD {}CHECK ({})",
-                    named(c.name.as_ref()),
-                    c.expression
-                )));
+                plan.steps.push(step(add_check(&table, c)));
             }
         }
     }
